@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Starts and stops the local MariaDB servers and MinIO that the tests and the demo use.
+# Everything lives under .stack/ (git-ignored); processes are stopped by the pid we recorded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+STACK=$ROOT/.stack
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+SRC_PORT=${BACKUP_TEST_SRC_PORT:-13306}
+DST_PORT=${BACKUP_TEST_DST_PORT:-13307}
+MINIO_PORT=${BACKUP_TEST_MINIO_PORT:-19000}
+DB_USER=backupctl
+DB_PASSWORD=backupctl-db-pw
+MINIO_USER=backupctl-minio
+MINIO_PASSWORD=backupctl-minio-pw
+BUCKET=backups
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+need_packages() {
+	local missing=()
+	command -v mariadbd >/dev/null || missing+=(mariadb-server)
+	command -v mariadb >/dev/null || missing+=(mariadb-client)
+	command -v zstd >/dev/null || missing+=(zstd)
+	command -v curl >/dev/null || missing+=(curl)
+	command -v openssl >/dev/null || missing+=(openssl)
+	command -v etcd >/dev/null || missing+=(etcd-server)
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${missing[*]} with apt-get"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+}
+
+minio_bin() {
+	local gobin
+	gobin=$(go env GOPATH)/bin
+	if [ ! -x "$gobin/minio" ]; then
+		log "building MinIO $MINIO_VERSION with go install (about 5 minutes, once)"
+		(cd /tmp && GOFLAGS= go install "github.com/minio/minio@$MINIO_VERSION")
+	fi
+	echo "$gobin/minio"
+}
+
+# mariadb_up NAME PORT
+mariadb_up() {
+	local name=$1 port=$2 dir=$STACK/$1
+	mkdir -p "$dir"
+	if alive "$dir/pid" && mariadb-admin --no-defaults -uroot --socket="$dir/sock" ping >/dev/null 2>&1; then
+		log "$name already running on port $port"
+		return
+	fi
+	if [ ! -d "$dir/data/mysql" ]; then
+		log "initialising $name datadir"
+		mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+			--auth-root-authentication-method=socket --skip-test-db >"$dir/install.log" 2>&1
+	fi
+	log "starting $name on 127.0.0.1:$port"
+	setsid mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port="$port" \
+		--bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
+		--user=root --log-bin="$dir/data/binlog" --server-id=1 --binlog-format=ROW \
+		--innodb-buffer-pool-size=512M --max-allowed-packet=256M --event-scheduler=OFF \
+		--skip-name-resolve </dev/null >/dev/null 2>&1 &
+	echo $! >"$dir/pid"
+	for _ in $(seq 1 120); do
+		if mariadb-admin --no-defaults -uroot --socket="$dir/sock" ping >/dev/null 2>&1; then
+			break
+		fi
+		alive "$dir/pid" || { log "$name failed to start; see $dir/error.log"; tail -20 "$dir/error.log" >&2; exit 1; }
+		sleep 0.5
+	done
+	mariadb --no-defaults -uroot --socket="$dir/sock" -e "
+		CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
+		CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
+		GRANT ALL ON *.* TO '$DB_USER'@'%' WITH GRANT OPTION;
+		GRANT ALL ON *.* TO '$DB_USER'@'localhost' WITH GRANT OPTION;"
+}
+
+minio_up() {
+	local dir=$STACK/minio bin
+	mkdir -p "$dir/data"
+	if alive "$dir/pid" && curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/ready" >/dev/null 2>&1; then
+		log "minio already running on port $MINIO_PORT"
+	else
+		bin=$(minio_bin)
+		log "starting minio on 127.0.0.1:$MINIO_PORT"
+		MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD MINIO_BROWSER=off \
+			MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \
+			setsid "$bin" server --quiet --address "127.0.0.1:$MINIO_PORT" "$dir/data" \
+			</dev/null >"$dir/minio.log" 2>&1 &
+		echo $! >"$dir/pid"
+		for _ in $(seq 1 120); do
+			curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/ready" >/dev/null 2>&1 && break
+			alive "$dir/pid" || { log "minio failed to start; see $dir/minio.log"; tail -20 "$dir/minio.log" >&2; exit 1; }
+			sleep 0.5
+		done
+	fi
+	# Create the bucket (200 when new, 409 when it exists already).
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+		--user "$MINIO_USER:$MINIO_PASSWORD" "http://127.0.0.1:$MINIO_PORT/$BUCKET")
+	case $code in 200 | 409) ;; *) log "creating bucket $BUCKET failed: HTTP $code"; exit 1 ;; esac
+}
+
+write_env() {
+	mkdir -p "$STACK/env.d"
+	cat >"$STACK/env.d/10-core.env" <<ENV
+# Written by scripts/stack.sh: the local servers for tests and the demo.
+export BACKUP_DB_HOST=127.0.0.1
+export BACKUP_DB_PORT=$SRC_PORT
+export BACKUP_TEST_SRC_SOCKET=$STACK/mariadb-src/sock
+export BACKUP_DB_USER=$DB_USER
+export BACKUP_DB_PASSWORD=$DB_PASSWORD
+export BACKUP_TEST_DST_HOST=127.0.0.1
+export BACKUP_TEST_DST_PORT=$DST_PORT
+export BACKUP_TEST_DST_SOCKET=$STACK/mariadb-dst/sock
+export BACKUP_TEST_ROOT_SOCKET=$STACK/mariadb-src/sock
+export BACKUP_S3_ENDPOINT=http://127.0.0.1:$MINIO_PORT
+export BACKUP_S3_BUCKET=$BUCKET
+export BACKUP_S3_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=$MINIO_USER
+export AWS_SECRET_ACCESS_KEY=$MINIO_PASSWORD
+export BACKUP_TEST_MINIO_PID_FILE=$STACK/minio/pid
+export BACKUP_TEST_MINIO_DATA=$STACK/minio/data
+export BACKUP_TEST_DATASETS=$(cd "$ROOT/.." && pwd)/shared/datasets
+ENV
+	regen_env
+}
+
+regen_env() {
+	cat "$STACK"/env.d/*.env >"$STACK/env" 2>/dev/null || : >"$STACK/env"
+}
+
+stop_pid() {
+	local name=$1 pidfile=$2 pid
+	if alive "$pidfile"; then
+		pid=$(cat "$pidfile")
+		log "stopping $name (pid $pid)"
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	rm -f "$pidfile"
+}
+
+case ${1:-} in
+up)
+	need_packages
+	mkdir -p "$STACK"
+	mariadb_up mariadb-src "$SRC_PORT"
+	mariadb_up mariadb-dst "$DST_PORT"
+	minio_up
+	write_env
+	log "ready: source MariaDB :$SRC_PORT, restore target :$DST_PORT, MinIO :$MINIO_PORT; source .stack/env"
+	;;
+down)
+	stop_pid mariadb-src "$STACK/mariadb-src/pid"
+	stop_pid mariadb-dst "$STACK/mariadb-dst/pid"
+	stop_pid minio "$STACK/minio/pid"
+	rm -f "$STACK/env.d/10-core.env"
+	regen_env
+	;;
+minio-bin) minio_bin ;;
+*)
+	echo "usage: $0 up|down" >&2
+	exit 2
+	;;
+esac
