@@ -1,0 +1,207 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Defaults and limits for S3 uploads. S3 refuses parts under 5 MiB (except the last), parts over
+// 5 GiB, and more than 10,000 parts in one upload.
+const (
+	DefaultPartSize    = 16 << 20 // Config.PartSize when unset
+	MinPartSize        = 5 << 20  // S3's minimum for all but the last part
+	MaxPartSize        = 5 << 30  // S3's maximum part size
+	DefaultMaxParts    = 10000    // S3's part limit, and Config.MaxParts when unset
+	DefaultConcurrency = 4        // Config.Concurrency when unset
+	maxConcurrency     = 64
+)
+
+// The settings a user fixes, as the CLI names them, so that every message says which one.
+const (
+	settingEndpoint  = "--s3-endpoint / BACKUP_S3_ENDPOINT"
+	settingTo        = "--to / BACKUP_TO"
+	settingBucket    = "--bucket / BACKUP_S3_BUCKET"
+	settingPrefix    = "--prefix / BACKUP_S3_PREFIX"
+	settingRegion    = "--s3-region / BACKUP_S3_REGION"
+	settingCAFile    = "--s3-ca-file / BACKUP_S3_CA_FILE"
+	settingPartSize  = "--s3-part-size / BACKUP_S3_PART_SIZE"
+	settingKeys      = "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+	settingAccessKey = "AWS_ACCESS_KEY_ID"
+	settingSecretKey = "AWS_SECRET_ACCESS_KEY"
+)
+
+// ErrConfig marks errors from Open that a user fixes by changing a setting (exit code 2):
+// invalid values, an unreachable endpoint, rejected keys, a missing bucket or directory, an
+// untrusted certificate. The message names the setting.
+var ErrConfig = errors.New("storage configuration error")
+
+// configError is a one-line message naming a setting; errors.Is finds both ErrConfig and the cause.
+type configError struct {
+	msg   string
+	cause error
+}
+
+func (e *configError) Error() string { return e.msg }
+
+func (e *configError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrConfig}
+	}
+	return []error{ErrConfig, e.cause}
+}
+
+// configErrorf builds a configError; a %w verb in format also becomes its cause.
+func configErrorf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &configError{msg: oneLine(err.Error()), cause: errors.Unwrap(err)}
+}
+
+// oneLine keeps server and library messages from breaking a one-line error.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Config says where backups live. The CLI fills it from flags and the environment.
+type Config struct {
+	// URL is http(s)://host[:port] for S3, or file:///abs/dir for a local directory.
+	URL string
+	// Bucket is the S3 bucket; unused for file://.
+	Bucket string
+	// Prefix is prepended to every key (joined with "/"); no "..", "." or empty segments.
+	Prefix string
+	// Region is the S3 region; empty lets minio-go ask the server.
+	Region string
+	// PathStyle forces path-style requests (http://host/bucket/key). When false, minio-go
+	// chooses ("auto"): virtual-host style for AWS and other known clouds, path style for
+	// everything else, which is what MinIO and most self-hosted servers need.
+	PathStyle bool
+	// CAFile is a PEM bundle trusted for the https endpoint, in addition to the system roots.
+	CAFile string
+	// PartSize is the multipart part size: 0 means DefaultPartSize, at least MinPartSize.
+	PartSize int64
+	// MaxParts caps parts per upload: 0 means DefaultMaxParts (S3's limit); tests set less.
+	MaxParts int
+	// Concurrency is the number of parts uploaded at once: 0 means DefaultConcurrency.
+	// A Put holds at most PartSize × (Concurrency+1) bytes.
+	Concurrency int
+	// AccessKey and SecretKey come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+	AccessKey, SecretKey string
+}
+
+// String describes the configuration without the keys.
+func (c Config) String() string {
+	secret := ""
+	if c.SecretKey != "" {
+		secret = "<redacted>"
+	}
+	return fmt.Sprintf("{URL:%s Bucket:%s Prefix:%s Region:%s PathStyle:%t CAFile:%s PartSize:%d MaxParts:%d Concurrency:%d AccessKey:%s SecretKey:%s}",
+		c.URL, c.Bucket, c.Prefix, c.Region, c.PathStyle, c.CAFile, c.PartSize, c.MaxParts, c.Concurrency, c.AccessKey, secret)
+}
+
+// GoString keeps %#v from printing the secret key too.
+func (c Config) GoString() string { return "storage.Config" + c.String() }
+
+// Open validates c and opens the bucket it names. For S3 it also checks that the endpoint
+// answers, the keys work and the bucket exists, so that a bad setting fails at once with a
+// message that names it (and matches ErrConfig) rather than after a long dump.
+func Open(ctx context.Context, c Config) (Bucket, error) {
+	if c.URL == "" {
+		return nil, configErrorf("no storage URL: set %s (or %s for a local directory)", settingEndpoint, settingTo)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, configErrorf("storage URL %q (%s) does not parse: %w", c.URL, settingEndpoint, err)
+	}
+	prefix, err := cleanPrefix(c.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "file":
+		return openLocal(c.URL, u, prefix)
+	case "http", "https":
+		return openS3(ctx, c, u, prefix)
+	default:
+		return nil, configErrorf("storage URL %q: scheme must be http or https (%s) or file (%s)", c.URL, settingEndpoint, settingTo)
+	}
+}
+
+// cleanPrefix validates a configured prefix and drops surrounding slashes, which users add
+// by habit and which mean nothing here.
+func cleanPrefix(p string) (string, error) {
+	if strings.HasPrefix(p, "/") {
+		return "", configErrorf("prefix %q (%s) must not start with /", p, settingPrefix)
+	}
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return "", nil
+	}
+	if err := checkSegments(p); err != nil {
+		return "", configErrorf("prefix %q (%s): %v", p, settingPrefix, err)
+	}
+	return p, nil
+}
+
+// checkKey refuses keys that could escape the prefix or that S3 and a directory would treat
+// differently ("a//b", "./a", "a/../b"), so both backends store the same names.
+func checkKey(key string) error {
+	if key == "" {
+		return errors.New("empty key")
+	}
+	if strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
+		return fmt.Errorf("key %q must not start or end with /", key)
+	}
+	if err := checkSegments(key); err != nil {
+		return fmt.Errorf("key %q: %w", key, err)
+	}
+	return nil
+}
+
+// checkListPrefix is checkKey for List: it may be empty or end in "/", and its last segment
+// may be partial.
+func checkListPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	if strings.HasPrefix(p, "/") {
+		return fmt.Errorf("list prefix %q must not start with /", p)
+	}
+	if err := checkSegments(strings.TrimSuffix(p, "/")); err != nil {
+		return fmt.Errorf("list prefix %q: %w", p, err)
+	}
+	return nil
+}
+
+func checkSegments(p string) error {
+	if strings.ContainsAny(p, "\x00\\") {
+		return errors.New("contains a NUL byte or a backslash")
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		switch seg {
+		case "":
+			return errors.New("contains an empty segment (//)")
+		case ".", "..":
+			return fmt.Errorf("contains a %q segment", seg)
+		}
+	}
+	return nil
+}
+
+// joinKey puts a checked key under a cleaned prefix.
+func joinKey(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "/" + key
+}
+
+// joinListPrefix is joinKey for a list prefix, keeping a trailing "/".
+func joinListPrefix(prefix, p string) string {
+	if prefix == "" {
+		return p
+	}
+	return prefix + "/" + p
+}
