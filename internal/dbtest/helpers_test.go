@@ -1,0 +1,11 @@
+package dbtest
+
+import (
+	"fmt"
+	"runtime"
+)
+
+var (
+	sprintf       = fmt.Sprintf
+	runtimeGoexit = runtime.Goexit
+)
