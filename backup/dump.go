@@ -1,0 +1,440 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/backupctl/backupctl/storage"
+)
+
+// ToolName is written in the dump header and the manifest.
+const ToolName = "backupctl"
+
+// ObjectName is the file name of a backup's dump object without its compression suffix.
+const ObjectName = "dump"
+
+// ErrUnknownDatabase means a database asked for with --database does not exist on the server.
+var ErrUnknownDatabase = errors.New("unknown database")
+
+// DumpOptions choose what Dump dumps and how.
+type DumpOptions struct {
+	// Databases to dump; empty means every database but the system schemas.
+	Databases []string
+	// Compression is zstd (default when empty), gzip or none; Level 0 is the codec's default.
+	Compression string
+	Level       int
+	// ID of the backup; empty generates YYYYMMDDTHHMMSSZ-xxxxxx from Now.
+	ID string
+	// Logger receives progress and events; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+	// Parallel is the number of dump connections; this build uses one whatever its value.
+	Parallel int
+}
+
+// idPattern is what an id may be: it is a key segment and appears in dump comments.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// NewID returns a backup id for a backup started at t: the UTC time and 6 random hex digits,
+// so that ids sort by time.
+func NewID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// checkID rejects ids that are not a single safe key segment.
+func checkID(id string) error {
+	if !idPattern.MatchString(id) || id == "." || id == ".." {
+		return fmt.Errorf("backup id %q is not valid: use letters, digits, '.', '_' and '-' (ids look like 20240131T120000Z-a1b2c3)", id)
+	}
+	return nil
+}
+
+// sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
+// upload stalls reading mid-table and the server would otherwise drop the connection
+// (net_write_timeout is 60 s by default). sql_mode is empty so that SHOW CREATE prints plain
+// MariaDB syntax and CHAR values are not padded; the time zone is UTC so TIMESTAMP values are
+// written as the header's SET TIME_ZONE reads them.
+var sessionSetup = []string{
+	"SET SESSION net_write_timeout = 86400",
+	"SET SESSION net_read_timeout = 86400",
+	"SET SESSION wait_timeout = 86400",
+	"SET SESSION max_statement_time = 0",
+	"SET NAMES utf8mb4",
+	"SET SESSION time_zone = '+00:00'",
+	"SET SESSION sql_mode = ''",
+	"SET SESSION sql_quote_show_create = 1",
+	"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+}
+
+// dumper holds one dump's connections and what it has learned.
+type dumper struct {
+	opts    DumpOptions
+	log     *slog.Logger
+	id      string
+	started time.Time
+
+	db    *sql.DB
+	lock  *sql.Conn // BACKUP STAGE / FTWRL while the snapshot is taken
+	tl    *sql.Conn // LOCK TABLES ... READ on non-transactional tables until they are dumped
+	conn  *sql.Conn // the snapshot transaction that reads everything
+	nLock int       // non-transactional tables still to dump while tl holds them
+
+	server string
+	binlog *Binlog
+	dbs    []*dbInfo
+	prog   progress
+}
+
+// Dump takes one backup: it dumps the databases in one consistent snapshot, streams the
+// compressed SQL to b, reads the stored object back to verify it, and only then writes the
+// manifest that makes it a backup. On any failure the object is deleted and no manifest exists.
+func Dump(ctx context.Context, db DBConfig, b storage.Bucket, opts DumpOptions) (*Result, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Compression == "" {
+		opts.Compression = CompressZstd
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	suffix, err := ObjectSuffix(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	started := opts.Now()
+	id := opts.ID
+	if id == "" {
+		id = NewID(started)
+	}
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	key := path.Join(id, ObjectName+suffix)
+
+	cfg, err := db.MySQLConfig()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("MariaDB settings: %w", err)
+	}
+	d := &dumper{opts: opts, log: log, id: id, started: started, db: sql.OpenDB(conn)}
+	defer d.close()
+	// An id given by the caller must not name a backup that exists: a failure would delete it.
+	if _, err := b.Stat(ctx, ManifestKey(id)); err == nil {
+		return nil, fmt.Errorf("backup %s already exists in %s; choose another id", id, b)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("check %s in %s: %w", ManifestKey(id), b, err)
+	}
+	if err := d.prepare(ctx, db.Address()); err != nil {
+		return nil, err
+	}
+	res, err := d.store(ctx, b, key)
+	if err != nil {
+		log.Error("backup failed; removing what was stored", "id", id, "err", err)
+		removeBackup(ctx, b, id, key, log)
+		return nil, err
+	}
+	return res, nil
+}
+
+// store uploads the dump, verifies the stored object and writes the manifest, in that order.
+func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Result, error) {
+	m, err := d.upload(ctx, b, key)
+	// The snapshot is no longer needed: release it before the long read-back, so that the
+	// server can purge the undo history it kept for it.
+	d.close()
+	if err != nil {
+		return nil, err
+	}
+	m.FinishedAt = d.opts.Now().UTC()
+	d.log.Info("uploaded", "id", d.id, "key", key, "bucket", b.String(), "size", m.Object.Size, "sha256", m.Object.SHA256)
+	rep, err := Verify(ctx, b, m)
+	if err != nil {
+		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
+	}
+	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes)
+	if err := putManifest(ctx, b, m); err != nil {
+		return nil, err
+	}
+	d.log.Info("manifest written: backup complete", "id", d.id, "manifest", ManifestKey(d.id))
+	return d.result(m, rep), nil
+}
+
+// removeBackup deletes what a failed backup may have stored. It runs even when ctx was
+// cancelled, with a deadline of its own.
+func removeBackup(ctx context.Context, b storage.Bucket, id, key string, log *slog.Logger) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, k := range []string{ManifestKey(id), key} {
+		if err := b.Delete(cctx, k); err != nil {
+			log.Warn("could not delete the object of a failed backup; delete it by hand", "key", k, "bucket", b.String(), "err", err)
+		}
+	}
+}
+
+func putManifest(ctx context.Context, b storage.Bucket, m *Manifest) error {
+	enc, err := m.Encode()
+	if err != nil {
+		return err
+	}
+	if _, err := b.Put(ctx, ManifestKey(m.ID), bytes.NewReader(enc), int64(len(enc))); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return nil
+}
+
+func (d *dumper) result(m *Manifest, rep *VerifyReport) *Result {
+	fin := d.opts.Now().UTC()
+	return &Result{
+		ID: m.ID, Key: m.Object.Key, Manifest: ManifestKey(m.ID), Size: m.Object.Size,
+		SHA256: m.Object.SHA256, Compression: m.Object.Compression, RawSize: m.Object.RawSize,
+		Verified: rep.Verified, BytesRead: rep.BytesRead,
+		Databases: m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
+		DurationSeconds: fin.Sub(d.started).Seconds(),
+		StartedAt:       m.StartedAt, FinishedAt: fin, Binlog: m.Binlog, ServerVersion: m.Server,
+	}
+}
+
+// close releases the connections, and with them the snapshot and any lock; it may be called
+// more than once.
+func (d *dumper) close() {
+	for _, c := range []*sql.Conn{d.conn, d.tl, d.lock} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+	d.conn, d.tl, d.lock = nil, nil, nil
+	if d.db != nil {
+		_ = d.db.Close()
+		d.db = nil
+	}
+}
+
+// connect opens a dedicated connection with the dump's session settings.
+func (d *dumper) connect(ctx context.Context) (*sql.Conn, error) {
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sessionSetup {
+		if _, err := c.ExecContext(ctx, s); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return c, nil
+}
+
+// prepare connects, checks the databases, reads the catalog and takes the snapshot. Nothing is
+// uploaded yet, so a wrong --database fails before any object exists.
+//
+// Consistency: BACKUP STAGE BLOCK_DDL freezes the schema while the catalog is read;
+// BLOCK_COMMIT then stops every commit and every write to non-transactional tables, and inside
+// it the snapshot transaction starts and the binlog position is read, so that all three agree.
+// Instead of reading the non-transactional (MyISAM, Aria, ...) tables while every commit on the
+// server waits, as mydumper does under FTWRL, a second connection takes LOCK TABLES ... READ on
+// just those tables inside the block and keeps it until they are dumped: the global block lasts
+// milliseconds, and only writers of those tables wait. Servers without BACKUP STAGE fall back
+// to FLUSH TABLES WITH READ LOCK for the same steps.
+func (d *dumper) prepare(ctx context.Context, addr string) error {
+	var err error
+	if d.opts.Parallel > 1 {
+		d.log.Debug("this build dumps over one connection", "parallel", d.opts.Parallel)
+	}
+	if d.conn, err = d.connect(ctx); err != nil {
+		return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
+	}
+	if d.lock, err = d.connect(ctx); err != nil {
+		return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
+	}
+	r, err := queryOne(ctx, d.conn, "SELECT VERSION() AS v")
+	if err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	d.server = r.str("v")
+	if d.dbs, err = listDatabases(ctx, d.conn, d.opts.Databases); err != nil {
+		return err
+	}
+	if len(d.dbs) == 0 {
+		return fmt.Errorf("%w: the server has no database to dump besides the system schemas", ErrUnknownDatabase)
+	}
+
+	stage := true
+	if _, err := d.lock.ExecContext(ctx, "BACKUP STAGE START"); err != nil {
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1064 {
+			return fmt.Errorf("BACKUP STAGE START (the user needs the RELOAD privilege): %w", err)
+		}
+		stage = false
+		if _, err := d.lock.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+			return fmt.Errorf("FLUSH TABLES WITH READ LOCK (the user needs the RELOAD privilege): %w", err)
+		}
+	}
+	if stage {
+		if _, err := d.lock.ExecContext(ctx, "BACKUP STAGE BLOCK_DDL"); err != nil {
+			return fmt.Errorf("BACKUP STAGE BLOCK_DDL: %w", err)
+		}
+	}
+	t0 := time.Now()
+	for _, db := range d.dbs {
+		if err := readCatalog(ctx, d.conn, db); err != nil {
+			return err
+		}
+	}
+	d.dbs = orderDatabases(d.dbs)
+	if stage {
+		if _, err := d.lock.ExecContext(ctx, "BACKUP STAGE BLOCK_COMMIT"); err != nil {
+			return fmt.Errorf("BACKUP STAGE BLOCK_COMMIT: %w", err)
+		}
+	}
+	t1 := time.Now()
+	if err := d.lockNonTransactional(ctx); err != nil {
+		return err
+	}
+	if _, err := d.conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
+		return fmt.Errorf("start snapshot: %w", err)
+	}
+	if d.binlog, err = readBinlog(ctx, d.conn); err != nil {
+		return err
+	}
+	release := "BACKUP STAGE END"
+	if !stage {
+		release = "UNLOCK TABLES"
+	}
+	if _, err := d.lock.ExecContext(ctx, release); err != nil {
+		return fmt.Errorf("%s: %w", release, err)
+	}
+	d.log.Info("snapshot taken", "id", d.id, "databases", len(d.dbs), "ddl_blocked_seconds", time.Since(t0).Seconds(),
+		"commits_blocked_seconds", time.Since(t1).Seconds(), "locked_tables", d.nLock, "binlog", d.binlog)
+	// Everything is read as raw bytes from here on; see the data section's SET NAMES binary.
+	if _, err := d.conn.ExecContext(ctx, "SET character_set_results = binary"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// lockNonTransactional takes a read lock on every non-transactional table to dump, on its own
+// connection, while commits are blocked.
+func (d *dumper) lockNonTransactional(ctx context.Context) error {
+	var names []byte
+	for _, db := range d.dbs {
+		for _, t := range db.Tables {
+			if !t.Locked {
+				continue
+			}
+			if d.nLock > 0 {
+				names = append(names, ", "...)
+			}
+			names = append(names, QuoteIdent(t.DB)+"."+QuoteIdent(t.Name)+" READ"...)
+			d.nLock++
+		}
+	}
+	if d.nLock == 0 {
+		return nil
+	}
+	var err error
+	if d.tl, err = d.connect(ctx); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	if _, err := d.tl.ExecContext(ctx, "LOCK TABLES "+string(names)); err != nil {
+		return fmt.Errorf("lock the non-transactional tables: %w", err)
+	}
+	return nil
+}
+
+// unlockOne notes that a locked table is dumped, and releases the locks after the last one.
+func (d *dumper) unlockOne(ctx context.Context) error {
+	d.nLock--
+	if d.nLock > 0 || d.tl == nil {
+		return nil
+	}
+	if _, err := d.tl.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		return fmt.Errorf("unlock the non-transactional tables: %w", err)
+	}
+	d.log.Debug("non-transactional tables dumped and unlocked")
+	return nil
+}
+
+// readBinlog reads the binary log position and GTID of the snapshot; nil when binary logging
+// is off.
+func readBinlog(ctx context.Context, c *sql.Conn) (*Binlog, error) {
+	rs, err := queryRows(ctx, c, "SHOW MASTER STATUS")
+	if err != nil {
+		return nil, fmt.Errorf("read binlog position (the user needs the BINLOG MONITOR privilege): %w", err)
+	}
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	pos, err := strconv.ParseUint(rs[0].str("position"), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("binlog position %q: %w", rs[0].str("position"), err)
+	}
+	b := &Binlog{File: rs[0].str("file"), Position: pos}
+	if g, err := queryOne(ctx, c, "SELECT @@GLOBAL.gtid_binlog_pos AS g"); err == nil {
+		b.GTID = g.str("g")
+	}
+	return b, nil
+}
+
+// upload streams the dump into key under errgroup: the producer writes sections into a pipe,
+// the bucket reads it. It returns the manifest of what was stored, not yet verified.
+func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, error) {
+	m := &Manifest{
+		Format: FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: ToolName,
+		ToolVersion: Version, Server: d.server, Binlog: d.binlog,
+		Object: Object{Key: key, Compression: d.opts.Compression},
+	}
+	pr, pw := io.Pipe()
+	g, gctx := errgroup.WithContext(ctx)
+	sw := newSectionWriter(pw, d.opts.Compression, d.opts.Level)
+	g.Go(func() error {
+		err := d.write(gctx, sw, m)
+		pw.CloseWithError(err) // nil closes cleanly: the upload sees EOF only after a whole dump
+		return err
+	})
+	var info storage.ObjectInfo
+	var putErr error
+	g.Go(func() error {
+		info, putErr = b.Put(gctx, key, pr, -1)
+		if putErr != nil {
+			putErr = fmt.Errorf("upload %s to %s: %w", key, b, putErr)
+		}
+		// Unblock the producer if the upload stopped reading early.
+		pr.CloseWithError(errors.Join(putErr, errors.New("upload ended")))
+		return putErr
+	})
+	if err := g.Wait(); err != nil {
+		if putErr != nil && !errors.Is(putErr, context.Canceled) {
+			return nil, putErr // the cause; the producer only saw a closed pipe
+		}
+		return nil, err
+	}
+	m.Object.Size = sw.size()
+	m.Object.SHA256 = sw.sum()
+	m.Object.RawSize = sw.raw
+	if info.Size != 0 && info.Size != m.Object.Size {
+		return nil, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", ErrVerify, key, info.Size, m.Object.Size)
+	}
+	return m, nil
+}

@@ -1,0 +1,128 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/backupctl/backupctl/storage"
+)
+
+// dumpMemBucket is an in-memory storage.Bucket for tests. failPutAfter > 0 makes a Put of a dump
+// object fail once it has read that many bytes, as a broken upload would.
+type dumpMemBucket struct {
+	mu           sync.Mutex
+	objs         map[string][]byte
+	failPutAfter int64
+	puts         []string
+}
+
+var _ storage.Bucket = (*dumpMemBucket)(nil)
+
+func newDumpMemBucket() *dumpMemBucket { return &dumpMemBucket{objs: map[string][]byte{}} }
+
+func (b *dumpMemBucket) Put(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
+	b.mu.Lock()
+	b.puts = append(b.puts, key)
+	fail := b.failPutAfter
+	b.mu.Unlock()
+	var buf bytes.Buffer
+	src := r
+	if fail > 0 && !strings.HasSuffix(key, ManifestName) {
+		src = io.LimitReader(r, fail)
+	}
+	if _, err := io.Copy(&buf, src); err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	if fail > 0 && !strings.HasSuffix(key, ManifestName) {
+		return storage.ObjectInfo{}, errors.New("injected upload failure")
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	if size >= 0 && int64(buf.Len()) != size {
+		return storage.ObjectInfo{}, fmt.Errorf("size %d, got %d", size, buf.Len())
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.objs[key] = buf.Bytes()
+	return storage.ObjectInfo{Key: key, Size: int64(buf.Len()), Modified: time.Now()}, nil
+}
+
+func (b *dumpMemBucket) get(key string) ([]byte, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.objs[key]
+	return v, ok
+}
+
+func (b *dumpMemBucket) set(key string, v []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.objs[key] = v
+}
+
+func (b *dumpMemBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	v, ok := b.get(key)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", key, storage.ErrNotFound)
+	}
+	return io.NopCloser(bytes.NewReader(v)), nil
+}
+
+func (b *dumpMemBucket) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	v, ok := b.get(key)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", key, storage.ErrNotFound)
+	}
+	if offset > int64(len(v)) {
+		offset = int64(len(v))
+	}
+	end := min(offset+length, int64(len(v)))
+	return io.NopCloser(bytes.NewReader(v[offset:end])), nil
+}
+
+func (b *dumpMemBucket) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	v, ok := b.get(key)
+	if !ok {
+		return storage.ObjectInfo{}, fmt.Errorf("%s: %w", key, storage.ErrNotFound)
+	}
+	return storage.ObjectInfo{Key: key, Size: int64(len(v))}, nil
+}
+
+func (b *dumpMemBucket) List(ctx context.Context, prefix string) ([]storage.ObjectInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []storage.ObjectInfo
+	for k, v := range b.objs {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, storage.ObjectInfo{Key: k, Size: int64(len(v))})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+func (b *dumpMemBucket) Delete(ctx context.Context, key string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.objs, key)
+	return nil
+}
+
+func (b *dumpMemBucket) String() string { return "mem://" }
+
+func (b *dumpMemBucket) keys() []string {
+	l, _ := b.List(context.Background(), "")
+	var ks []string
+	for _, o := range l {
+		ks = append(ks, o.Key)
+	}
+	return ks
+}

@@ -1,0 +1,55 @@
+package backup
+
+import (
+	"errors"
+	"log/slog"
+)
+
+// ErrTargetNotEmpty means a restore would replace a database or table that holds data; the
+// caller must pass DropExisting to allow it.
+var ErrTargetNotEmpty = errors.New("restore target is not empty")
+
+// RestoreOptions selects what to restore and how.
+type RestoreOptions struct {
+	// Databases restores only these databases (all when empty).
+	Databases []string
+	// Into restores the single selected database under this name.
+	Into string
+	// Tables restores only these tables, each "db.table", reading only their ranges.
+	Tables []string
+	// DropExisting allows replacing a non-empty target database or table.
+	DropExisting bool
+	// DryRun plans from the manifest and read-only checks of the target; it changes nothing.
+	DryRun bool
+	// NoVerifyFirst skips reading the whole object before applying; it is checked while
+	// streaming instead, and a mismatch leaves the target partial.
+	NoVerifyFirst bool
+	// Logger receives progress events; nil discards them.
+	Logger *slog.Logger
+	// Parallel is accepted for later use (parallel table loads); restores apply on one connection.
+	Parallel int
+}
+
+// PlannedObject is one object a restore creates.
+type PlannedObject struct {
+	Kind     string `json:"kind"`
+	Database string `json:"database"`
+	Name     string `json:"name"`
+	Rows     int64  `json:"rows,omitempty"`
+	// Action is what a real restore would do here when it is not a plain create.
+	Action string `json:"action,omitempty"`
+}
+
+// RestoreReport says what a restore did (or, for a dry run, would do).
+type RestoreReport struct {
+	ID        string   `json:"id"`
+	DryRun    bool     `json:"dry_run"`
+	Databases []string `json:"databases"`
+	Tables    int      `json:"tables"`
+	Rows      int64    `json:"rows"`
+	// Bytes is the number of object bytes the restore read from the bucket to apply it.
+	Bytes           int64           `json:"bytes"`
+	DurationSeconds float64         `json:"duration_seconds"`
+	Plan            []PlannedObject `json:"plan,omitempty"`
+	Warnings        []string        `json:"warnings,omitempty"`
+}

@@ -1,0 +1,153 @@
+package backup
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/backupctl/backupctl/storage"
+)
+
+// restoreVerifier checks the whole object against the manifest before anything is applied.
+type restoreVerifier func(ctx context.Context, b storage.Bucket, m *Manifest) error
+
+// restoreManifest restores the backup m describes; Restore loads m and passes the verifier.
+func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *Manifest, opts RestoreOptions, verify restoreVerifier) (*RestoreReport, error) {
+	start := time.Now()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	fail := func(err error) error { return fmt.Errorf("restore %s: %w", m.ID, err) }
+	p, err := planRestore(m, opts)
+	if err != nil {
+		return nil, fail(err)
+	}
+	rep := &RestoreReport{ID: m.ID, DryRun: opts.DryRun, Databases: p.targetNames()}
+	for _, dp := range p.dbs {
+		rep.Tables += len(dp.tables)
+	}
+	if len(opts.Tables) > 0 {
+		rep.Warnings = append(rep.Warnings, "--table restores the table's definition, rows and triggers; views and routines that use it are not restored")
+	}
+
+	cfg, err := target.MySQLConfig()
+	if err != nil {
+		return nil, fail(err)
+	}
+	cfg.DBName = "" // the stream says which database each statement goes to
+	conn, closeConn, err := openRestoreConn(ctx, cfg)
+	if err != nil {
+		return nil, fail(fmt.Errorf("connect to %s: %w", target.Address(), err))
+	}
+	defer closeConn()
+
+	checks, err := restoreInspect(ctx, conn, p)
+	if err != nil {
+		return nil, fail(fmt.Errorf("inspect target %s: %w", target.Address(), err))
+	}
+	refusal := checks.refusal(p, opts.DropExisting, target.Address())
+
+	if opts.DryRun {
+		rep.Plan = p.plannedObjects()
+		checks.annotate(p, rep.Plan, opts.DropExisting)
+		for _, o := range rep.Plan {
+			rep.Rows += o.Rows
+		}
+		rep.DurationSeconds = time.Since(start).Seconds()
+		if refusal != nil {
+			// The report still says what would happen; the error makes the exit code non-zero.
+			return rep, fail(refusal)
+		}
+		return rep, nil
+	}
+	if refusal != nil {
+		return nil, fail(refusal)
+	}
+
+	secs := p.sections()
+	runs := restoreSpans(secs)
+	if err := restoreCheckSize(ctx, b, m); err != nil {
+		return nil, fail(err)
+	}
+	if !opts.NoVerifyFirst {
+		if len(opts.Tables) == 0 {
+			log.Info("verifying object before restore", "id", m.ID, "object", m.Object.Key, "bytes", m.Object.Size)
+			if err := verify(ctx, b, m); err != nil {
+				return nil, fail(fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err))
+			}
+		} else {
+			// --table reads only the table's ranges: verify those (their raw lengths and data
+			// SHA-256) rather than the whole object, which could be far larger.
+			log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
+			for _, sp := range runs {
+				if _, err := restoreStreamSpan(ctx, b, m, sp, nil); err != nil {
+					return nil, fail(fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err))
+				}
+			}
+		}
+	}
+
+	a := &restoreApplier{conn: conn, plan: p, log: log, rep: rep, checks: checks}
+	if err := a.prepare(ctx); err != nil {
+		if len(a.touched) > 0 {
+			log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
+		}
+		return nil, fail(err)
+	}
+	for _, sp := range runs {
+		n, err := restoreStreamSpan(ctx, b, m, sp, a.apply)
+		rep.Bytes += n
+		if err != nil {
+			if len(a.touched) > 0 {
+				if errors.Is(err, ErrVerify) {
+					err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
+				}
+				log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
+			}
+			return nil, fail(err)
+		}
+	}
+	a.finish()
+	rep.DurationSeconds = time.Since(start).Seconds()
+	log.Info("restore complete", "id", m.ID, "databases", rep.Databases, "tables", rep.Tables, "rows", rep.Rows, "bytes", rep.Bytes, "seconds", rep.DurationSeconds)
+	return rep, nil
+}
+
+// openRestoreConn opens one dedicated connection: session settings and USE must hold for every
+// statement, which a pool would not guarantee.
+func openRestoreConn(ctx context.Context, cfg *mysql.Config) (*sql.Conn, func(), error) {
+	cfg.MultiStatements = false // each statement is exec'd alone, so errors point at one
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	db := sql.OpenDB(connector)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return conn, func() { _ = conn.Close(); _ = db.Close() }, nil
+}
+
+// restoreCheckSize refuses an object whose stored size differs from the manifest's, a cheap
+// check that catches truncation before anything is applied even with NoVerifyFirst.
+func restoreCheckSize(ctx context.Context, b storage.Bucket, m *Manifest) error {
+	info, err := b.Stat(ctx, m.Object.Key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("%w: object %s is missing from %s; nothing was applied", ErrVerify, m.Object.Key, b)
+		}
+		return fmt.Errorf("stat object %s: %w", m.Object.Key, err)
+	}
+	if info.Size != m.Object.Size {
+		return fmt.Errorf("%w: object %s is %d bytes, the manifest says %d; nothing was applied", ErrVerify, m.Object.Key, info.Size, m.Object.Size)
+	}
+	return nil
+}

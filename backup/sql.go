@@ -1,0 +1,138 @@
+package backup
+
+import (
+	"encoding/hex"
+	"strings"
+)
+
+// QuoteIdent quotes name as a MariaDB identifier: backticks around it, backticks inside doubled.
+// Any other byte (quote, backslash, newline, a leading `\!`) stays as it is: inside backticks the
+// server and the stock client treat it as part of the name, never as a command.
+func QuoteIdent(name string) string {
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// QuoteString returns s as a single-quoted SQL string literal, escaped so that any bytes survive
+// a replay under any character set and sql_mode without NO_BACKSLASH_ESCAPES (the dump's header
+// sets one without it).
+func QuoteString(s string) string {
+	return string(appendQuoted(make([]byte, 0, len(s)+2), []byte(s)))
+}
+
+// appendQuoted appends b as a quoted string literal. Only \ ' NUL LF CR and ^Z are escaped:
+// NUL and ^Z because some tools stop at them, LF and CR so that no line of the dump starts
+// inside a string (the stock client reads line by line).
+func appendQuoted(dst, b []byte) []byte {
+	dst = append(dst, '\'')
+	start := 0
+	for i, c := range b {
+		var esc byte
+		switch c {
+		case '\\':
+			esc = '\\'
+		case '\'':
+			esc = '\''
+		case 0:
+			esc = '0'
+		case '\n':
+			esc = 'n'
+		case '\r':
+			esc = 'r'
+		case 0x1a:
+			esc = 'Z'
+		default:
+			continue
+		}
+		dst = append(dst, b[start:i]...)
+		dst = append(dst, '\\', esc)
+		start = i + 1
+	}
+	dst = append(dst, b[start:]...)
+	return append(dst, '\'')
+}
+
+// appendHex appends b as a hex literal. An empty value is written as ” because 0x alone is not
+// valid SQL, and an empty BLOB must stay empty, not become NULL.
+func appendHex(dst, b []byte) []byte {
+	if len(b) == 0 {
+		return append(dst, '\'', '\'')
+	}
+	dst = append(dst, '0', 'x')
+	n := len(dst)
+	dst = append(dst, make([]byte, hex.EncodedLen(len(b)))...)
+	hex.Encode(dst[n:], b)
+	return dst
+}
+
+// commentSafe returns s for use inside a `--` comment line: unchanged when it is made of
+// printable ASCII, else as 0x-hex. A raw name in a comment could end the comment with a newline
+// and start a client command (`\!` runs a shell command in the stock client).
+func commentSafe(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '\\' {
+			return "0x" + hex.EncodeToString([]byte(s))
+		}
+	}
+	return s
+}
+
+// valueKind says how a column's text-protocol bytes are written back.
+type valueKind uint8
+
+const (
+	// kindNumber: integers, DECIMAL, DOUBLE, YEAR: written unquoted as returned.
+	kindNumber valueKind = iota
+	// kindString: text, temporal, ENUM, SET, JSON, UUID, INET: quoted raw bytes.
+	kindString
+	// kindHex: binary strings, BLOBs, BIT and spatial values: hex literal.
+	kindHex
+	// kindFloat: FLOAT, selected widened to DOUBLE so that the text protocol does not round
+	// it to 6 digits; written unquoted, it rounds back to the identical float on insert.
+	kindFloat
+	// kindTyped: UUID, INET4, INET6: their text form, marked as text with an introducer. In the
+	// data section's SET NAMES binary a plain literal is a binary string, which these types read
+	// as their packed binary form (and turn into NULL).
+	kindTyped
+	// kindEnum: ENUM, selected as its index (col+0) and written as that number: the error
+	// value (index 0) and a member '' both print as '', only the index tells them apart.
+	kindEnum
+)
+
+// kindOf maps information_schema.COLUMNS.DATA_TYPE to how its values are written.
+func kindOf(dataType string) valueKind {
+	switch strings.ToLower(dataType) {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint",
+		"decimal", "numeric", "double", "double precision", "real", "year":
+		return kindNumber
+	case "float":
+		return kindFloat
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit",
+		"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+		"multipolygon", "geometrycollection":
+		return kindHex
+	case "uuid", "inet4", "inet6":
+		return kindTyped
+	case "enum":
+		return kindEnum
+	}
+	return kindString
+}
+
+// appendValue appends one column value read through the text protocol; nil is SQL NULL.
+func appendValue(dst, v []byte, k valueKind) []byte {
+	if v == nil {
+		return append(dst, "NULL"...)
+	}
+	switch k {
+	case kindNumber, kindFloat, kindEnum:
+		if len(v) == 0 {
+			return append(dst, '\'', '\'') // never expected; keeps the statement valid
+		}
+		return append(dst, v...)
+	case kindHex:
+		return appendHex(dst, v)
+	case kindTyped:
+		dst = append(dst, "_utf8mb4"...)
+	}
+	return appendQuoted(dst, v)
+}

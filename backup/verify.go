@@ -1,0 +1,276 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/backupctl/backupctl/storage"
+)
+
+// VerifyReport says what a verification read and found.
+type VerifyReport struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+	// BytesRead is the number of stored bytes read back; RawBytes the uncompressed bytes.
+	BytesRead int64  `json:"bytes_read"`
+	RawBytes  int64  `json:"raw_bytes"`
+	SHA256    string `json:"sha256"`
+	Verified  bool   `json:"verified"`
+	Tables    int    `json:"tables"`
+}
+
+// noManifestError is returned for an id without a manifest; it is ErrNoManifest.
+type noManifestError struct {
+	id    string
+	cause error
+}
+
+func (e *noManifestError) Error() string {
+	return fmt.Sprintf("backup %s has no manifest: it is incomplete or does not exist; `backupctl list` shows the backups", e.id)
+}
+
+func (e *noManifestError) Unwrap() []error { return []error{ErrNoManifest, e.cause} }
+
+// LoadManifest reads and checks the manifest of backup id. A missing manifest is ErrNoManifest.
+func LoadManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, error) {
+	if err := checkID(id); err != nil {
+		return nil, &noManifestError{id: fmt.Sprintf("%q", id), cause: err}
+	}
+	rc, err := b.Get(ctx, ManifestKey(id))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, &noManifestError{id: id, cause: err}
+		}
+		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+	}
+	m, err := DecodeManifest(data)
+	if err != nil {
+		return nil, err
+	}
+	if m.ID != id {
+		return nil, fmt.Errorf("%w: manifest under %s is for backup %s", ErrVerify, id, m.ID)
+	}
+	return m, nil
+}
+
+// maxManifest bounds the bytes read as a manifest, so that a wrong object is not read whole.
+const maxManifest = 256 << 20
+
+// VerifyID loads the manifest of backup id and verifies its object.
+func VerifyID(ctx context.Context, b storage.Bucket, id string) (*VerifyReport, error) {
+	m, err := LoadManifest(ctx, b, id)
+	if err != nil {
+		return nil, err
+	}
+	return Verify(ctx, b, m)
+}
+
+// verifyErr is a one-line ErrVerify.
+func verifyErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrVerify}, args...)...)
+}
+
+// sectionRef is one section of the object with what the manifest says about it.
+type sectionRef struct {
+	name string // for messages: header, footer, `db`.`t` data, ...
+	r    Range
+	sum  string // expected SHA-256 of the uncompressed bytes, when the manifest has one
+}
+
+// sections lists every section of m in stream order.
+func sections(m *Manifest) []sectionRef {
+	s := []sectionRef{{name: "header", r: m.Header}}
+	for _, d := range m.Databases {
+		db := QuoteIdent(d.Name)
+		s = append(s, sectionRef{name: db + " create", r: d.Create})
+		for _, t := range d.Tables {
+			s = append(s, sectionRef{name: db + "." + QuoteIdent(t.Name) + " schema", r: t.Schema})
+		}
+		for _, t := range d.Tables {
+			s = append(s, sectionRef{name: db + "." + QuoteIdent(t.Name) + " data", r: t.Data, sum: t.DataSHA256})
+		}
+		s = append(s, sectionRef{name: db + " post", r: d.Post})
+	}
+	s = append(s, sectionRef{name: "footer", r: m.Footer})
+	// Zero-length sections hold no frame; the rest must tile the object in order.
+	out := s[:0]
+	for _, x := range s {
+		if x.r.Length > 0 || x.r.RawLength > 0 {
+			out = append(out, x)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].r.Offset < out[j].r.Offset })
+	return out
+}
+
+// checkLayout checks that the manifest's sections tile the object and the raw stream exactly,
+// so that every range a restore reads starts a frame and nothing lies between sections.
+func checkLayout(m *Manifest, secs []sectionRef) error {
+	var off, raw int64
+	for _, s := range secs {
+		if s.r.Offset != off || s.r.RawOffset != raw || s.r.Length <= 0 || s.r.RawLength < 0 {
+			return verifyErr("manifest of %s: %s range (offset %d, length %d, raw offset %d) does not follow the previous section (ends at %d, raw %d)",
+				m.ID, oneLineName(s.name), s.r.Offset, s.r.Length, s.r.RawOffset, off, raw)
+		}
+		off += s.r.Length
+		raw += s.r.RawLength
+	}
+	if off != m.Object.Size || raw != m.Object.RawSize {
+		return verifyErr("manifest of %s: sections end at %d (raw %d) but the object has %d bytes (raw %d)", m.ID, off, raw, m.Object.Size, m.Object.RawSize)
+	}
+	if len(secs) == 0 || secs[len(secs)-1].name != "footer" {
+		return verifyErr("manifest of %s: the footer is not the last section", m.ID)
+	}
+	return nil
+}
+
+// oneLineName keeps names with newlines from breaking a one-line error.
+func oneLineName(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
+}
+
+// countReader counts and hashes what is read through it.
+type countReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.h.Write(p[:n])
+	return n, err
+}
+
+// Verify reads the stored object of m back and checks it against m: its size and SHA-256, that
+// every section decompresses alone from its own range (as partial restore reads it), each
+// table's data checksum, and the footer as the exact end of the stream.
+func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
+	rep := &VerifyReport{ID: m.ID, Key: m.Object.Key, Tables: m.TableCount()}
+	secs := sections(m)
+	if err := checkLayout(m, secs); err != nil {
+		return rep, err
+	}
+	info, err := b.Stat(ctx, m.Object.Key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return rep, verifyErr("object %s of backup %s is missing from %s", m.Object.Key, m.ID, b)
+		}
+		return rep, fmt.Errorf("stat %s: %w", m.Object.Key, err)
+	}
+	if info.Size != m.Object.Size {
+		return rep, verifyErr("object %s size mismatch: %d bytes stored, manifest says %d (truncated or replaced)", m.Object.Key, info.Size, m.Object.Size)
+	}
+	rc, err := b.Get(ctx, m.Object.Key)
+	if err != nil {
+		return rep, fmt.Errorf("read %s: %w", m.Object.Key, err)
+	}
+	defer rc.Close()
+	cr := &countReader{r: rc, h: sha256.New()}
+	sectionErr := verifySections(ctx, cr, m, secs, rep)
+	// Read whatever is left so that the SHA-256 covers the whole object even after a bad
+	// section: a changed byte is then reported as what it is, a checksum mismatch.
+	if _, err := io.Copy(io.Discard, cr); err != nil && sectionErr == nil {
+		return rep, fmt.Errorf("read %s: %w", m.Object.Key, err)
+	}
+	rep.BytesRead = cr.n
+	rep.SHA256 = hex.EncodeToString(cr.h.Sum(nil))
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
+	}
+	if cr.n != m.Object.Size {
+		return rep, verifyErr("object %s size mismatch: read %d bytes, manifest says %d (truncated)", m.Object.Key, cr.n, m.Object.Size)
+	}
+	if rep.SHA256 != m.Object.SHA256 {
+		return rep, verifyErr("object %s checksum mismatch: SHA-256 %s, manifest says %s (the object was changed)", m.Object.Key, rep.SHA256, m.Object.SHA256)
+	}
+	if sectionErr != nil {
+		return rep, sectionErr
+	}
+	rep.Verified = true
+	return rep, nil
+}
+
+// verifySections decompresses each section alone from its range of r and checks it.
+func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectionRef, rep *VerifyReport) error {
+	h := sha256.New()
+	footer := Footer(m.ID)
+	buf := make([]byte, 256<<10)
+	var dec *sectionDecoder
+	defer func() {
+		if dec != nil {
+			dec.close()
+		}
+	}()
+	for _, s := range secs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		lr := &io.LimitedReader{R: r, N: s.r.Length}
+		var err error
+		if dec == nil {
+			dec, err = newSectionDecoder(lr, m.Object.Compression)
+		} else {
+			err = dec.reset(lr)
+		}
+		if err != nil {
+			return verifyErr("%s section does not decompress: %v", oneLineName(s.name), err)
+		}
+		h.Reset()
+		var tail []byte
+		var n int64
+		for {
+			k, err := dec.Read(buf)
+			if k > 0 {
+				h.Write(buf[:k])
+				n += int64(k)
+				if s.name == "footer" {
+					tail = append(tail, buf[:k]...)
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if lr.N > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+					return verifyErr("object %s is truncated in the %s section", m.Object.Key, oneLineName(s.name))
+				}
+				return verifyErr("%s section does not decompress: %v", oneLineName(s.name), err)
+			}
+		}
+		rep.RawBytes += n
+		if lr.N != 0 {
+			// The stream ended early (truncated) or the frame ended before its range.
+			if _, err := io.Copy(io.Discard, lr); err != nil || lr.N != 0 {
+				return verifyErr("object %s is truncated in the %s section", m.Object.Key, oneLineName(s.name))
+			}
+			return verifyErr("%s section ends before its range: the manifest does not match the object", oneLineName(s.name))
+		}
+		if n != s.r.RawLength {
+			return verifyErr("%s section has %d uncompressed bytes, manifest says %d", oneLineName(s.name), n, s.r.RawLength)
+		}
+		if s.sum != "" {
+			if got := hex.EncodeToString(h.Sum(nil)); got != s.sum {
+				return verifyErr("table %s checksum mismatch", oneLineName(strings.TrimSuffix(s.name, " data")))
+			}
+		}
+		if s.name == "footer" && !bytes.Equal(tail, []byte(footer)) {
+			return verifyErr("footer missing: the stream does not end with %q", strings.TrimSpace(footer))
+		}
+	}
+	return nil
+}

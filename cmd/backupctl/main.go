@@ -1,0 +1,28 @@
+// Command backupctl takes verified backups of MariaDB through Kubernetes Jobs, restores them, and
+// installs the nightly CronJob.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/backupctl/backupctl/internal/cli"
+)
+
+type backupctlCLI struct {
+	cli.Globals
+
+	Backup  backupCmd  `cmd:"" help:"Take backups."`
+	Restore restoreCmd `cmd:"" help:"Restore a backup (through a Job, or here with --local)."`
+	Verify  verifyCmd  `cmd:"" help:"Read a stored backup back and check it against its manifest."`
+	List    listCmd    `cmd:"" help:"List the backups, newest first."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(cli.Main(ctx, "backupctl", "Verified MariaDB backups on Kubernetes.", &backupctlCLI{}, os.Args[1:]))
+}

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"context"
+
+	"github.com/backupctl/backupctl/internal/cli"
+)
+
+type backupCmd struct {
+	cli.BackupOptions `embed:""`
+	cli.DBFlags       `embed:""`
+	cli.StorageFlags  `embed:""`
+}
+
+func (c *backupCmd) Run(ctx context.Context, g *cli.Globals) error {
+	res, err := cli.LocalBackup(ctx, g, c.DBFlags, c.StorageFlags, c.BackupOptions)
+	cli.WriteTerminationLog(res, err)
+	if err != nil {
+		return err
+	}
+	return g.Print(res)
+}

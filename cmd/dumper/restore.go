@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+
+	"github.com/backupctl/backupctl/internal/cli"
+)
+
+type restoreCmd struct {
+	ID                 string `arg:"" help:"Backup id (see backupctl list)."`
+	cli.RestoreOptions `embed:""`
+	cli.DBFlags        `embed:""`
+	cli.StorageFlags   `embed:""`
+}
+
+func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
+	res, err := cli.LocalRestore(ctx, g, c.DBFlags, c.StorageFlags, c.ID, c.RestoreOptions)
+	cli.WriteTerminationLog(res, err)
+	if err != nil {
+		return err
+	}
+	return g.Print(res)
+}

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/backupctl/backupctl/backup"
+)
+
+// VersionString names the binary, its version and the Go runtime.
+func VersionString(name string) string {
+	return fmt.Sprintf("%s %s (%s, %s/%s)", name, backup.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// globalsOf finds the embedded Globals of a CLI struct.
+type hasGlobals interface{ globals() *Globals }
+
+func (g *Globals) globals() *Globals { return g }
+
+// Main parses args into cliStruct (which embeds Globals), runs the selected command with the
+// context and the Globals bound, prints an error in one line, and returns the exit code.
+func Main(ctx context.Context, name, description string, cliStruct hasGlobals, args []string) int {
+	g := cliStruct.globals()
+	parser, err := kong.New(cliStruct,
+		kong.Name(name),
+		kong.Description(description),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+		kong.Bind(g),
+		kong.Exit(func(code int) {
+			// kong exits after --help (code 0); any other exit is a usage error.
+			if code != 0 {
+				code = ExitUsage
+			}
+			os.Exit(code)
+		}),
+	)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return ExitFailed
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		var pe *kong.ParseError
+		if errors.As(err, &pe) {
+			fmt.Fprintf(g.Err(), "%s: %v (see %s --help)\n", name, err, name)
+			return ExitUsage
+		}
+		fmt.Fprintf(g.Err(), "%s: %v\n", name, err)
+		return ExitUsage
+	}
+	if err := kctx.Run(); err != nil {
+		fmt.Fprintf(g.Err(), "%s: %v\n", name, oneLine(err.Error()))
+		return ExitCode(err)
+	}
+	return ExitOK
+}
+
+// oneLine keeps an error message on one line for logs and terminals.
+func oneLine(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r == '\n' || r == '\r' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
