@@ -1,0 +1,217 @@
+// Package proof holds the end-to-end tests of the local control plane and
+// the node agent. They need `scripts/k8s.sh up` (make up) and fail, never
+// skip, when it has not run.
+package proof
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+)
+
+// repoRoot is the repository root, three levels above this file.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// stackEnv returns a variable from the environment or, failing that, from
+// the repository's .stack/env.
+func stackEnv(name string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	f, err := os.Open(filepath.Join(repoRoot(), ".stack", "env"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	val := ""
+	for sc.Scan() {
+		line := strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export ")
+		if k, v, ok := strings.Cut(line, "="); ok && k == name {
+			val = strings.Trim(v, `"'`)
+		}
+	}
+	return val
+}
+
+func kubeconfig(t *testing.T) string {
+	t.Helper()
+	kc := stackEnv("KUBECONFIG")
+	if kc == "" {
+		t.Fatal("KUBECONFIG is not set and .stack/env has none: run `make up` (scripts/k8s.sh up) first")
+	}
+	return kc
+}
+
+func restConfig(t *testing.T) *rest.Config {
+	t.Helper()
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig(t))
+	if err != nil {
+		t.Fatalf("kubeconfig: %v", err)
+	}
+	rc.QPS, rc.Burst = 50, 100
+	return rc
+}
+
+func client(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	c, err := kubernetes.NewForConfig(restConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Discovery().ServerVersion(); err != nil {
+		t.Fatalf("API server from %s does not answer: %v (run `make up`)", kubeconfig(t), err)
+	}
+	return c
+}
+
+// testImage runs /bin/sh on the node agent (its image table maps it).
+func testImage() string {
+	if v := stackEnv("BACKUP_K8S_TEST_IMAGE"); v != "" {
+		return v
+	}
+	return "backupctl/testshell:dev"
+}
+
+func kubectlPath(t *testing.T) string {
+	t.Helper()
+	if v := stackEnv("BACKUP_K8S_KUBECTL"); v != "" {
+		return v
+	}
+	p := filepath.Join(repoRoot(), ".stack", "bin", "kubectl")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("kubectl not found at %s: run scripts/k8s.sh build", p)
+	}
+	return p
+}
+
+// kubectl runs kubectl against the test cluster and returns its stdout.
+func kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kubectlPath(t), append([]string{"--kubeconfig", kubeconfig(t)}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// eventually polls cond every 250ms until it is true or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for {
+		ok, err := cond()
+		if ok {
+			return
+		}
+		if err != nil {
+			lastErr = err
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// namespace creates a fresh namespace, waits for its default service
+// account and deletes it when the test ends.
+func namespace(t *testing.T, c kubernetes.Interface) string {
+	t.Helper()
+	ctx := context.Background()
+	ns, err := c.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:min(len(t.Name()), 30)] + "-",
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = c.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+	})
+	eventually(t, 60*time.Second, "default service account in "+ns.Name, func() (bool, error) {
+		_, err := c.CoreV1().ServiceAccounts(ns.Name).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, err
+	})
+	return ns.Name
+}
+
+// shellJob is a Job running `sh -c script` with restartPolicy Never.
+func shellJob(name, script string) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: batchv1.JobSpec{
+			BackoffLimit: ptr.To[int32](0),
+			Template: v1.PodTemplateSpec{Spec: v1.PodSpec{
+				RestartPolicy:                 v1.RestartPolicyNever,
+				TerminationGracePeriodSeconds: ptr.To[int64](5),
+				Containers: []v1.Container{{
+					Name:    "main",
+					Image:   testImage(),
+					Command: []string{"sh", "-c", script},
+				}},
+			}},
+		},
+	}
+}
+
+// jobCondition waits until the Job has condition typ=True and returns it.
+func jobCondition(t *testing.T, c kubernetes.Interface, ns, name string, typ batchv1.JobConditionType, timeout time.Duration) (*batchv1.Job, batchv1.JobCondition) {
+	t.Helper()
+	var job *batchv1.Job
+	var cond batchv1.JobCondition
+	eventually(t, timeout, fmt.Sprintf("job %s/%s condition %s", ns, name, typ), func() (bool, error) {
+		j, err := c.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		job = j
+		for _, jc := range j.Status.Conditions {
+			if jc.Type == typ && jc.Status == v1.ConditionTrue {
+				cond = jc
+				return true, nil
+			}
+			if (jc.Type == batchv1.JobFailed || jc.Type == batchv1.JobComplete) && jc.Status == v1.ConditionTrue && jc.Type != typ {
+				return false, fmt.Errorf("job ended with %s: %s %s", jc.Type, jc.Reason, jc.Message)
+			}
+		}
+		return false, nil
+	})
+	return job, cond
+}
+
+// jobPods lists the pods of a Job.
+func jobPods(t *testing.T, c kubernetes.Interface, ns, name string) []v1.Pod {
+	t.Helper()
+	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "job-name=" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pods.Items
+}
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
