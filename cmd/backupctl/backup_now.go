@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/jobs"
 )
 
 type backupCmd struct {
@@ -15,15 +18,43 @@ type backupNowCmd struct {
 	cli.BackupOptions `embed:""`
 	cli.DBFlags       `embed:""`
 	cli.StorageFlags  `embed:""`
+	kubeFlags         `embed:""`
 }
 
 func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
-	if !c.Local {
-		return cli.Usagef("running the backup as a Kubernetes Job is not available in this build; use --local")
+	if c.Local {
+		res, err := cli.LocalBackup(ctx, g, c.DBFlags, c.StorageFlags, c.BackupOptions)
+		if err != nil {
+			return err
+		}
+		return g.Print(res)
 	}
-	res, err := cli.LocalBackup(ctx, g, c.DBFlags, c.StorageFlags, c.BackupOptions)
+	args, err := backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
 	if err != nil {
 		return err
 	}
-	return g.Print(res)
+	kc, err := c.client()
+	if err != nil {
+		return err
+	}
+	s := c.spec(args)
+	return runJob(ctx, g, c.kubeFlags, kc, jobs.BackupJob(s, time.Now()), s)
+}
+
+// backupArgs is the dumper's command line for a backup Job.
+func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, error) {
+	conn, err := dumperArgs(db, st, k)
+	if err != nil {
+		return nil, err
+	}
+	a := []string{"backup"}
+	for _, d := range o.Database {
+		a = append(a, "--database="+d)
+	}
+	a = append(a, "--compression="+o.Compression, fmt.Sprintf("--compression-level=%d", o.CompressionLevel))
+	if o.Parallel > 0 {
+		a = append(a, fmt.Sprintf("--parallel=%d", o.Parallel))
+	}
+	a = append(a, o.RetentionFlags.Args()...)
+	return append(a, conn...), nil
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/jobs"
 )
 
 type restoreCmd struct {
@@ -12,15 +15,47 @@ type restoreCmd struct {
 	cli.RestoreOptions `embed:""`
 	cli.DBFlags        `embed:""`
 	cli.StorageFlags   `embed:""`
+	kubeFlags          `embed:""`
 }
 
 func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
-	if !c.Local {
-		return cli.Usagef("running the restore as a Kubernetes Job is not available in this build; use --local")
+	if c.Local {
+		res, err := cli.LocalRestore(ctx, g, c.DBFlags, c.StorageFlags, c.ID, c.RestoreOptions)
+		if err != nil {
+			return err
+		}
+		return g.Print(res)
 	}
-	res, err := cli.LocalRestore(ctx, g, c.DBFlags, c.StorageFlags, c.ID, c.RestoreOptions)
+	conn, err := dumperArgs(c.DBFlags, c.StorageFlags, c.kubeFlags)
 	if err != nil {
 		return err
 	}
-	return g.Print(res)
+	o := c.RestoreOptions
+	args := []string{"restore", c.ID}
+	for _, d := range o.Database {
+		args = append(args, "--database="+d)
+	}
+	for _, t := range o.Table {
+		args = append(args, "--table="+t)
+	}
+	if o.Into != "" {
+		args = append(args, "--into="+o.Into)
+	}
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"--drop-existing", o.DropExisting}, {"--dry-run", o.DryRun}, {"--no-verify-first", o.NoVerifyFirst}} {
+		if f.on {
+			args = append(args, f.name)
+		}
+	}
+	if o.Parallel > 0 {
+		args = append(args, fmt.Sprintf("--parallel=%d", o.Parallel))
+	}
+	kc, err := c.client()
+	if err != nil {
+		return err
+	}
+	s := c.spec(append(args, conn...))
+	return runJob(ctx, g, c.kubeFlags, kc, jobs.RestoreJob(s, c.ID, time.Now()), s)
 }

@@ -16,6 +16,7 @@ const (
 	ExitUsage       = 2
 	ExitVerify      = 3
 	ExitNotFound    = 4
+	ExitRefused     = 5
 	ExitInterrupted = 130
 )
 
@@ -53,6 +54,8 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, backup.ErrNoManifest):
 		return ExitNotFound
+	case errors.Is(err, backup.ErrTargetNotEmpty):
+		return ExitRefused
 	case errors.Is(err, backup.ErrVerify):
 		return ExitVerify
 	case errors.Is(err, storage.ErrConfig):

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/backupctl/backupctl/backup"
@@ -13,6 +14,34 @@ type BackupOptions struct {
 	Compression      string   `name:"compression" env:"BACKUP_COMPRESSION" enum:"zstd,gzip,none" default:"zstd" help:"Compression of the dump object: zstd, gzip or none."`
 	CompressionLevel int      `name:"compression-level" env:"BACKUP_COMPRESSION_LEVEL" default:"3" help:"Compression level (zstd 1-19, gzip 1-9)."`
 	Parallel         int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections and compressors working at once; 0 picks from the CPUs."`
+	RetentionFlags   `embed:""`
+}
+
+// RetentionFlags is the retention policy applied after a verified backup, and by prune.
+type RetentionFlags struct {
+	KeepLast  int `name:"keep-last" env:"BACKUP_KEEP_LAST" help:"After a verified backup, keep only the newest N backups (0: no rule)."`
+	KeepDaily int `name:"keep-daily" env:"BACKUP_KEEP_DAILY" help:"After a verified backup, keep the newest backup of each of the last N days (0: no rule)."`
+}
+
+// Enabled says whether any rule is set.
+func (r RetentionFlags) Enabled() bool { return r.KeepLast > 0 || r.KeepDaily > 0 }
+
+// Args renders the rules as flags for the dumper.
+func (r RetentionFlags) Args() []string {
+	var a []string
+	if r.KeepLast > 0 {
+		a = append(a, fmt.Sprintf("--keep-last=%d", r.KeepLast))
+	}
+	if r.KeepDaily > 0 {
+		a = append(a, fmt.Sprintf("--keep-daily=%d", r.KeepDaily))
+	}
+	return a
+}
+
+// BackupResult is a verified backup and, when retention ran, what it pruned.
+type BackupResult struct {
+	*backup.Result
+	Pruned *backup.PruneReport `json:"pruned,omitempty"`
 }
 
 // RestoreOptions choose what a restore applies and where.
@@ -26,8 +55,9 @@ type RestoreOptions struct {
 	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Tables applied at once; 0 picks from the CPUs."`
 }
 
-// LocalBackup dumps, uploads and verifies a backup from this process.
-func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, o BackupOptions) (*backup.Result, error) {
+// LocalBackup dumps, uploads and verifies a backup from this process, then applies the
+// retention rules if any. A failed prune fails the run: the backup itself is kept and listed.
+func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, o BackupOptions) (*BackupResult, error) {
 	db, err := dbf.Config()
 	if err != nil {
 		return nil, err
@@ -36,14 +66,31 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err != nil {
 		return nil, err
 	}
-	return backup.Dump(ctx, db, b, backup.DumpOptions{
+	if o.KeepLast < 0 || o.KeepDaily < 0 {
+		return nil, Usagef("--keep-last and --keep-daily cannot be negative")
+	}
+	log := g.Logger()
+	res, err := backup.Dump(ctx, db, b, backup.DumpOptions{
 		Databases:   o.Database,
 		Compression: o.Compression,
 		Level:       o.CompressionLevel,
 		Parallel:    o.Parallel,
-		Logger:      g.Logger(),
+		Logger:      log,
 		Now:         time.Now,
 	})
+	if err != nil {
+		return nil, err
+	}
+	out := &BackupResult{Result: res}
+	if o.RetentionFlags.Enabled() {
+		rep, err := backup.Prune(ctx, b, backup.PruneOptions{KeepLast: o.KeepLast, KeepDaily: o.KeepDaily})
+		if err != nil {
+			return out, fmt.Errorf("backup %s is verified and kept, but retention failed: %w", res.ID, err)
+		}
+		log.Info("retention applied", "kept", len(rep.Kept), "deleted", rep.Deleted)
+		out.Pruned = rep
+	}
+	return out, nil
 }
 
 // LocalRestore restores a backup from this process.

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/jobs"
+)
+
+// kubeFlags say where and how the dumper's Job runs.
+type kubeFlags struct {
+	Kubeconfig       string        `name:"kubeconfig" env:"KUBECONFIG" help:"Kubeconfig file (default: the usual places, or in-cluster)."`
+	KubeContext      string        `name:"context" env:"BACKUP_KUBE_CONTEXT" help:"Kubeconfig context."`
+	Namespace        string        `name:"namespace" short:"n" env:"BACKUP_NAMESPACE" default:"backupctl" help:"Namespace of the Jobs, the CronJob and the Secret."`
+	Image            string        `name:"image" env:"BACKUP_IMAGE" help:"Dumper image (default: ghcr.io/backupctl/dumper tagged with this version)."`
+	ImagePullPolicy  string        `name:"image-pull-policy" env:"BACKUP_IMAGE_PULL_POLICY" enum:",Always,IfNotPresent,Never" default:"" help:"Image pull policy."`
+	Secret           string        `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret holding BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."`
+	ServiceAccount   string        `name:"service-account" env:"BACKUP_SERVICE_ACCOUNT" default:"backupctl-dumper" help:"ServiceAccount the dumper's pod runs as."`
+	BackoffLimit     int32         `name:"backoff-limit" env:"BACKUP_BACKOFF_LIMIT" default:"-1" help:"Retries of a failed pod (-1: 1 for a backup, 0 for a restore)."`
+	ActiveDeadline   time.Duration `name:"active-deadline" env:"BACKUP_ACTIVE_DEADLINE" default:"6h" help:"Kill the Job after this long."`
+	TTLAfterFinished time.Duration `name:"ttl-after-finished" env:"BACKUP_TTL_AFTER_FINISHED" default:"168h" help:"Keep the finished Job and its logs this long."`
+	CAConfigMap      string        `name:"ca-configmap" env:"BACKUP_CA_CONFIGMAP" help:"ConfigMap whose ca.crt is the CA bundle for S3 (and MariaDB with --db-tls=on), mounted into the pod."`
+	Wait             bool          `name:"wait" env:"BACKUP_WAIT" default:"true" help:"Follow the Job to its end (--wait=false returns once it is created)."`
+}
+
+// spec turns the flags and the dumper's arguments into a Job spec.
+func (k kubeFlags) spec(args []string) jobs.Spec {
+	s := jobs.Spec{
+		Namespace: k.Namespace, Image: k.Image, ServiceAccount: k.ServiceAccount, Secret: k.Secret,
+		Args: args,
+	}
+	s.ImagePullPolicy = corev1.PullPolicy(k.ImagePullPolicy)
+	if k.BackoffLimit >= 0 {
+		b := k.BackoffLimit
+		s.BackoffLimit = &b
+	}
+	d := int64(k.ActiveDeadline / time.Second)
+	s.ActiveDeadlineSeconds = &d
+	ttl := int32(k.TTLAfterFinished / time.Second)
+	s.TTLSecondsAfterFinished = &ttl
+	if k.CAConfigMap != "" {
+		s.CABundle = &jobs.CABundle{ConfigMap: k.CAConfigMap}
+	}
+	return s
+}
+
+func (k kubeFlags) client() (*jobs.Client, error) {
+	c, err := jobs.NewClient(k.Kubeconfig, k.KubeContext)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// dumperArgs renders the non-secret connection and storage settings as the dumper's flags.
+// The password and the keys never appear here: the Job takes them from the Secret.
+func dumperArgs(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, error) {
+	if db.DBPasswordFile != "" {
+		return nil, cli.Usagef("--db-password-file applies to --local only: in a Job the password comes from the Secret %q (key BACKUP_DB_PASSWORD)", k.Secret)
+	}
+	if st.To != "" {
+		return nil, cli.Usagef("--to %s is a directory on this machine, which a Job cannot write: use --s3-endpoint and --bucket, or --local", st.To)
+	}
+	if st.S3CAFile != "" && k.CAConfigMap == "" {
+		return nil, cli.Usagef("--s3-ca-file is a file on this machine: for a Job put the CA bundle in a ConfigMap (key ca.crt) and pass --ca-configmap")
+	}
+	var a []string
+	add := func(name, v string) {
+		if v != "" {
+			a = append(a, "--"+name+"="+v)
+		}
+	}
+	if db.DBSocket != "" {
+		add("db-socket", db.DBSocket)
+	} else {
+		add("db-host", db.DBHost)
+		add("db-port", strconv.Itoa(db.DBPort))
+	}
+	add("db-user", db.DBUser)
+	if db.DBTLS != "" && db.DBTLS != "off" {
+		add("db-tls", db.DBTLS)
+		if k.CAConfigMap != "" {
+			add("db-tls-ca", (jobs.CABundle{ConfigMap: k.CAConfigMap}).File())
+		}
+	}
+	add("db-timeout", db.DBTimeout.String())
+	add("s3-endpoint", st.S3Endpoint)
+	add("bucket", st.Bucket)
+	add("prefix", st.Prefix)
+	add("s3-region", st.S3Region)
+	add("s3-part-size", st.S3PartSize)
+	if k.CAConfigMap != "" {
+		add("s3-ca-file", (jobs.CABundle{ConfigMap: k.CAConfigMap}).File())
+	}
+	return a, nil
+}
+
+// runJob preflights, submits and follows a Job, and turns its outcome into the dumper's result
+// or a one-line error with the pod's last log lines.
+func runJob(ctx context.Context, g *cli.Globals, k kubeFlags, c *jobs.Client, job *batchv1.Job, s jobs.Spec) error {
+	if err := c.Preflight(ctx, s); err != nil {
+		return err
+	}
+	var logs io.Writer
+	if !g.Quiet {
+		logs = g.Err()
+	}
+	out, err := c.Run(ctx, job, jobs.RunOptions{Wait: k.Wait, Logs: logs})
+	if err != nil {
+		return fmt.Errorf("job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	return reportOutcome(g, k, out)
+}
+
+// waitJob follows a Job that already exists (one made from the CronJob).
+func waitJob(ctx context.Context, g *cli.Globals, k kubeFlags, c *jobs.Client, job *batchv1.Job) error {
+	var logs io.Writer
+	if !g.Quiet {
+		logs = g.Err()
+	}
+	if !k.Wait {
+		return reportOutcome(g, k, &jobs.Outcome{Namespace: job.Namespace, JobName: job.Name})
+	}
+	out, err := c.Wait(ctx, job.Namespace, job.Name, jobs.RunOptions{Wait: true, Logs: logs})
+	if err != nil {
+		return fmt.Errorf("job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	return reportOutcome(g, k, out)
+}
+
+// jobCreated is what --wait=false prints.
+type jobCreated struct {
+	Namespace string `json:"namespace"`
+	Job       string `json:"job"`
+	Waited    bool   `json:"waited"`
+}
+
+func reportOutcome(g *cli.Globals, k kubeFlags, out *jobs.Outcome) error {
+	if !k.Wait {
+		return g.Print(jobCreated{Namespace: out.Namespace, Job: out.JobName})
+	}
+	if out.Succeeded && out.Result != nil && out.Result.OK && len(out.Result.Result) > 0 {
+		var v any
+		if err := json.Unmarshal(out.Result.Result, &v); err != nil {
+			return fmt.Errorf("job %s/%s: the dumper's result is not JSON: %w", out.Namespace, out.JobName, err)
+		}
+		if m, ok := v.(map[string]any); ok {
+			if verified, present := m["verified"]; present && verified != true {
+				return &cli.ExitError{Code: cli.ExitVerify, Err: fmt.Errorf("job %s/%s: the dumper did not verify the backup", out.Namespace, out.JobName)}
+			}
+			m["job"] = out.Namespace + "/" + out.JobName
+		}
+		return g.Print(v)
+	}
+	reason := out.Reason
+	code := cli.ExitFailed
+	if out.Result != nil && !out.Result.OK {
+		if out.Result.Error != "" {
+			reason = out.Result.Error
+		}
+		if out.Result.ExitCode != 0 {
+			code = out.Result.ExitCode
+		}
+	}
+	if reason == "" {
+		reason = "the Job succeeded but the dumper reported no result; treating it as a failure"
+	}
+	if len(out.LastLogLines) > 0 && !g.Quiet {
+		fmt.Fprintf(g.Err(), "last log lines of pod %s:\n", out.Pod)
+		for _, l := range out.LastLogLines {
+			fmt.Fprintf(g.Err(), "  %s\n", l)
+		}
+	}
+	return &cli.ExitError{Code: code, Err: fmt.Errorf("job %s/%s failed: %s", out.Namespace, out.JobName, strings.TrimSpace(reason))}
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+
+	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/internal/cli"
+)
+
+type pruneCmd struct {
+	cli.RetentionFlags `embed:""`
+	DryRun             bool `name:"dry-run" env:"BACKUP_PRUNE_DRY_RUN" help:"Show what would be deleted; delete nothing."`
+	cli.StorageFlags   `embed:""`
+}
+
+func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) error {
+	if !c.RetentionFlags.Enabled() {
+		return cli.Usagef("%v", backup.ErrNoPolicy)
+	}
+	b, err := c.StorageFlags.Open(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := backup.Prune(ctx, b, backup.PruneOptions{KeepLast: c.KeepLast, KeepDaily: c.KeepDaily, DryRun: c.DryRun})
+	if err != nil {
+		return err
+	}
+	return g.Print(rep)
+}
