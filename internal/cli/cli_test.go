@@ -10,16 +10,29 @@ import (
 
 type testCLI struct {
 	Globals
-	Verify struct {
-		ID           string `arg:""`
-		StorageFlags `embed:""`
-	} `cmd:""`
+	Verify testVerify `cmd:""`
+}
+
+type testVerify struct {
+	ID           string `arg:""`
+	StorageFlags `embed:""`
+}
+
+func (c *testVerify) Run(ctx context.Context, g *Globals) error {
+	res, err := LocalVerify(ctx, c.StorageFlags, c.ID)
+	if err != nil {
+		return err
+	}
+	return g.Print(res)
 }
 
 func runMain(t *testing.T, env map[string]string, args ...string) (int, string) {
 	t.Helper()
 	for _, k := range []string{"BACKUP_S3_ENDPOINT", "BACKUP_S3_BUCKET", "BACKUP_TO", "BACKUP_S3_PREFIX", "BACKUP_S3_PART_SIZE", "BACKUP_OUTPUT"} {
-		t.Setenv(k, env[k])
+		t.Setenv(k, env[k]) // restored after the test
+		if _, ok := env[k]; !ok {
+			os.Unsetenv(k)
+		}
 	}
 	var out, errb bytes.Buffer
 	c := &testCLI{}
