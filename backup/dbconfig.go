@@ -55,7 +55,6 @@ func (c DBConfig) Address() string {
 	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 }
 
-
 // MySQLConfig returns the driver configuration. Values are read as raw text-protocol bytes
 // (no parseTime, no interpolation), so nothing is lost in conversion.
 func (c DBConfig) MySQLConfig() (*mysql.Config, error) {

@@ -315,7 +315,9 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	if _, err := d.conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
 		return fmt.Errorf("start snapshot: %w", err)
 	}
-	if d.binlog, err = readBinlog(ctx, d.conn); err != nil {
+	if d.binlog, err = readBinlog(ctx, d.conn); errors.Is(err, errNoBinlogPrivilege) {
+		d.log.Warn("the binlog position is not recorded: the user lacks the BINLOG MONITOR privilege")
+	} else if err != nil {
 		return err
 	}
 	release := "BACKUP STAGE END"
@@ -376,12 +378,19 @@ func (d *dumper) unlockOne(ctx context.Context) error {
 	return nil
 }
 
+// errNoBinlogPrivilege: SHOW MASTER STATUS was refused.
+var errNoBinlogPrivilege = errors.New("no privilege to read the binlog position")
+
 // readBinlog reads the binary log position and GTID of the snapshot; nil when binary logging
 // is off.
 func readBinlog(ctx context.Context, c *sql.Conn) (*Binlog, error) {
 	rs, err := queryRows(ctx, c, "SHOW MASTER STATUS")
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1227 {
+		return nil, errNoBinlogPrivilege // the dump is still consistent; only the position is unknown
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read binlog position (the user needs the BINLOG MONITOR privilege): %w", err)
+		return nil, fmt.Errorf("read binlog position: %w", err)
 	}
 	if len(rs) == 0 {
 		return nil, nil
@@ -397,6 +406,9 @@ func readBinlog(ctx context.Context, c *sql.Conn) (*Binlog, error) {
 	return b, nil
 }
 
+// errUploadEnded is what the dump's writes see once the upload stopped reading.
+var errUploadEnded = errors.New("upload ended")
+
 // upload streams the dump into key under errgroup: the producer writes sections into a pipe,
 // the bucket reads it. It returns the manifest of what was stored, not yet verified.
 func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, error) {
@@ -408,25 +420,30 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Man
 	pr, pw := io.Pipe()
 	g, gctx := errgroup.WithContext(ctx)
 	sw := newSectionWriter(pw, d.opts.Compression, d.opts.Level)
+	var dumpErr, putErr error
 	g.Go(func() error {
-		err := d.write(gctx, sw, m)
-		pw.CloseWithError(err) // nil closes cleanly: the upload sees EOF only after a whole dump
-		return err
+		dumpErr = d.write(gctx, sw, m)
+		pw.CloseWithError(dumpErr) // nil closes cleanly: the upload sees EOF only after a whole dump
+		return dumpErr
 	})
 	var info storage.ObjectInfo
-	var putErr error
 	g.Go(func() error {
 		info, putErr = b.Put(gctx, key, pr, -1)
 		if putErr != nil {
 			putErr = fmt.Errorf("upload %s to %s: %w", key, b, putErr)
 		}
 		// Unblock the producer if the upload stopped reading early.
-		pr.CloseWithError(errors.Join(putErr, errors.New("upload ended")))
+		pr.CloseWithError(errors.Join(putErr, errUploadEnded))
 		return putErr
 	})
 	if err := g.Wait(); err != nil {
-		if putErr != nil && !errors.Is(putErr, context.Canceled) {
-			return nil, putErr // the cause; the producer only saw a closed pipe
+		// Report the cause: a failed upload makes the dump fail on the closed pipe, and a failed
+		// dump makes the upload fail on the pipe's error.
+		if dumpErr != nil && !errors.Is(dumpErr, errUploadEnded) {
+			return nil, dumpErr
+		}
+		if putErr != nil {
+			return nil, putErr
 		}
 		return nil, err
 	}

@@ -57,6 +57,9 @@ type objInfo struct {
 	// Create is the statement's bytes as the server holds them, in CharsetClient.
 	Create                                  []byte
 	SQLMode, CharsetClient, Collation, Zone string
+	// DBCollation is the database collation a routine was created under: it gives parameters
+	// and variables declared without a character set theirs.
+	DBCollation string
 	// deps are the names of same-database views this view reads (views only).
 	deps []string
 }
@@ -96,6 +99,18 @@ func queryRows(ctx context.Context, c *sql.Conn, q string) ([]row, error) {
 		out = append(out, r)
 	}
 	return out, rs.Err()
+}
+
+// inSchema keeps the rows whose column s is exactly db. information_schema compares names
+// with a case-insensitive collation, and `Foo` and `foo` are two databases on most servers.
+func inSchema(rs []row, db string) []row {
+	out := rs[:0]
+	for _, r := range rs {
+		if r.str("s") == db {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // queryOne runs a query that must return exactly one row.
@@ -179,7 +194,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	}
 	d.Create = r.str("create database")
 
-	tabs, err := queryRows(ctx, c, "SELECT TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
+	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
 	if err != nil {
 		return fmt.Errorf("list tables of %s: %w", QuoteIdent(d.Name), err)
 	}
@@ -189,7 +204,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	}
 	var seqs, locked, rest []*tableInfo
 	var views []string
-	for _, r := range tabs {
+	for _, r := range inSchema(tabs, d.Name) {
 		name, typ := r.str("table_name"), r.str("table_type")
 		t := &tableInfo{DB: d.Name, Name: name, Engine: r.str("engine")}
 		switch typ {
@@ -213,7 +228,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		if err != nil {
 			return fmt.Errorf("show create of %s.%s: %w", QuoteIdent(d.Name), QuoteIdent(name), err)
 		}
-		t.Create = cr.str("create table")
+		t.Create = hexInvalidLiterals(cr.str("create table"))
 		if t.Kind == "sequence" {
 			seqs = append(seqs, t)
 			continue
@@ -244,12 +259,12 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		return err
 	}
 	if d.Triggers, err = readObjects(ctx, c, d.Name, "TRIGGER",
-		"SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = "+qdb+
+		"SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = "+qdb+
 			" ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER"); err != nil {
 		return err
 	}
 	if d.Events, err = readObjects(ctx, c, d.Name, "EVENT",
-		"SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = "+qdb+" ORDER BY EVENT_NAME"); err != nil {
+		"SELECT EVENT_SCHEMA AS s, EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = "+qdb+" ORDER BY EVENT_NAME"); err != nil {
 		return err
 	}
 	return nil
@@ -261,12 +276,12 @@ type column struct {
 }
 
 func readColumns(ctx context.Context, c *sql.Conn, db string) (map[string][]column, error) {
-	rs, err := queryRows(ctx, c, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
+	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
 	if err != nil {
 		return nil, fmt.Errorf("list columns of %s: %w", QuoteIdent(db), err)
 	}
 	out := map[string][]column{}
-	for _, r := range rs {
+	for _, r := range inSchema(rs, db) {
 		t := r.str("table_name")
 		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression")})
 	}
@@ -309,6 +324,7 @@ func showCreate(ctx context.Context, c *sql.Conn, db, typ, name, col string) (*o
 		Type: typ, Name: name, Create: stmt,
 		SQLMode: r.str("sql_mode"), CharsetClient: r.str("character_set_client"),
 		Collation: r.str("collation_connection"), Zone: r.str("time_zone"),
+		DBCollation: r.str("database collation"),
 	}, nil
 }
 
@@ -320,7 +336,7 @@ func readObjects(ctx context.Context, c *sql.Conn, db, typ, q string) ([]*objInf
 	}
 	col := map[string]string{"TRIGGER": "sql original statement", "EVENT": "create event"}[typ]
 	var out []*objInfo
-	for _, r := range rs {
+	for _, r := range inSchema(rs, db) {
 		o, err := showCreate(ctx, c, db, typ, r.str("n"), col)
 		if err != nil {
 			return nil, err
@@ -333,10 +349,11 @@ func readObjects(ctx context.Context, c *sql.Conn, db, typ, q string) ([]*objInf
 // readRoutines reads functions, procedures, packages and package bodies, in that order:
 // a package body needs its package.
 func readRoutines(ctx context.Context, c *sql.Conn, db string) ([]*objInfo, error) {
-	rs, err := queryRows(ctx, c, "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = "+QuoteString(db))
+	rs, err := queryRows(ctx, c, "SELECT ROUTINE_SCHEMA AS s, ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = "+QuoteString(db))
 	if err != nil {
 		return nil, fmt.Errorf("list routines of %s: %w", QuoteIdent(db), err)
 	}
+	rs = inSchema(rs, db)
 	rank := map[string]int{"FUNCTION": 0, "PROCEDURE": 1, "PACKAGE": 2, "PACKAGE BODY": 3}
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, b := rs[i], rs[j]
@@ -367,13 +384,13 @@ func readViews(ctx context.Context, c *sql.Conn, db string, names []string) ([]*
 	if len(names) == 0 {
 		return nil, nil, nil
 	}
-	defs, err := queryRows(ctx, c, "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = "+QuoteString(db))
+	defs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = "+QuoteString(db))
 	if err != nil {
 		return nil, nil, fmt.Errorf("list views of %s: %w", QuoteIdent(db), err)
 	}
 	body := map[string]string{}
 	var all []string
-	for _, r := range defs {
+	for _, r := range inSchema(defs, db) {
 		body[r.str("table_name")] = r.str("view_definition")
 		all = append(all, r.str("view_definition"))
 	}

@@ -111,7 +111,7 @@ func (d *dumper) writeDatabase(ctx context.Context, sw *sectionWriter, db *dbInf
 	md.Post, _, err = sw.section(func() error {
 		for _, group := range [][]*objInfo{db.Routines, db.Views, db.Triggers, db.Events} {
 			for _, o := range group {
-				if err := writeObject(sw, o); err != nil {
+				if err := writeObject(sw, o, db.Collation); err != nil {
 					return err
 				}
 			}
@@ -136,9 +136,15 @@ func (d *dumper) writeDatabase(ctx context.Context, sw *sectionWriter, db *dbInf
 // writeObject writes a view, routine, trigger or event in the session it was created in, so
 // that its string literals, its sql_mode-dependent syntax and (for events) its time zone mean
 // what they meant. Routines, triggers and events go between DELIMITER lines, as the stock
-// client needs for bodies with semicolons.
-func writeObject(sw *sectionWriter, o *objInfo) error {
+// client needs for bodies with semicolons. A routine created when the database had another
+// collation is created under that one again (ALTER DATABASE without a name: the current one,
+// so the section does not name its database).
+func writeObject(sw *sectionWriter, o *objInfo, dbCollation string) error {
 	var b strings.Builder
+	alterDB := o.Type != "VIEW" && o.DBCollation != "" && o.DBCollation != dbCollation
+	if alterDB {
+		fmt.Fprintf(&b, "ALTER DATABASE COLLATE %s;\n", QuoteString(o.DBCollation))
+	}
 	if o.Type != "VIEW" {
 		fmt.Fprintf(&b, "SET SQL_MODE = %s;\n", QuoteString(o.SQLMode))
 	}
@@ -160,6 +166,9 @@ func writeObject(sw *sectionWriter, o *objInfo) error {
 		b.WriteString(";;\nDELIMITER ;\n")
 	}
 	b.WriteString(restoreSession)
+	if alterDB {
+		fmt.Fprintf(&b, "ALTER DATABASE COLLATE %s;\n", QuoteString(dbCollation))
+	}
 	_, err := sw.WriteString(b.String())
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -74,6 +75,8 @@ const dumpAdversarialSQL = "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n" +
 	"CREATE TABLE ar (a INT) ENGINE = Aria;\n" +
 	"INSERT INTO ar VALUES (1);\n" +
 	"CREATE TABLE emptyt (a INT);\n" +
+	// Defaults that SHOW CREATE prints as raw bytes (binary) or converted text (latin1).
+	"CREATE TABLE defs (vb VARBINARY(4) DEFAULT x'FF0027', c CHAR(2) CHARACTER SET latin1 DEFAULT 'é', e ENUM('é', '\\\\') CHARACTER SET latin1 DEFAULT 'é') COMMENT 'ü';\n" +
 	// Triggers must come after the data they would fire on.
 	"CREATE TABLE t_trig (v VARCHAR(50));\n" +
 	"INSERT INTO t_trig VALUES ('row');\n" +
@@ -99,6 +102,10 @@ const dumpAdversarialSQL = "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n" +
 	"SET sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT';\n" +
 	"CREATE PROCEDURE p_ansi() SELECT 'a' || 'b' AS \"x\";\n" +
 	"SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n" +
+	// A routine created when the database had another collation keeps it.
+	"ALTER DATABASE %[1]s COLLATE utf8mb4_general_ci;\n" +
+	"CREATE PROCEDURE p_coll(x VARCHAR(5)) SELECT x;\n" +
+	"ALTER DATABASE %[1]s COLLATE utf8mb4_unicode_ci;\n" +
 	"SET time_zone = '+05:30';\n" +
 	"CREATE EVENT ev_disabled ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DISABLE COMMENT 'kept off' DO DELETE FROM t_trig WHERE 0;\n" +
 	"SET time_zone = '+00:00';\n"
@@ -351,5 +358,127 @@ func TestDumpCancelledLeavesNothing(t *testing.T) {
 	}
 	if keys := b.keys(); len(keys) != 0 {
 		t.Fatalf("an interrupted backup left %v", keys)
+	}
+}
+
+// hookBucket runs hook once the upload has read its first bytes.
+type hookBucket struct {
+	*dumpMemBucket
+	hook func()
+}
+
+func (b *hookBucket) Put(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
+	if strings.HasSuffix(key, ManifestName) {
+		return b.dumpMemBucket.Put(ctx, key, r, size)
+	}
+	head := make([]byte, 100)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	b.hook()
+	return b.dumpMemBucket.Put(ctx, key, io.MultiReader(bytes.NewReader(head), r), size)
+}
+
+// TestDumpServerErrorLeavesNothing: a table dropped mid-dump makes the dump fail with a message
+// naming it, and nothing is left in the bucket.
+func TestDumpServerErrorLeavesNothing(t *testing.T) {
+	s := dumpTestEnv(t)
+	db := "bk_drop_" + dumpRand()
+	s.dumpDropAtEnd(t, db)
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\n"+
+		"CREATE TABLE a (v BLOB);\nINSERT INTO a SELECT REPEAT('a', 1000) FROM seq_1_to_2000;\nCREATE TABLE z (v INT);\n"))
+	b := &hookBucket{dumpMemBucket: newDumpMemBucket(), hook: func() {
+		if _, err := s.srcDB.ExecContext(t.Context(), "DROP TABLE "+QuoteIdent(db)+".z"); err != nil {
+			t.Errorf("drop: %v", err)
+		}
+	}}
+	_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}})
+	if err == nil || !strings.Contains(err.Error(), "`z`") || strings.Contains(err.Error(), "upload") {
+		t.Fatalf("Dump = %v, want an error naming table z", err)
+	}
+	t.Logf("error: %v", err)
+	if keys := b.keys(); len(keys) != 0 {
+		t.Fatalf("a failed backup left %v", keys)
+	}
+}
+
+// TestDumpCaseDistinctDatabases: `bk_Case_x` and `bk_case_x` are two databases; dumping one
+// takes none of the other's objects (information_schema compares names case-insensitively).
+func TestDumpCaseDistinctDatabases(t *testing.T) {
+	s := dumpTestEnv(t)
+	r := dumpRand()
+	upper, lower := "bk_Case_"+r, "bk_case_"+r
+	s.dumpDropAtEnd(t, upper)
+	s.dumpDropAtEnd(t, lower)
+	var sqlText strings.Builder
+	for _, db := range []string{upper, lower} {
+		q := QuoteIdent(db)
+		sqlText.WriteString("CREATE DATABASE " + q + ";\nUSE " + q + ";\nCREATE TABLE t_" + db + " (a INT);\n" +
+			"CREATE PROCEDURE p_" + db + "() SELECT 1;\nCREATE TRIGGER g_" + db + " BEFORE INSERT ON t_" + db + " FOR EACH ROW SET NEW.a = 1;\n" +
+			"CREATE EVENT e_" + db + " ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1;\nCREATE VIEW v_" + db + " AS SELECT 1 AS x;\n")
+	}
+	dumpClient(t, s.src, []byte(sqlText.String()))
+	b := newDumpMemBucket()
+	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{upper}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadManifest(t.Context(), b, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Databases[0]
+	got := fmt.Sprint(len(m.Databases), d.Name, d.Tables[0].Name, len(d.Tables), d.Routines, d.Triggers, d.Events, d.Views)
+	want := fmt.Sprint(1, upper, "t_"+upper, 1, []string{"p_" + upper}, []string{"g_" + upper}, []string{"e_" + upper}, []string{"v_" + upper})
+	if got != want {
+		t.Fatalf("manifest of %s: %s, want %s", upper, got, want)
+	}
+}
+
+// TestDumpEmptyDatabase: a database without objects still round-trips with its charset.
+func TestDumpEmptyDatabase(t *testing.T) {
+	s := dumpTestEnv(t)
+	db := "bk_empty_" + dumpRand()
+	s.dumpDropAtEnd(t, db)
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+" CHARACTER SET utf8mb3 COLLATE utf8mb3_bin;\n"))
+	b, dir := dumpFileBucket(t)
+	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Compression: CompressNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dumpReplay(t, s.dst, filepath.Join(dir, filepath.FromSlash(res.Key)), CompressNone)
+	q := "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + QuoteString(db)
+	if a, b := fmt.Sprint(dumpQuery(t, s.srcDB, q)), fmt.Sprint(dumpQuery(t, s.dstDB, q)); a != b {
+		t.Fatalf("source %s, target %s", a, b)
+	}
+}
+
+// TestListDatabasesDefault: without --database every database but the system schemas is dumped.
+func TestListDatabasesDefault(t *testing.T) {
+	s := dumpTestEnv(t)
+	c, err := s.srcDB.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dbs, err := listDatabases(t.Context(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dbs {
+		if systemSchemas[strings.ToLower(d.Name)] {
+			t.Errorf("system schema %s selected", d.Name)
+		}
+		if d.Charset == "" || d.Collation == "" {
+			t.Errorf("database %s without charset/collation", d.Name)
+		}
+	}
+	dbs, err = listDatabases(t.Context(), c, []string{"mysql"})
+	if err != nil || len(dbs) != 1 || dbs[0].Name != "mysql" {
+		t.Fatalf("asking for mysql by name: %v, %v", dbs, err)
+	}
+	_, err = listDatabases(t.Context(), c, []string{"mysql", "bk_no_such_a", "bk_no_such_b"})
+	if !errors.Is(err, ErrUnknownDatabase) || !strings.Contains(err.Error(), "`bk_no_such_a`, `bk_no_such_b`") {
+		t.Fatalf("unknown databases: %v", err)
 	}
 }

@@ -97,3 +97,15 @@ func TestOrderDatabases(t *testing.T) {
 		t.Errorf("order %q, want b c a", s)
 	}
 }
+
+func TestHexInvalidLiterals(t *testing.T) {
+	for in, want := range map[string]string{
+		"CREATE TABLE `d` (`c` char(2) DEFAULT 'é')":                                  "CREATE TABLE `d` (`c` char(2) DEFAULT 'é')",
+		"CREATE TABLE `d` (`vb` varbinary(4) DEFAULT '\xff\\0''', `x` int DEFAULT 1)": "CREATE TABLE `d` (`vb` varbinary(4) DEFAULT 0xff0027, `x` int DEFAULT 1)",
+		"CREATE TABLE `a'\xff` (`b` binary(1) DEFAULT '\xfe') COMMENT='ü'":            "CREATE TABLE `a'\xff` (`b` binary(1) DEFAULT 0xfe) COMMENT='ü'",
+	} {
+		if got := hexInvalidLiterals(in); got != want {
+			t.Errorf("hexInvalidLiterals(%q)\n = %q\nwant %q", in, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package backup
 import (
 	"encoding/hex"
 	"strings"
+	"unicode/utf8"
 )
 
 // QuoteIdent quotes name as a MariaDB identifier: backticks around it, backticks inside doubled.
@@ -135,4 +136,81 @@ func appendValue(dst, v []byte, k valueKind) []byte {
 		dst = append(dst, "_utf8mb4"...)
 	}
 	return appendQuoted(dst, v)
+}
+
+// hexInvalidLiterals rewrites the quoted strings of a SHOW CREATE TABLE statement whose bytes
+// are not UTF-8 as hex literals. The server prints a binary column's default (or partition
+// value) as raw bytes inside otherwise UTF-8 text; as hex, the schema section stays valid UTF-8
+// that any tool can carry, and the value no longer depends on how a utf8mb4 literal with
+// invalid bytes is treated. Valid UTF-8 literals stay as they are.
+func hexInvalidLiterals(stmt string) string {
+	if utf8.ValidString(stmt) {
+		return stmt
+	}
+	var out []byte
+	last := 0
+	for i := 0; i < len(stmt); i++ {
+		switch stmt[i] {
+		case '`':
+			j := i + 1
+			for j < len(stmt) && (stmt[j] != '`' || (j+1 < len(stmt) && stmt[j+1] == '`')) {
+				if stmt[j] == '`' {
+					j++ // a doubled backtick
+				}
+				j++
+			}
+			i = j
+		case '\'':
+			val, end := unquoteLiteral(stmt, i)
+			if !utf8.Valid(val) {
+				out = append(out, stmt[last:i]...)
+				out = appendHex(out, val)
+				last = end
+			}
+			i = end - 1
+		}
+	}
+	if out == nil {
+		return stmt
+	}
+	return string(append(out, stmt[last:]...))
+}
+
+// unquoteLiteral decodes the single-quoted literal starting at s[i] with MariaDB's escapes and
+// returns its bytes and the index just past its closing quote.
+func unquoteLiteral(s string, i int) ([]byte, int) {
+	var b []byte
+	for j := i + 1; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c == '\'' && j+1 < len(s) && s[j+1] == '\'':
+			b = append(b, '\'')
+			j++
+		case c == '\'':
+			return b, j + 1
+		case c == '\\' && j+1 < len(s):
+			j++
+			switch e := s[j]; e {
+			case '0':
+				b = append(b, 0)
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'b':
+				b = append(b, '\b')
+			case 'Z':
+				b = append(b, 0x1a)
+			case '%', '_':
+				b = append(b, '\\', e) // kept with their backslash, as the server does
+			default:
+				b = append(b, e)
+			}
+		default:
+			b = append(b, c)
+		}
+	}
+	return b, len(s)
 }

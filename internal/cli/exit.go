@@ -58,7 +58,7 @@ func ExitCode(err error) int {
 		return ExitRefused
 	case errors.Is(err, backup.ErrVerify):
 		return ExitVerify
-	case errors.Is(err, storage.ErrConfig):
+	case errors.Is(err, storage.ErrConfig), errors.Is(err, backup.ErrUnknownDatabase):
 		return ExitUsage
 	}
 	return ExitFailed
