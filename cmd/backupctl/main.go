@@ -14,13 +14,13 @@ import (
 type backupctlCLI struct {
 	cli.Globals
 
-	Backup   backupCmd   `cmd:"" help:"Take backups."`
-	Restore  restoreCmd  `cmd:"" help:"Restore a backup (through a Job, or here with --local)."`
-	Verify   verifyCmd   `cmd:"" help:"Read a stored backup back and check it against its manifest."`
-	List     listCmd     `cmd:"" help:"List the backups, newest first."`
-	Schedule scheduleCmd `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
-	Prune    pruneCmd    `cmd:"" help:"Delete backups that the retention rules do not keep."`
-	Version  versionCmd  `cmd:"" help:"Print the version."`
+	Backup   backupCmd     `cmd:"" help:"Take backups."`
+	Restore  restoreCmd    `cmd:"" help:"Restore a backup (through a Job, or here with --local)."`
+	Verify   cli.VerifyCmd `cmd:"" help:"Read a stored backup back and check it against its manifest."`
+	List     listCmd       `cmd:"" help:"List the backups, newest first."`
+	Schedule scheduleCmd   `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
+	Prune    pruneCmd      `cmd:"" help:"Delete backups that the retention rules do not keep."`
+	Version  versionCmd    `cmd:"" help:"Print the version."`
 }
 
 func main() {

@@ -16,10 +16,10 @@ import (
 type dumperCLI struct {
 	cli.Globals
 
-	Backup  backupCmd  `cmd:"" help:"Dump MariaDB to object storage and verify the stored backup."`
-	Restore restoreCmd `cmd:"" help:"Restore a backup into MariaDB."`
-	Verify  verifyCmd  `cmd:"" help:"Read a stored backup back and check it against its manifest."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Backup  backupCmd     `cmd:"" help:"Dump MariaDB to object storage and verify the stored backup."`
+	Restore restoreCmd    `cmd:"" help:"Restore a backup into MariaDB."`
+	Verify  cli.VerifyCmd `cmd:"" help:"Read a stored backup back and check it against its manifest."`
+	Version versionCmd    `cmd:"" help:"Print the version."`
 }
 
 func main() {

@@ -10,20 +10,7 @@ import (
 
 type testCLI struct {
 	Globals
-	Verify testVerify `cmd:""`
-}
-
-type testVerify struct {
-	ID           string `arg:""`
-	StorageFlags `embed:""`
-}
-
-func (c *testVerify) Run(ctx context.Context, g *Globals) error {
-	res, err := LocalVerify(ctx, c.StorageFlags, c.ID)
-	if err != nil {
-		return err
-	}
-	return g.Print(res)
+	Verify VerifyCmd `cmd:""`
 }
 
 func runMain(t *testing.T, env map[string]string, args ...string) (int, string) {

@@ -126,3 +126,19 @@ func LocalVerify(ctx context.Context, st StorageFlags, id string) (*backup.Verif
 	}
 	return backup.VerifyID(ctx, b, id)
 }
+
+// VerifyCmd is `verify ID`, the same in backupctl and the dumper.
+type VerifyCmd struct {
+	ID           string `arg:"" help:"Backup id (see backupctl list)."`
+	StorageFlags `embed:""`
+}
+
+// Run verifies the backup and prints the report; in a pod it also writes the termination log.
+func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
+	res, err := LocalVerify(ctx, c.StorageFlags, c.ID)
+	WriteTerminationLog(res, err)
+	if err != nil {
+		return err
+	}
+	return g.Print(res)
+}
