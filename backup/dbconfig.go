@@ -26,8 +26,11 @@ type DBConfig struct {
 	CAFile   string
 	CertFile string
 	KeyFile  string
-	// Timeout bounds connecting and each read/write on the wire.
+	// Timeout bounds connecting.
 	Timeout time.Duration
+	// IOTimeout bounds each read and write on the wire, so a stalled server fails the run
+	// instead of hanging it; it must exceed the longest silence of a healthy statement.
+	IOTimeout time.Duration
 }
 
 // Secret is a string that never prints itself.
@@ -85,6 +88,10 @@ func (c DBConfig) MySQLConfig() (*mysql.Config, error) {
 	mc.Params = map[string]string{}
 	if c.Timeout > 0 {
 		mc.Timeout = c.Timeout
+	}
+	if c.IOTimeout > 0 {
+		mc.ReadTimeout = c.IOTimeout
+		mc.WriteTimeout = c.IOTimeout
 	}
 	switch c.TLS {
 	case "", "off", "false":

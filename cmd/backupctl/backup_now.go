@@ -43,6 +43,9 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 // backupArgs is the dumper's command line for a backup Job.
 func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	conn, err := dumperArgs(db, st, k)
 	if err != nil {
 		return nil, err

@@ -93,6 +93,7 @@ func dumperArgs(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, err
 		}
 	}
 	add("db-timeout", db.DBTimeout.String())
+	add("db-io-timeout", db.DBIOTimeout.String())
 	add("s3-endpoint", st.S3Endpoint)
 	add("bucket", st.Bucket)
 	add("prefix", st.Prefix)

@@ -43,12 +43,13 @@ func (e *ExitError) Unwrap() error { return e.Err }
 func ExitCode(err error) int {
 	var ue *UsageError
 	var ee *ExitError
+	var he *hintedError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ee):
 		return ee.Code
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &he):
 		return ExitUsage
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted

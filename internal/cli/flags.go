@@ -28,6 +28,7 @@ type DBFlags struct {
 	DBTLSCert      string        `name:"db-tls-cert" env:"BACKUP_DB_TLS_CERT" help:"Client certificate for MariaDB."`
 	DBTLSKey       string        `name:"db-tls-key" env:"BACKUP_DB_TLS_KEY" help:"Client key for MariaDB."`
 	DBTimeout      time.Duration `name:"db-timeout" env:"BACKUP_DB_TIMEOUT" default:"30s" help:"Timeout for connecting to MariaDB."`
+	DBIOTimeout    time.Duration `name:"db-io-timeout" env:"BACKUP_DB_IO_TIMEOUT" default:"10m" help:"Fail when MariaDB sends or takes nothing for this long (a stalled server)."`
 }
 
 // Config returns the connection settings, with the password from BACKUP_DB_PASSWORD or the file.
@@ -35,7 +36,7 @@ func (f DBFlags) Config() (backup.DBConfig, error) {
 	c := backup.DBConfig{
 		Host: f.DBHost, Port: f.DBPort, Socket: f.DBSocket, User: f.DBUser,
 		TLS: f.DBTLS, CAFile: f.DBTLSCA, CertFile: f.DBTLSCert, KeyFile: f.DBTLSKey,
-		Timeout: f.DBTimeout,
+		Timeout: f.DBTimeout, IOTimeout: f.DBIOTimeout,
 	}
 	if f.DBPasswordFile != "" {
 		b, err := os.ReadFile(f.DBPasswordFile)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"runtime"
 
 	"github.com/alecthomas/kong"
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup"
 )
@@ -25,6 +28,8 @@ func (g *Globals) globals() *Globals { return g }
 // Main parses args into cliStruct (which embeds Globals), runs the selected command with the
 // context and the Globals bound, prints an error in one line, and returns the exit code.
 func Main(ctx context.Context, name, description string, cliStruct hasGlobals, args []string) int {
+	// The driver logs connection trouble on its own; our error says it in one line instead.
+	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	g := cliStruct.globals()
 	parser, err := kong.New(cliStruct,
 		kong.Name(name),

@@ -17,6 +17,24 @@ type BackupOptions struct {
 	RetentionFlags   `embed:""`
 }
 
+// Validate checks what the flags' types cannot.
+func (o BackupOptions) Validate() error {
+	lo, hi := 1, 19
+	if o.Compression == "gzip" {
+		hi = 9
+	}
+	if o.Compression != "none" && (o.CompressionLevel < lo || o.CompressionLevel > hi) {
+		return Usagef("--compression-level %d is out of range for %s: use %d to %d", o.CompressionLevel, o.Compression, lo, hi)
+	}
+	if o.Parallel < 0 {
+		return Usagef("--parallel %d cannot be negative (0 picks from the CPUs)", o.Parallel)
+	}
+	if o.KeepLast < 0 || o.KeepDaily < 0 {
+		return Usagef("--keep-last and --keep-daily cannot be negative")
+	}
+	return nil
+}
+
 // RetentionFlags is the retention policy applied after a verified backup, and by prune.
 type RetentionFlags struct {
 	KeepLast  int `name:"keep-last" env:"BACKUP_KEEP_LAST" help:"After a verified backup, keep only the newest N backups (0: no rule)."`
@@ -66,8 +84,8 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err != nil {
 		return nil, err
 	}
-	if o.KeepLast < 0 || o.KeepDaily < 0 {
-		return nil, Usagef("--keep-last and --keep-daily cannot be negative")
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	log := g.Logger()
 	res, err := backup.Dump(ctx, db, b, backup.DumpOptions{
@@ -79,7 +97,7 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		Now:         time.Now,
 	})
 	if err != nil {
-		return nil, err
+		return nil, explainDB(err)
 	}
 	out := &BackupResult{Result: res}
 	if o.RetentionFlags.Enabled() {
@@ -106,7 +124,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	if err != nil {
 		return nil, err
 	}
-	return backup.Restore(ctx, db, b, id, backup.RestoreOptions{
+	rep, err := backup.Restore(ctx, db, b, id, backup.RestoreOptions{
 		Databases:     o.Database,
 		Into:          o.Into,
 		Tables:        o.Table,
@@ -116,6 +134,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		Parallel:      o.Parallel,
 		Logger:        g.Logger(),
 	})
+	return rep, explainDB(err)
 }
 
 // LocalVerify reads a stored backup back and checks it against its manifest.
