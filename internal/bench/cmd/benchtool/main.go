@@ -1,10 +1,13 @@
-// Command benchtool is the part of `make bench` (scripts/bench.sh) that needs the bucket: it
-// prints a backup's per-table row counts from its manifest, and deletes the backups the bench
-// made. It reads the same environment as backupctl (BACKUP_S3_*, AWS_*). It is not shipped.
+// Command benchtool is the Go part of `make bench` (scripts/bench.sh): it prints a backup's
+// per-table row counts from its manifest, deletes the backups the bench made, and reads every
+// row of a database the way the dumper does, as the floor a dump is compared with. It reads the
+// same environment as backupctl (BACKUP_S3_*, AWS_*, BACKUP_DB_USER, BACKUP_DB_PASSWORD). It is
+// not shipped.
 package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -13,13 +16,16 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/storage"
 )
 
 const usage = `usage:
-  benchtool rows ID     print "db.table<TAB>rows" for every table in the manifest of backup ID
-  benchtool delete ID   delete every object of backup ID (its manifest first)`
+  benchtool rows ID            print "db.table<TAB>rows" for every table in the manifest of backup ID
+  benchtool delete ID          delete every object of backup ID (its manifest first)
+  benchtool select SOCKET DB   read every row of every base table of DB, one table after another`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -32,6 +38,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 3 && args[0] == "select" {
+		return selectAll(ctx, args[1], args[2], out)
+	}
 	if len(args) != 2 || args[1] == "" {
 		return errors.New(usage)
 	}
@@ -102,4 +111,77 @@ func deleteBackup(ctx context.Context, b storage.Bucket, id string) error {
 		}
 	}
 	return nil
+}
+
+// selectAll is the floor: SELECT * of every table over one connection, values taken as raw
+// bytes and dropped. It prints the rows and bytes it read.
+func selectAll(ctx context.Context, socket, database string, out io.Writer) error {
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr = "unix", socket
+	cfg.User, cfg.Passwd = os.Getenv("BACKUP_DB_USER"), os.Getenv("BACKUP_DB_PASSWORD")
+	cfg.DBName = database
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", socket, err)
+	}
+	defer conn.Close()
+	var tables []string
+	rs, err := conn.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name`, database)
+	if err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	for rs.Next() {
+		var t string
+		if err := rs.Scan(&t); err != nil {
+			return fmt.Errorf("list tables: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	var rows, bytes int64
+	for _, t := range tables {
+		r, b, err := readTable(ctx, conn, t)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", t, err)
+		}
+		rows, bytes = rows+r, bytes+b
+	}
+	_, err = fmt.Fprintf(out, "tables\t%d\nrows\t%d\nbytes\t%d\n", len(tables), rows, bytes)
+	return err
+}
+
+func readTable(ctx context.Context, conn *sql.Conn, table string) (rows, bytes int64, err error) {
+	rs, err := conn.QueryContext(ctx, "SELECT * FROM `"+strings.ReplaceAll(table, "`", "``")+"`")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		return 0, 0, err
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rs.Next() {
+		if err := rs.Scan(ptrs...); err != nil {
+			return rows, bytes, err
+		}
+		rows++
+		for _, v := range vals {
+			bytes += int64(len(v))
+		}
+	}
+	return rows, bytes, rs.Err()
 }
