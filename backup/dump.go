@@ -43,8 +43,11 @@ type DumpOptions struct {
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
-	// Parallel is the number of dump connections; this build uses one whatever its value.
+	// Parallel is the number of connections reading data, all in one snapshot; 0 is
+	// DefaultParallel.
 	Parallel int
+	// frameBytes overrides defaultFrameBytes (tests make small tables chunk).
+	frameBytes int
 }
 
 // idPattern is what an id may be: it is a key segment and appears in dump comments.
@@ -90,11 +93,14 @@ type dumper struct {
 	id      string
 	started time.Time
 
-	db    *sql.DB
-	lock  *sql.Conn // BACKUP STAGE / FTWRL while the snapshot is taken
-	tl    *sql.Conn // LOCK TABLES ... READ on non-transactional tables until they are dumped
-	conn  *sql.Conn // the snapshot transaction that reads everything
-	nLock int       // non-transactional tables still to dump while tl holds them
+	db   *sql.DB
+	lock *sql.Conn // BACKUP STAGE / FTWRL while the snapshot is taken
+	tl   *sql.Conn // LOCK TABLES ... READ on non-transactional tables until they are dumped
+	conn *sql.Conn // reads the catalog, then plans in the snapshot
+	// workers read the data, each in a transaction started inside the same commit block as
+	// conn's, so all of them see one snapshot.
+	workers []*dumpWorker
+	nLock   int // non-transactional tables still to dump while tl holds them
 
 	server string
 	binlog *Binlog
@@ -219,6 +225,10 @@ func (d *dumper) result(m *Manifest, rep *VerifyReport) *Result {
 // close releases the connections, and with them the snapshot and any lock; it may be called
 // more than once.
 func (d *dumper) close() {
+	for _, w := range d.workers {
+		_ = w.conn.Close()
+	}
+	d.workers = nil
 	for _, c := range []*sql.Conn{d.conn, d.tl, d.lock} {
 		if c != nil {
 			_ = c.Close()
@@ -259,11 +269,20 @@ func (d *dumper) connect(ctx context.Context) (*sql.Conn, error) {
 // to FLUSH TABLES WITH READ LOCK for the same steps.
 func (d *dumper) prepare(ctx context.Context, addr string) error {
 	var err error
-	if d.opts.Parallel > 1 {
-		d.log.Debug("this build dumps over one connection", "parallel", d.opts.Parallel)
-	}
 	if d.conn, err = d.connect(ctx); err != nil {
 		return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
+	}
+	n := d.opts.Parallel
+	if n <= 0 {
+		n = DefaultParallel()
+	}
+	// Connected before any lock is taken: the commit block must stay short.
+	for range n {
+		c, err := d.connect(ctx)
+		if err != nil {
+			return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
+		}
+		d.workers = append(d.workers, &dumpWorker{conn: c})
 	}
 	if d.lock, err = d.connect(ctx); err != nil {
 		return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
@@ -312,8 +331,12 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	if err := d.lockNonTransactional(ctx); err != nil {
 		return err
 	}
-	if _, err := d.conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
-		return fmt.Errorf("start snapshot: %w", err)
+	// Every connection starts its snapshot while commits are blocked: they all see the same
+	// committed state, the one the binlog position below names.
+	for _, c := range d.snapshotConns() {
+		if _, err := c.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
+			return fmt.Errorf("start snapshot: %w", err)
+		}
 	}
 	if d.binlog, err = readBinlog(ctx, d.conn); errors.Is(err, errNoBinlogPrivilege) {
 		d.log.Warn("the binlog position is not recorded: the user lacks the BINLOG MONITOR privilege")
@@ -327,13 +350,24 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	if _, err := d.lock.ExecContext(ctx, release); err != nil {
 		return fmt.Errorf("%s: %w", release, err)
 	}
-	d.log.Info("snapshot taken", "id", d.id, "databases", len(d.dbs), "ddl_blocked_seconds", time.Since(t0).Seconds(),
+	d.log.Info("snapshot taken", "id", d.id, "databases", len(d.dbs), "connections", len(d.workers), "ddl_blocked_seconds", time.Since(t0).Seconds(),
 		"commits_blocked_seconds", time.Since(t1).Seconds(), "locked_tables", d.nLock, "binlog", d.binlog)
 	// Everything is read as raw bytes from here on; see the data section's SET NAMES binary.
-	if _, err := d.conn.ExecContext(ctx, "SET character_set_results = binary"); err != nil {
-		return err
+	for _, c := range d.snapshotConns() {
+		if _, err := c.ExecContext(ctx, "SET character_set_results = binary"); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// snapshotConns are the connections that read in the snapshot: the planner's and the workers'.
+func (d *dumper) snapshotConns() []*sql.Conn {
+	cs := []*sql.Conn{d.conn}
+	for _, w := range d.workers {
+		cs = append(cs, w.conn)
+	}
+	return cs
 }
 
 // lockNonTransactional takes a read lock on every non-transactional table to dump, on its own
@@ -419,10 +453,10 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Man
 	}
 	pr, pw := io.Pipe()
 	g, gctx := errgroup.WithContext(ctx)
-	sw := newSectionWriter(pw, d.opts.Compression, d.opts.Level)
+	var ow *objectWriter
 	var dumpErr, putErr error
 	g.Go(func() error {
-		dumpErr = d.write(gctx, sw, m)
+		ow, dumpErr = d.write(gctx, pw, m)
 		pw.CloseWithError(dumpErr) // nil closes cleanly: the upload sees EOF only after a whole dump
 		return dumpErr
 	})
@@ -447,9 +481,9 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Man
 		}
 		return nil, err
 	}
-	m.Object.Size = sw.size()
-	m.Object.SHA256 = sw.sum()
-	m.Object.RawSize = sw.raw
+	m.Object.Size = ow.size()
+	m.Object.SHA256 = ow.sum()
+	m.Object.RawSize = ow.raw
 	if info.Size != 0 && info.Size != m.Object.Size {
 		return nil, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", ErrVerify, key, info.Size, m.Object.Size)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -42,6 +43,10 @@ type tableInfo struct {
 	SkipData bool
 	Create   string
 	Columns  []colInfo
+	// DataLength is the server's estimate of the data size; ChunkKey is the single integer
+	// primary key column by whose ranges the data may be read in parallel, or "".
+	DataLength int64
+	ChunkKey   string
 }
 
 // colInfo is one column written in INSERTs.
@@ -194,7 +199,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	}
 	d.Create = r.str("create database")
 
-	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
+	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
 	if err != nil {
 		return fmt.Errorf("list tables of %s: %w", QuoteIdent(d.Name), err)
 	}
@@ -207,6 +212,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	for _, r := range inSchema(tabs, d.Name) {
 		name, typ := r.str("table_name"), r.str("table_type")
 		t := &tableInfo{DB: d.Name, Name: name, Engine: r.str("engine")}
+		t.DataLength, _ = strconv.ParseInt(r.str("data_length"), 10, 64) // an estimate, used only to plan chunks
 		switch typ {
 		case "VIEW":
 			views = append(views, name)
@@ -236,6 +242,9 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		t.SkipData = noDataEngines[strings.ToUpper(t.Engine)] ||
 			(strings.EqualFold(d.Name, "mysql") && (name == "general_log" || name == "slow_log"))
 		t.Columns = dumpColumns(cols[name], t.Kind == "versioned")
+		if t.Kind == "table" {
+			t.ChunkKey = chunkKey(cols[name])
+		}
 		if nonTransactional(t.Engine) && !t.SkipData {
 			t.Locked = true
 			locked = append(locked, t)
@@ -272,18 +281,18 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 
 // column is a row of information_schema.COLUMNS.
 type column struct {
-	name, dataType, generated, expr string
+	name, dataType, generated, expr, key string
 }
 
 func readColumns(ctx context.Context, c *sql.Conn, db string) (map[string][]column, error) {
-	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
+	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
 	if err != nil {
 		return nil, fmt.Errorf("list columns of %s: %w", QuoteIdent(db), err)
 	}
 	out := map[string][]column{}
 	for _, r := range inSchema(rs, db) {
 		t := r.str("table_name")
-		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression")})
+		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression"), r.str("column_key")})
 	}
 	return out, nil
 }

@@ -19,6 +19,13 @@ import (
 // ledger agree: both tables come from one snapshot. A MyISAM table written by the same
 // transfers must agree with them too: it is read under the lock taken inside the block.
 func TestDumpConsistentUnderWrites(t *testing.T) {
+	t.Run("default", func(t *testing.T) { dumpConsistentUnderWrites(t, DumpOptions{}, false) })
+	// Four connections and frames of 16 KiB: the ledger is read as many key ranges by
+	// different connections while transfers commit; they must all see one snapshot.
+	t.Run("parallel-chunked", func(t *testing.T) { dumpConsistentUnderWrites(t, DumpOptions{Parallel: 4, frameBytes: 16 << 10}, true) })
+}
+
+func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
 	s := dumpTestEnv(t)
 	db := "bk_consist_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
@@ -56,7 +63,8 @@ func TestDumpConsistentUnderWrites(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	var logs bytes.Buffer
 	b, dir := dumpFileBucket(t)
-	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	opts.Databases, opts.Logger = []string{db}, slog.New(slog.NewJSONHandler(&logs, nil))
+	res, err := Dump(t.Context(), s.src, b, opts)
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	wg.Wait()
@@ -68,6 +76,17 @@ func TestDumpConsistentUnderWrites(t *testing.T) {
 	}
 	if res.Binlog == nil || res.Binlog.File == "" || res.Binlog.Position == 0 {
 		t.Errorf("binlog position not recorded: %+v (binary logging is on in the test server)", res.Binlog)
+	}
+	if chunked {
+		m, err := LoadManifest(t.Context(), b, res.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tb := range m.Databases[0].Tables {
+			if tb.Name == "ledger" && len(tb.Chunks) < 8 {
+				t.Fatalf("ledger has %d chunks, want it read in many ranges", len(tb.Chunks))
+			}
+		}
 	}
 	dumpReplay(t, s.dst, dir+"/"+res.Key, CompressZstd)
 	sum := dumpQuery(t, s.dstDB, "SELECT SUM(bal) FROM "+q+".acct")

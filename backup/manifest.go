@@ -99,6 +99,10 @@ type Table struct {
 	Data   Range `json:"data"`
 	// DataSHA256 is the SHA-256 of the uncompressed bytes of Data.
 	DataSHA256 string `json:"data_sha256"`
+	// Chunks, when the data section has more than one frame, are its frames in order; they
+	// tile Data, each ends at a statement boundary and starts with SET NAMES binary, so each
+	// can be applied alone (in parallel) after the header and a USE.
+	Chunks []Range `json:"chunks,omitempty"`
 }
 
 // ManifestKey returns the key of a backup's manifest, relative to the bucket's prefix.
