@@ -29,7 +29,7 @@ const maxRanges = 4096
 
 // DefaultParallel is the number of connections a dump or restore uses when not told: enough to
 // keep two cores busy with reading, encoding and compressing, few enough not to crowd the server.
-func DefaultParallel() int { return min(4, 2*runtime.NumCPU()) }
+func DefaultParallel() int { return max(2, min(4, runtime.NumCPU())) }
 
 // chunkKey returns the primary key's column when it is a single integer column, else "".
 // COLUMN_KEY is PRI for every column of the primary key (or, without one, of the first unique

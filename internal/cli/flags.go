@@ -59,7 +59,7 @@ type StorageFlags struct {
 	Prefix     string `name:"prefix" env:"BACKUP_S3_PREFIX" help:"Key prefix inside the bucket (or directory)."`
 	S3Region   string `name:"s3-region" env:"BACKUP_S3_REGION" default:"us-east-1" help:"S3 region."`
 	S3CAFile   string `name:"s3-ca-file" env:"BACKUP_S3_CA_FILE" help:"CA bundle to verify the S3 endpoint's certificate."`
-	S3PartSize string `name:"s3-part-size" env:"BACKUP_S3_PART_SIZE" default:"16MiB" help:"Multipart upload part size (at least 5MiB); memory use is about part size x (upload concurrency + 1)."`
+	S3PartSize string `name:"s3-part-size" env:"BACKUP_S3_PART_SIZE" default:"8MiB" help:"Multipart upload part size (5MiB to 5GiB). An object has at most 10,000 parts (8MiB: 78GiB compressed); memory use is about 5 x the part size."`
 }
 
 // Config returns the storage settings with the keys from the environment.
