@@ -123,3 +123,16 @@ func (c DBConfig) MySQLConfig() (*mysql.Config, error) {
 	}
 	return mc, nil
 }
+
+// ConnectError is a failure to reach or log in to MariaDB, before anything was read or written.
+type ConnectError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ConnectError) Error() string {
+	return "connect to MariaDB at " + e.Addr + ": " + e.Err.Error()
+}
+
+// Unwrap returns the driver's error.
+func (e *ConnectError) Unwrap() error { return e.Err }

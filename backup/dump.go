@@ -73,8 +73,12 @@ func checkID(id string) error {
 // upload stalls reading mid-table and the server would otherwise drop the connection
 // (net_write_timeout is 60 s by default). sql_mode is empty so that SHOW CREATE prints plain
 // MariaDB syntax and CHAR values are not padded; the time zone is UTC so TIMESTAMP values are
-// written as the header's SET TIME_ZONE reads them.
+// written as the header's SET TIME_ZONE reads them. lock_wait_timeout is bounded because the
+// dump holds the backup lock while it reads the catalog: a DDL waiting for that lock while
+// holding a table's metadata lock would otherwise stall both for a day (the default); the dump
+// fails with a clear error instead and the DDL goes on.
 var sessionSetup = []string{
+	"SET SESSION lock_wait_timeout = 300",
 	"SET SESSION net_write_timeout = 86400",
 	"SET SESSION net_read_timeout = 86400",
 	"SET SESSION wait_timeout = 86400",
@@ -84,6 +88,15 @@ var sessionSetup = []string{
 	"SET SESSION sql_mode = ''",
 	"SET SESSION sql_quote_show_create = 1",
 	"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+}
+
+// privilegeHint names the missing privilege when the server refused the lock for lack of it.
+func privilegeHint(err error) string {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && (me.Number == 1227 || me.Number == 1044 || me.Number == 1045) {
+		return " (the user needs the RELOAD privilege)"
+	}
+	return ""
 }
 
 // dumper holds one dump's connections and what it has learned.
@@ -270,7 +283,7 @@ func (d *dumper) connect(ctx context.Context) (*sql.Conn, error) {
 func (d *dumper) prepare(ctx context.Context, addr string) error {
 	var err error
 	if d.conn, err = d.connect(ctx); err != nil {
-		return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
+		return &ConnectError{Addr: addr, Err: err}
 	}
 	n := d.opts.Parallel
 	if n <= 0 {
@@ -280,12 +293,12 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	for range n {
 		c, err := d.connect(ctx)
 		if err != nil {
-			return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
+			return &ConnectError{Addr: addr, Err: err}
 		}
 		d.workers = append(d.workers, &dumpWorker{conn: c})
 	}
 	if d.lock, err = d.connect(ctx); err != nil {
-		return fmt.Errorf("connect to MariaDB at %s: %w", addr, err)
+		return &ConnectError{Addr: addr, Err: err}
 	}
 	r, err := queryOne(ctx, d.conn, "SELECT VERSION() AS v")
 	if err != nil {
@@ -303,11 +316,11 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	if _, err := d.lock.ExecContext(ctx, "BACKUP STAGE START"); err != nil {
 		var me *mysql.MySQLError
 		if !errors.As(err, &me) || me.Number != 1064 {
-			return fmt.Errorf("BACKUP STAGE START (the user needs the RELOAD privilege): %w", err)
+			return fmt.Errorf("BACKUP STAGE START%s: %w", privilegeHint(err), err)
 		}
 		stage = false
 		if _, err := d.lock.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
-			return fmt.Errorf("FLUSH TABLES WITH READ LOCK (the user needs the RELOAD privilege): %w", err)
+			return fmt.Errorf("FLUSH TABLES WITH READ LOCK%s: %w", privilegeHint(err), err)
 		}
 	}
 	if stage {
@@ -473,7 +486,9 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Man
 	if err := g.Wait(); err != nil {
 		// Report the cause: a failed upload makes the dump fail on the closed pipe, and a failed
 		// dump makes the upload fail on the pipe's error.
-		if dumpErr != nil && !errors.Is(dumpErr, errUploadEnded) {
+		// A dump stopped only because the failed upload cancelled the group is not the cause.
+		cancelledByUpload := putErr != nil && ctx.Err() == nil && errors.Is(dumpErr, context.Canceled)
+		if dumpErr != nil && !errors.Is(dumpErr, errUploadEnded) && !cancelledByUpload {
 			return nil, dumpErr
 		}
 		if putErr != nil {

@@ -53,3 +53,13 @@ type RestoreReport struct {
 	Plan            []PlannedObject `json:"plan,omitempty"`
 	Warnings        []string        `json:"warnings,omitempty"`
 }
+
+// ErrBadSelection marks a --database, --table or --into that does not fit the backup: the
+// user's input is wrong and nothing was touched.
+var ErrBadSelection = errors.New("bad restore selection")
+
+// selectionError keeps the planner's message and matches ErrBadSelection.
+type selectionError struct{ error }
+
+func (e selectionError) Unwrap() error      { return e.error }
+func (selectionError) Is(target error) bool { return target == ErrBadSelection }

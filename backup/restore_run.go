@@ -26,7 +26,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	fail := func(err error) error { return fmt.Errorf("restore %s: %w", m.ID, err) }
 	p, err := planRestore(m, opts)
 	if err != nil {
-		return nil, fail(err)
+		return nil, fail(selectionError{err})
 	}
 	rep := &RestoreReport{ID: m.ID, DryRun: opts.DryRun, Databases: p.targetNames()}
 	for _, dp := range p.dbs {
@@ -43,7 +43,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	cfg.DBName = "" // the stream says which database each statement goes to
 	conn, closeConn, err := openRestoreConn(ctx, cfg)
 	if err != nil {
-		return nil, fail(fmt.Errorf("connect to %s: %w", target.Address(), err))
+		return nil, fail(&ConnectError{Addr: target.Address(), Err: err})
 	}
 	defer closeConn()
 
@@ -97,6 +97,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	if err := a.prepare(ctx); err != nil {
 		if len(a.touched) > 0 {
 			log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
+			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
 		}
 		return nil, fail(err)
 	}
@@ -105,9 +106,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 		rep.Bytes += n
 		if err != nil {
 			if len(a.touched) > 0 {
-				if errors.Is(err, ErrVerify) {
-					err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
-				}
+				err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
 				log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
 			}
 			return nil, fail(err)

@@ -164,7 +164,10 @@ func reportOutcome(g *cli.Globals, k kubeFlags, out *jobs.Outcome) error {
 	}
 	reason := out.Reason
 	code := cli.ExitFailed
-	if out.Result != nil && !out.Result.OK {
+	// A dumper stopped by a signal (deadline, deleted pod) only knows it was interrupted; the
+	// Job's own reason says why.
+	interrupted := out.Result != nil && out.Result.ExitCode == cli.ExitInterrupted && out.Reason != ""
+	if out.Result != nil && !out.Result.OK && !interrupted {
 		if out.Result.Error != "" {
 			reason = out.Result.Error
 		}

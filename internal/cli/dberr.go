@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/backupctl/backupctl/backup"
 )
 
 // hintedError is a configuration error with the setting to fix: exit code 2.
@@ -36,6 +38,10 @@ func dbConfigHint(err error) string {
 			return "check --db-tls and the certificates"
 		}
 		return ""
+	}
+	var ce *backup.ConnectError
+	if !errors.As(err, &ce) {
+		return "" // the network and TLS hints below are about reaching MariaDB only
 	}
 	var dnsErr *net.DNSError
 	var uae x509.UnknownAuthorityError

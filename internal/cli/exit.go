@@ -59,7 +59,7 @@ func ExitCode(err error) int {
 		return ExitRefused
 	case errors.Is(err, backup.ErrVerify):
 		return ExitVerify
-	case errors.Is(err, storage.ErrConfig), errors.Is(err, backup.ErrUnknownDatabase):
+	case errors.Is(err, storage.ErrConfig), errors.Is(err, backup.ErrUnknownDatabase), errors.Is(err, backup.ErrBadSelection):
 		return ExitUsage
 	}
 	return ExitFailed

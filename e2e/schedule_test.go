@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// scheduleInfo is what `schedule set` and `schedule show` print.
+type scheduleInfo struct {
+	Namespace         string   `json:"namespace"`
+	Name              string   `json:"name"`
+	Action            string   `json:"action"`
+	Schedule          string   `json:"schedule"`
+	TimeZone          string   `json:"time_zone"`
+	Suspended         bool     `json:"suspended"`
+	ConcurrencyPolicy string   `json:"concurrency_policy"`
+	Image             string   `json:"image"`
+	Args              []string `json:"args"`
+}
+
+// pruned is the retention report a backup result carries.
+type pruned struct {
+	Pruned *pruneReport `json:"pruned"`
+}
+
+type pruneReport struct {
+	DryRun  bool     `json:"dry_run"`
+	Kept    []string `json:"kept"`
+	Deleted []string `json:"deleted"`
+}
+
+// TestSchedule: `schedule set` twice leaves one CronJob with concurrencyPolicy Forbid (the second
+// run changes nothing), a new --schedule updates it in place, `show` prints it, `run` makes a Job
+// from it whose backup is verified and listed and whose --keep-last retention prunes the older
+// backup, and `delete` removes it.
+func TestSchedule(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	db := e.smallDB()
+	old := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "-o", "json")))
+	checkVerified(t, old)
+
+	// Dates far from now, so the controller itself never starts a run during the test.
+	set := func(schedule, want string) scheduleInfo {
+		t.Helper()
+		in := decode[scheduleInfo](t, must(t, e.job("schedule", "set", "-d", db, "--keep-last", "1", "--schedule", schedule, "-o", "json")))
+		if in.Action != want || in.Schedule != schedule || in.ConcurrencyPolicy != string(batchv1.ForbidConcurrent) || in.Namespace != e.ns {
+			t.Errorf("schedule set %q: %+v, want action %s", schedule, in, want)
+		}
+		return in
+	}
+	set("0 3 1 1 *", "created")
+	set("0 3 1 1 *", "unchanged")
+	first := e.cronJobs()
+	set("30 4 2 1 *", "updated")
+	cjs := e.cronJobs()
+	if len(first) != 1 || len(cjs) != 1 {
+		t.Fatalf("CronJobs after set, set: %d; after a third set: %d; want 1 and 1", len(first), len(cjs))
+	}
+	cj := cjs[0]
+	if cj.UID != first[0].UID || cj.Spec.Schedule != "30 4 2 1 *" || cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Errorf("CronJob not updated in place: uid %s→%s, schedule %q, policy %s", first[0].UID, cj.UID, cj.Spec.Schedule, cj.Spec.ConcurrencyPolicy)
+	}
+	tmpl := &batchv1.Job{Spec: cj.Spec.JobTemplate.Spec}
+	tmpl.Name = "template of " + cj.Name
+	checkJobSecrets(t, tmpl, "backupctl")
+
+	show := decode[scheduleInfo](t, must(t, e.job("schedule", "show", "-o", "json")))
+	if show.Name != cj.Name || show.Schedule != "30 4 2 1 *" || show.ConcurrencyPolicy != "Forbid" || show.Image != e.st.image ||
+		!slices.Contains(show.Args, "--keep-last=1") || !slices.Contains(show.Args, "--database="+db) {
+		t.Errorf("schedule show: %+v", show)
+	}
+
+	r := must(t, e.job("schedule", "run", "-o", "json"))
+	b := decode[backupResult](t, r)
+	checkVerified(t, b)
+	var js []batchv1.Job
+	for _, j := range e.jobsIn() {
+		if strings.HasPrefix(j.Name, cj.Name+"-manual-") {
+			js = append(js, j)
+		}
+	}
+	if len(js) != 1 || b.Job != e.ns+"/"+js[0].Name || !complete(&js[0]) ||
+		len(js[0].OwnerReferences) != 1 || js[0].OwnerReferences[0].UID != cj.UID {
+		t.Fatalf("schedule run: want one completed Job owned by the CronJob, named in the result %q; got %d", b.Job, len(js))
+	}
+	checkJobSecrets(t, &js[0], "backupctl")
+	p := decode[pruned](t, r)
+	if p.Pruned == nil || !slices.Equal(p.Pruned.Deleted, []string{old.ID}) {
+		t.Errorf("retention in the scheduled run: %+v, want %s deleted", p.Pruned, old.ID)
+	}
+	if l := e.list(); len(l) != 1 || l[0].ID != b.ID {
+		t.Errorf("list after the scheduled run with --keep-last 1 = %v, want [%s]", ids(l), b.ID)
+	}
+	must(t, e.withKeys("verify", b.ID))
+
+	must(t, e.job("schedule", "delete"))
+	// Deleted with propagation Orphan: the garbage collector removes its finalizer first.
+	for deadline := time.Now().Add(15 * time.Second); len(e.cronJobs()) != 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the CronJob is still there 15s after schedule delete")
+		}
+	}
+	// Its Job is orphaned, not deleted: a running backup must survive the schedule's removal.
+	if j := e.jobsIn(); len(j) != 1 || len(j[0].OwnerReferences) != 0 {
+		t.Errorf("after schedule delete: %d Jobs, want the one run's, orphaned", len(j))
+	}
+	fails(t, e.job("schedule", "show"), 4, `no schedule "backupctl-nightly" in namespace`)
+}
+
+func (e *env) cronJobs() []batchv1.CronJob {
+	e.t.Helper()
+	l, err := e.kube.BatchV1().CronJobs(e.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return l.Items
+}

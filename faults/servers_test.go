@@ -1,0 +1,458 @@
+package faults
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/internal/dbtest"
+)
+
+// freePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a server process started by a test, stopped by its pid.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startProc(t testing.TB, logPath string, env []string, name string, args ...string) *proc {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
+	return p
+}
+
+func (p *proc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (p *proc) signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
+
+// stop sends sig and waits up to d for the process to end, then kills it.
+func (p *proc) stop(sig syscall.Signal, d time.Duration) {
+	if p == nil || !p.alive() {
+		return
+	}
+	p.signal(syscall.SIGCONT) // a stalled server cannot handle SIGTERM
+	p.signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		p.signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// ---- MariaDB ----
+
+var (
+	templateOnce sync.Once
+	templateDir  string
+	templateErr  error
+)
+
+// mariadbTemplate initialises one datadir that every private server copies: mariadb-install-db
+// runs once per test binary.
+func mariadbTemplate(t testing.TB) string {
+	t.Helper()
+	templateOnce.Do(func() {
+		dir, err := os.MkdirTemp(workDir, "template-")
+		if err != nil {
+			templateErr = err
+			return
+		}
+		out, err := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+dir+"/data", "--user=root",
+			"--auth-root-authentication-method=socket", "--skip-test-db").CombinedOutput()
+		if err != nil {
+			templateErr = fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+			return
+		}
+		templateDir = dir + "/data"
+	})
+	if templateErr != nil {
+		t.Fatalf("%v (is mariadb-server installed? run `make up`)", templateErr)
+	}
+	return templateDir
+}
+
+// mariaDB is a private MariaDB server of one test: its own datadir, socket and port.
+type mariaDB struct {
+	name  string
+	dir   string
+	sock  string
+	port  int
+	user  string
+	pass  string
+	extra []string
+	p     *proc
+}
+
+// startMariaDB starts a private server with a password user "faults" (and root on the socket).
+func startMariaDB(t testing.TB, name, password string, extra ...string) *mariaDB {
+	t.Helper()
+	tmpl := mariadbTemplate(t)
+	dir, err := os.MkdirTemp(workDir, name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", tmpl, dir+"/data").CombinedOutput(); err != nil {
+		t.Fatalf("copy datadir: %v %s", err, out)
+	}
+	m := &mariaDB{name: name, dir: dir, sock: dir + "/sock", port: freePort(t), user: "faults", pass: password, extra: extra}
+	t.Cleanup(func() { m.stopWait(); _ = os.RemoveAll(dir) })
+	m.start(t)
+	m.root(t, fmt.Sprintf(`CREATE USER 'faults'@'%%' IDENTIFIED BY '%[1]s';
+		CREATE USER 'faults'@'localhost' IDENTIFIED BY '%[1]s';
+		GRANT ALL ON *.* TO 'faults'@'%%' WITH GRANT OPTION;
+		GRANT ALL ON *.* TO 'faults'@'localhost' WITH GRANT OPTION;`, password))
+	return m
+}
+
+// start (re)starts the server on its datadir and waits until it answers.
+func (m *mariaDB) start(t testing.TB) {
+	t.Helper()
+	args := append([]string{"--no-defaults", "--datadir=" + m.dir + "/data", "--socket=" + m.sock,
+		"--port=" + strconv.Itoa(m.port), "--bind-address=127.0.0.1", "--pid-file=" + m.dir + "/pid",
+		"--log-error=" + m.dir + "/error.log", "--user=root", "--log-bin=" + m.dir + "/data/binlog",
+		"--server-id=1", "--binlog-format=ROW", "--innodb-buffer-pool-size=256M",
+		"--innodb-log-file-size=256M", "--max-allowed-packet=256M", "--skip-name-resolve",
+	}, m.extra...)
+	m.p = startProc(t, m.dir+"/stdout.log", os.Environ(), "mariadbd", args...)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if exec.Command("mariadb-admin", "--no-defaults", "-uroot", "--socket="+m.sock, "ping").Run() == nil {
+			return
+		}
+		if !m.p.alive() {
+			b, _ := os.ReadFile(m.dir + "/error.log")
+			t.Fatalf("private MariaDB %s did not start:\n%s", m.name, tailString(string(b), 2000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("private MariaDB %s did not answer within 60s", m.name)
+}
+
+// kill sends sig to the server (SIGKILL: a crash; SIGSTOP: a stall).
+func (m *mariaDB) kill(sig syscall.Signal) { m.p.signal(sig) }
+
+// stopWait stops the server cleanly (or kills it after 30s).
+func (m *mariaDB) stopWait() { m.p.stop(syscall.SIGTERM, 30*time.Second) }
+
+// waitDead waits until the server process has ended.
+func (m *mariaDB) waitDead(t testing.TB) {
+	t.Helper()
+	select {
+	case <-m.p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("private MariaDB %s did not end", m.name)
+	}
+}
+
+// root runs SQL as root through the stock client on the socket.
+func (m *mariaDB) root(t testing.TB, sql string) string {
+	t.Helper()
+	cmd := exec.Command("mariadb", "--no-defaults", "-uroot", "--socket="+m.sock, "-N", "-B", "-e", sql)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %s: %v\n%s", m.name, tailString(sql, 300), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// server describes it for dbtest (TCP, password user).
+func (m *mariaDB) server() *dbtest.Server {
+	return &dbtest.Server{Name: m.name, Host: "127.0.0.1", Port: m.port, User: m.user, Password: backup.Secret(m.pass)}
+}
+
+// env is what backupctl needs to reach it.
+func (m *mariaDB) env() []string {
+	return []string{"BACKUP_DB_HOST=127.0.0.1", "BACKUP_DB_PORT=" + strconv.Itoa(m.port),
+		"BACKUP_DB_USER=" + m.user, "BACKUP_DB_PASSWORD=" + m.pass}
+}
+
+// databases lists the databases but the system schemas.
+func (m *mariaDB) databases(t testing.TB) []string {
+	t.Helper()
+	out := m.root(t, "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql','sys','performance_schema','information_schema') ORDER BY 1")
+	if out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+// ---- MinIO ----
+
+// minIO is a private MinIO server of one test, restartable on the same data directory.
+type minIO struct {
+	dir, certs  string
+	port        int
+	user, pass  string
+	bucket      string
+	p           *proc
+	caFile      string // set when certs is: the CA that signed public.crt
+	httpsClient *http.Client
+}
+
+func minioBinary(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env GOPATH: %v", err)
+	}
+	bin := filepath.Join(strings.TrimSpace(string(out)), "bin", "minio")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run `make up` (it builds MinIO once)", bin)
+	}
+	return bin
+}
+
+// startMinIO starts a private MinIO with a bucket; certs, when set, holds a CA, and the server
+// serves https with a certificate it signed.
+func startMinIO(t testing.TB, secret string, tlsCerts *certSet) *minIO {
+	t.Helper()
+	dir, err := os.MkdirTemp(workDir, "minio-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &minIO{dir: dir, port: freePort(t), user: "faults-minio", pass: secret, bucket: "faults"}
+	if tlsCerts != nil {
+		s.certs = dir + "/certs"
+		if err := os.MkdirAll(s.certs, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, s.certs+"/public.crt", tlsCerts.serverCert)
+		writeFile(t, s.certs+"/private.key", tlsCerts.serverKey)
+		s.caFile = tlsCerts.caFile
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(tlsCerts.caPEM)
+		s.httpsClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
+	t.Cleanup(func() { s.p.stop(syscall.SIGTERM, 10*time.Second); _ = os.RemoveAll(dir) })
+	s.start(t)
+	if err := s.client(t).MakeBucket(t.Context(), s.bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	return s
+}
+
+func (s *minIO) scheme() string {
+	if s.certs != "" {
+		return "https"
+	}
+	return "http"
+}
+
+func (s *minIO) endpoint() string { return fmt.Sprintf("%s://127.0.0.1:%d", s.scheme(), s.port) }
+
+// start (re)starts MinIO on its data directory and waits until it is ready.
+func (s *minIO) start(t testing.TB) {
+	t.Helper()
+	args := []string{"server", "--quiet", "--address", "127.0.0.1:" + strconv.Itoa(s.port)}
+	if s.certs != "" {
+		args = append(args, "--certs-dir", s.certs)
+	}
+	args = append(args, s.dir+"/data")
+	env := append(os.Environ(), "MINIO_ROOT_USER="+s.user, "MINIO_ROOT_PASSWORD="+s.pass,
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CALLHOME_ENABLE=off")
+	s.p = startProc(t, s.dir+"/minio.log", env, minioBinary(t), args...)
+	hc := http.DefaultClient
+	if s.httpsClient != nil {
+		hc = s.httpsClient
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := hc.Get(s.endpoint() + "/minio/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if !s.p.alive() {
+			b, _ := os.ReadFile(s.dir + "/minio.log")
+			t.Fatalf("private MinIO did not start:\n%s", tailString(string(b), 2000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("private MinIO did not become ready within 60s")
+}
+
+// kill ends MinIO with SIGKILL and waits for it.
+func (s *minIO) kill() {
+	s.p.signal(syscall.SIGKILL)
+	<-s.p.done
+}
+
+func (s *minIO) client(t testing.TB) *minio.Client {
+	t.Helper()
+	return newS3Client(t, fmt.Sprintf("127.0.0.1:%d", s.port), s.user, s.pass, s.certs != "", s.httpsClient)
+}
+
+// env is what backupctl needs to reach it (no CA file: tests add --s3-ca-file themselves).
+func (s *minIO) env() []string {
+	return []string{"BACKUP_S3_ENDPOINT=" + s.endpoint(), "BACKUP_S3_BUCKET=" + s.bucket,
+		"AWS_ACCESS_KEY_ID=" + s.user, "AWS_SECRET_ACCESS_KEY=" + s.pass, "BACKUP_S3_REGION=us-east-1"}
+}
+
+func (s *minIO) store(t testing.TB) *s3Store {
+	return &s3Store{c: s.client(t), bucket: s.bucket}
+}
+
+func newS3Client(t testing.TB, host, user, pass string, secure bool, hc *http.Client) *minio.Client {
+	t.Helper()
+	opts := &minio.Options{Creds: credentials.NewStaticV4(user, pass, ""), Secure: secure, Region: "us-east-1"}
+	if hc != nil {
+		opts.Transport = hc.Transport
+	}
+	c, err := minio.New(host, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// s3Store is a bucket as the tests look at it: keys and incomplete uploads under a prefix.
+type s3Store struct {
+	c      *minio.Client
+	bucket string
+}
+
+// keys lists the objects under prefix ("p/" form), sorted.
+func (s *s3Store) keys(t testing.TB, prefix string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var out []string
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			t.Fatalf("list %s: %v", prefix, o.Err)
+		}
+		out = append(out, o.Key)
+	}
+	return out
+}
+
+// incomplete lists the multipart uploads of key (MinIO matches the exact object name) that were
+// neither completed nor aborted.
+func (s *s3Store) incomplete(t testing.TB, prefix string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var out []string
+	for u := range s.c.ListIncompleteUploads(ctx, s.bucket, prefix, true) {
+		if u.Err != nil {
+			t.Fatalf("list incomplete uploads %s: %v", prefix, u.Err)
+		}
+		out = append(out, u.Key+" ("+u.UploadID+")")
+	}
+	return out
+}
+
+// removeIncomplete aborts what a fault left behind, so the next case starts clean.
+func (s *s3Store) removeIncomplete(t testing.TB, prefix string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for u := range s.c.ListIncompleteUploads(ctx, s.bucket, prefix, true) {
+		if u.Err == nil {
+			_ = s.c.RemoveIncompleteUpload(ctx, s.bucket, u.Key)
+		}
+	}
+}
+
+// manifests returns the keys under prefix that are manifests.
+func (s *s3Store) manifests(t testing.TB, prefix string) []string {
+	t.Helper()
+	var out []string
+	for _, k := range s.keys(t, prefix) {
+		if strings.HasSuffix(k, "/"+backup.ManifestName) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (s *s3Store) get(t testing.TB, key string) []byte {
+	t.Helper()
+	o, err := s.c.GetObject(t.Context(), s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	b, err := readAllLimit(o)
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	return b
+}
+
+func (s *s3Store) put(t testing.TB, key string, b []byte) {
+	t.Helper()
+	if _, err := s.c.PutObject(t.Context(), s.bucket, key, strings.NewReader(string(b)), int64(len(b)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *s3Store) remove(t testing.TB, key string) {
+	t.Helper()
+	if err := s.c.RemoveObject(t.Context(), s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// removePrefix deletes every object under prefix (the test's own).
+func (s *s3Store) removePrefix(t testing.TB, prefix string) {
+	if os.Getenv("BACKUP_TEST_KEEP") != "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err == nil {
+			_ = s.c.RemoveObject(ctx, s.bucket, o.Key, minio.RemoveObjectOptions{})
+		}
+	}
+}
