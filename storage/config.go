@@ -11,11 +11,11 @@ import (
 // Defaults and limits for S3 uploads. S3 refuses parts under 5 MiB (except the last), parts over
 // 5 GiB, and more than 10,000 parts in one upload.
 const (
-	DefaultPartSize = 8 << 20 // Config.PartSize when unset
-	MinPartSize        = 5 << 20  // S3's minimum for all but the last part
-	MaxPartSize        = 5 << 30  // S3's maximum part size
-	DefaultMaxParts    = 10000    // S3's part limit, and Config.MaxParts when unset
-	DefaultConcurrency = 4        // Config.Concurrency when unset
+	DefaultPartSize    = 8 << 20 // Config.PartSize when unset
+	MinPartSize        = 5 << 20 // S3's minimum for all but the last part
+	MaxPartSize        = 5 << 30 // S3's maximum part size
+	DefaultMaxParts    = 10000   // S3's part limit, and Config.MaxParts when unset
+	DefaultConcurrency = 4       // Config.Concurrency when unset
 	maxConcurrency     = 64
 )
 
