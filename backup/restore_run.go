@@ -112,7 +112,12 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 			return nil, fail(err)
 		}
 	}
-	a.finish()
+	if err := a.finish(ctx); err != nil {
+		if len(a.touched) > 0 {
+			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
+		}
+		return nil, fail(err)
+	}
 	rep.DurationSeconds = time.Since(start).Seconds()
 	log.Info("restore complete", "id", m.ID, "databases", rep.Databases, "tables", rep.Tables, "rows", rep.Rows, "bytes", rep.Bytes, "seconds", rep.DurationSeconds)
 	return rep, nil
