@@ -547,8 +547,8 @@ func (e *env) smallDB() string {
 }
 
 // lockTable holds LOCK TABLES db.t WRITE on its own session, so the dumper waits (at BACKUP
-// STAGE START, which waits for write-locked tables, or at the read of that table). The returned func releases it; it also runs
-// at the end of the test.
+// STAGE START, which waits for write-locked tables, or at the read of that table). The returned
+// func releases it; it also runs at the end of the test.
 func (e *env) lockTable(db string) (release func()) {
 	e.t.Helper()
 	pool := e.src.DB(e.t, db)
@@ -590,7 +590,20 @@ func (e *env) waitBlocked(db string, timeout time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	e.t.Fatalf("no dumper session waited for the lock on %s within %v", db, timeout)
+	// Say what the server was doing: a DDL of another test stuck on a lock holds up every
+	// dumper's BACKUP STAGE START on this shared server.
+	var busy []string
+	if rows, err := pool.Query(`SELECT CONCAT(ID, ' ', COALESCE(STATE, ''), ' ', TIME, 's: ', LEFT(COALESCE(INFO, ''), 100))
+		FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep'`); err == nil {
+		for rows.Next() {
+			var s string
+			if rows.Scan(&s) == nil {
+				busy = append(busy, s)
+			}
+		}
+		_ = rows.Close()
+	}
+	e.t.Fatalf("no dumper session waited for the lock on %s within %v; server sessions:\n%s", db, timeout, strings.Join(busy, "\n"))
 }
 
 // dropOnTarget drops a database on the target server when the test ends.
