@@ -27,9 +27,9 @@ type dumpServers struct {
 	srcDB, dstDB *sql.DB
 }
 
-// dumpTestEnv finds the servers; missing ones fail the test (CI must not pass by skipping),
-// except under -short.
-func dumpTestEnv(t *testing.T) *dumpServers {
+// testServerConfigs reads the source and target servers that `make up` starts; missing ones
+// fail the test (CI must not pass by skipping), except under -short.
+func testServerConfigs(t *testing.T) (src, dst DBConfig) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs MariaDB and MinIO; not under -short")
@@ -47,12 +47,18 @@ func dumpTestEnv(t *testing.T) *dumpServers {
 		}
 		return n
 	}
-	s := &dumpServers{
-		src: DBConfig{Host: os.Getenv("BACKUP_DB_HOST"), Port: port("BACKUP_DB_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-			Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second},
-		dst: DBConfig{Host: os.Getenv("BACKUP_TEST_DST_HOST"), Port: port("BACKUP_TEST_DST_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-			Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second},
-	}
+	src = DBConfig{Host: os.Getenv("BACKUP_DB_HOST"), Port: port("BACKUP_DB_PORT"), User: os.Getenv("BACKUP_DB_USER"),
+		Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
+	dst = DBConfig{Host: os.Getenv("BACKUP_TEST_DST_HOST"), Port: port("BACKUP_TEST_DST_PORT"), User: os.Getenv("BACKUP_DB_USER"),
+		Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
+	return src, dst
+}
+
+// dumpTestEnv finds the servers and opens a pool on each.
+func dumpTestEnv(t *testing.T) *dumpServers {
+	t.Helper()
+	s := &dumpServers{}
+	s.src, s.dst = testServerConfigs(t)
 	s.srcDB = dumpOpenDB(t, s.src)
 	s.dstDB = dumpOpenDB(t, s.dst)
 	return s

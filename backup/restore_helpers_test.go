@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,29 +30,8 @@ type restoreServers struct {
 // not pass by skipping), except under -short.
 func restoreTestEnv(t *testing.T) *restoreServers {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs MariaDB and MinIO; not under -short")
-	}
-	need := []string{"BACKUP_DB_HOST", "BACKUP_DB_PORT", "BACKUP_TEST_DST_HOST", "BACKUP_TEST_DST_PORT",
-		"BACKUP_DB_USER", "BACKUP_DB_PASSWORD", "BACKUP_S3_ENDPOINT", "BACKUP_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
-	for _, k := range need {
-		if os.Getenv(k) == "" {
-			t.Fatalf("%s is not set: run `make up` and source .stack/env", k)
-		}
-	}
-	port := func(k string) int {
-		n, err := strconv.Atoi(os.Getenv(k))
-		if err != nil {
-			t.Fatalf("%s: %v", k, err)
-		}
-		return n
-	}
-	s := &restoreServers{
-		src: DBConfig{Host: os.Getenv("BACKUP_DB_HOST"), Port: port("BACKUP_DB_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-			Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second},
-		dst: DBConfig{Host: os.Getenv("BACKUP_TEST_DST_HOST"), Port: port("BACKUP_TEST_DST_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-			Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second},
-	}
+	s := &restoreServers{}
+	s.src, s.dst = testServerConfigs(t)
 	prefix := "restore-test/" + restoreRandName("p")
 	b, err := storage.Open(t.Context(), storage.Config{
 		URL: os.Getenv("BACKUP_S3_ENDPOINT"), Bucket: os.Getenv("BACKUP_S3_BUCKET"), Prefix: prefix,
