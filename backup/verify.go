@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sort"
 	"strings"
@@ -142,20 +141,6 @@ func oneLineName(s string) string {
 	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
 }
 
-// countReader counts and hashes what is read through it.
-type countReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	c.h.Write(p[:n])
-	return n, err
-}
-
 // Verify reads the stored object of m back and checks it against m: its size and SHA-256, that
 // every section decompresses alone from its own range (as partial restore reads it), each
 // table's data checksum, and the footer as the exact end of the stream.
@@ -180,11 +165,13 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 		return rep, fmt.Errorf("read %s: %w", m.Object.Key, err)
 	}
 	defer rc.Close()
-	cr := &countReader{r: rc, h: sha256.New()}
-	sectionErr := verifySections(ctx, cr, m, secs, rep)
+	// Everything read from the object is counted and hashed on its way through.
+	cr := &hashCounter{w: io.Discard, h: sha256.New()}
+	in := io.TeeReader(rc, cr)
+	sectionErr := verifySections(ctx, in, m, secs, rep)
 	// Read whatever is left so that the SHA-256 covers the whole object even after a bad
 	// section: a changed byte is then reported as what it is, a checksum mismatch.
-	if _, err := io.Copy(io.Discard, cr); err != nil && sectionErr == nil {
+	if _, err := io.Copy(io.Discard, in); err != nil && sectionErr == nil {
 		return rep, fmt.Errorf("read %s: %w", m.Object.Key, err)
 	}
 	rep.BytesRead = cr.n
