@@ -165,9 +165,12 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 		return rep, fmt.Errorf("read %s: %w", m.Object.Key, err)
 	}
 	defer rc.Close()
-	// Everything read from the object is counted and hashed on its way through.
+	// Everything read from the object is counted and hashed on its way through, by a stage of
+	// its own: hashing the stored bytes, decompressing and hashing the raw bytes run on
+	// separate cores.
 	cr := &hashCounter{w: io.Discard, h: sha256.New()}
-	in := io.TeeReader(rc, cr)
+	in := readAhead(io.TeeReader(rc, cr))
+	defer in.Close()
 	sectionErr := verifySections(ctx, in, m, secs, rep)
 	// Read whatever is left so that the SHA-256 covers the whole object even after a bad
 	// section: a changed byte is then reported as what it is, a checksum mismatch.
@@ -194,7 +197,8 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 
 // verifySections decompresses each section alone from its range of r and checks it.
 func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectionRef, rep *VerifyReport) error {
-	h := sha256.New()
+	h := newAsyncHash()
+	defer h.Close()
 	footer := Footer(m.ID)
 	buf := make([]byte, 256<<10)
 	var dec *sectionDecoder
@@ -217,7 +221,6 @@ func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectio
 		if err != nil {
 			return verifyErr("%s section does not decompress: %v", oneLineName(s.name), err)
 		}
-		h.Reset()
 		var tail []byte
 		var n int64
 		for {
@@ -250,10 +253,8 @@ func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectio
 		if n != s.r.RawLength {
 			return verifyErr("%s section has %d uncompressed bytes, manifest says %d", oneLineName(s.name), n, s.r.RawLength)
 		}
-		if s.sum != "" {
-			if got := hex.EncodeToString(h.Sum(nil)); got != s.sum {
-				return verifyErr("table %s checksum mismatch", oneLineName(strings.TrimSuffix(s.name, " data")))
-			}
+		if got := hex.EncodeToString(h.SumReset()); s.sum != "" && got != s.sum {
+			return verifyErr("table %s checksum mismatch", oneLineName(strings.TrimSuffix(s.name, " data")))
 		}
 		if s.name == "footer" && !bytes.Equal(tail, []byte(footer)) {
 			return verifyErr("footer missing: the stream does not end with %q", strings.TrimSpace(footer))
