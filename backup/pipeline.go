@@ -130,4 +130,3 @@ func (a *asyncHash) SumReset() []byte {
 
 // Close ends the goroutine; the hash is not used after.
 func (a *asyncHash) Close() { close(a.in) }
-
