@@ -26,7 +26,9 @@ type RestoreOptions struct {
 	NoVerifyFirst bool
 	// Logger receives progress events; nil discards them.
 	Logger *slog.Logger
-	// Parallel is accepted for later use (parallel table loads); restores apply on one connection.
+	// Parallel is the number of connections loading table data at once (tables, and chunks of
+	// a large table); 0 is DefaultParallel. Definitions, views, routines and triggers are applied
+	// in stream order on one more connection.
 	Parallel int
 }
 

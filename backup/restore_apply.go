@@ -257,7 +257,8 @@ type restoreApplier struct {
 	curDB    *rdbPlan
 	started  time.Time
 	rows     int64 // rows inserted in the current data section
-	inTx     int   // statements applied in the open data transaction; 0 when none is open
+	tx       restoreTx
+	header   []string // the header's statements, which every data connection replays
 	touched  []string
 	touchSet map[string]bool
 }
@@ -359,13 +360,16 @@ func (a *restoreApplier) apply(ctx context.Context, st Statement, sec *rsection)
 		q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
 	}
 	if sec.kind == rkindData {
-		if err := a.batch(ctx, sec); err != nil {
-			return err
+		if err := a.tx.next(ctx); err != nil {
+			return fmt.Errorf("%s: %w", sec.what(), err)
 		}
+	}
+	if sec.kind == rkindHeader {
+		a.header = append(a.header, q)
 	}
 	res, err := a.conn.ExecContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("%s: statement at offset %d (%q): %w", sec.what(), st.Offset, stmtPreview(q), err)
+		return restoreStmtError(sec, st, q, err)
 	}
 	if sec.db != nil {
 		a.touch(sec.db.target)
@@ -404,35 +408,6 @@ func (a *restoreApplier) wantInTableRestore(db *rdbPlan, q string) bool {
 // also gets MariaDB's bulk-insert path.
 const txStatements = 64
 
-// batch keeps a data section's statements in transactions of txStatements.
-func (a *restoreApplier) batch(ctx context.Context, sec *rsection) error {
-	if a.inTx >= txStatements {
-		if err := a.commit(ctx); err != nil {
-			return fmt.Errorf("%s: %w", sec.what(), err)
-		}
-	}
-	if a.inTx == 0 {
-		if err := a.exec(ctx, "START TRANSACTION"); err != nil {
-			return fmt.Errorf("%s: START TRANSACTION: %w", sec.what(), err)
-		}
-	}
-	a.inTx++
-	return nil
-}
-
-// commit ends the open data transaction, if any. A duplicate key found by the bulk-insert
-// path surfaces here, so the error says which table it was.
-func (a *restoreApplier) commit(ctx context.Context) error {
-	if a.inTx == 0 {
-		return nil
-	}
-	a.inTx = 0
-	if err := a.exec(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("COMMIT: %w", err)
-	}
-	return nil
-}
-
 // enter is called at a section's first statement.
 func (a *restoreApplier) enter(ctx context.Context, sec *rsection) error {
 	if err := a.leave(ctx); err != nil {
@@ -461,20 +436,25 @@ func (a *restoreApplier) leave(ctx context.Context) error {
 	if sec == nil || sec.kind != rkindData {
 		return nil
 	}
-	if err := a.commit(ctx); err != nil {
+	if err := a.tx.commit(ctx); err != nil {
 		return fmt.Errorf("%s: %w", sec.what(), err)
 	}
-	t := sec.table
-	if t.Kind == "sequence" {
-		a.rows = t.Rows // its SETVAL inserts nothing, but the dump counts its state as a row
-	}
-	a.rep.Rows += a.rows
-	a.log.Info("restored table", "database", sec.db.target, "table", t.Name, "rows", a.rows, "bytes", sec.r.RawLength, "seconds", time.Since(a.started).Seconds())
-	if t.Kind == "table" && a.rows != t.Rows {
-		a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("table %s.%s: %d rows inserted, the manifest says %d", sec.db.target, t.Name, a.rows, t.Rows))
-	}
+	a.tableDone(sec, a.rows, a.started)
 	a.cur = nil
 	return nil
+}
+
+// tableDone reports a table whose data is loaded.
+func (a *restoreApplier) tableDone(sec *rsection, rows int64, started time.Time) {
+	t := sec.table
+	if t.Kind == "sequence" {
+		rows = t.Rows // its SETVAL inserts nothing, but the dump counts its state as a row
+	}
+	a.rep.Rows += rows
+	a.log.Info("restored table", "database", sec.db.target, "table", t.Name, "rows", rows, "bytes", sec.r.RawLength, "seconds", time.Since(started).Seconds())
+	if t.Kind == "table" && rows != t.Rows {
+		a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("table %s.%s: %d rows inserted, the manifest says %d", sec.db.target, t.Name, rows, t.Rows))
+	}
 }
 
 // finish ends and reports the last section.

@@ -243,3 +243,108 @@ func restoreDropQuietly(t *testing.T, s *dbtest.Server, name string) {
 		t.Logf("drop %s: %v", name, err)
 	}
 }
+
+// TestRestoreDatasetParallelChunks loads tables cut into many chunks over several connections at
+// once, from a verified object and with the verification running alongside, and compares.
+func TestRestoreDatasetParallelChunks(t *testing.T) {
+	src, dst := dbtest.Source(t), dbtest.Target(t)
+	b := restoreMinIO(t)
+	name := src.CreateDatabase(t, "rst_chunks")
+	dbtest.LoadSakila(t, src, name)
+	opts := backup.DumpOptions{Databases: []string{name}, Parallel: 3}
+	backup.SetFrameBytes(&opts, 16<<10)
+	res, err := backup.Dump(t.Context(), src.Config(), b, opts)
+	if err != nil {
+		t.Fatalf("dump: %v", err)
+	}
+	m, err := backup.LoadManifest(t.Context(), b, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked := 0
+	for _, tb := range m.Databases[0].Tables {
+		if len(tb.Chunks) >= 4 {
+			chunked++
+		}
+	}
+	if chunked < 2 {
+		t.Fatalf("only %d tables of the dump have 4 chunks or more: the test would not load a table over several connections", chunked)
+	}
+
+	t.Run("verify first, four connections", func(t *testing.T) {
+		t.Cleanup(func() { restoreDropQuietly(t, dst, name) })
+		cb := &restoreRangeCounter{Bucket: b}
+		rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Parallel: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbtest.Compare(t, src, name, dst, name)
+		if rep.Rows != res.Rows || len(rep.Warnings) > 0 {
+			t.Errorf("restored %d rows, the dump had %d (%q)", rep.Rows, res.Rows, rep.Warnings)
+		}
+		if len(cb.ranges) <= len(m.Databases[0].Tables) {
+			t.Errorf("%d ranged reads for %d tables: the chunks were not loaded as jobs of their own", len(cb.ranges), len(m.Databases[0].Tables))
+		}
+	})
+	t.Run("verified alongside, under a new name", func(t *testing.T) {
+		into := name + "_copy"
+		t.Cleanup(func() { restoreDropQuietly(t, dst, into) })
+		if _, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Parallel: 3, NoVerifyFirst: true, Into: into}); err != nil {
+			t.Fatal(err)
+		}
+		restoreCompareRenamed(t, src, name, dst, into)
+	})
+	t.Run("a changed chunk fails the restore and says so", func(t *testing.T) {
+		into := name + "_bad"
+		t.Cleanup(func() { restoreDropQuietly(t, dst, into) })
+		var tb backup.Table
+		for _, x := range m.Databases[0].Tables {
+			if len(x.Chunks) > len(tb.Chunks) {
+				tb = x
+			}
+		}
+		c := tb.Chunks[len(tb.Chunks)/2]
+		bad := &flipBucket{Bucket: b, key: m.Object.Key, at: c.Offset + c.Length/2}
+		_, err := backup.Restore(t.Context(), dst.Config(), bad, res.ID, backup.RestoreOptions{Parallel: 3, NoVerifyFirst: true, Into: into})
+		if !errors.Is(err, backup.ErrVerify) || !strings.Contains(err.Error(), "partial") && !strings.Contains(err.Error(), "nothing was applied") {
+			t.Errorf("err %v; want a verification failure that says whether the target is partial", err)
+		}
+	})
+}
+
+// flipBucket serves its object with one byte changed, to whole and ranged reads alike.
+type flipBucket struct {
+	storage.Bucket
+	key string
+	at  int64
+}
+
+func (f *flipBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, err := f.Bucket.Get(ctx, key)
+	if err != nil || key != f.key {
+		return rc, err
+	}
+	return &flipReader{ReadCloser: rc, at: f.at}, nil
+}
+
+func (f *flipBucket) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	rc, err := f.Bucket.GetRange(ctx, key, off, n)
+	if err != nil || key != f.key {
+		return rc, err
+	}
+	return &flipReader{ReadCloser: rc, pos: off, at: f.at}, nil
+}
+
+type flipReader struct {
+	io.ReadCloser
+	pos, at int64
+}
+
+func (r *flipReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if r.at >= r.pos && r.at < r.pos+int64(n) {
+		p[r.at-r.pos] ^= 0x55
+	}
+	r.pos += int64(n)
+	return n, err
+}

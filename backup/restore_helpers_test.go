@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -298,6 +300,24 @@ func (c *restoreCountingBucket) objectGets(m *Manifest) int {
 		}
 	}
 	return n
+}
+
+// rangeCover merges the ranged reads into the intervals of the object they cover, and says
+// whether any byte was read twice.
+func (c *restoreCountingBucket) rangeCover() (cover [][2]int64, overlap bool) {
+	c.mu.Lock()
+	rs := slices.Clone(c.ranges)
+	c.mu.Unlock()
+	slices.SortFunc(rs, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	for _, r := range rs {
+		if n := len(cover); n > 0 && cover[n-1][1] >= r[0] {
+			overlap = overlap || cover[n-1][1] > r[0]
+			cover[n-1][1] = max(cover[n-1][1], r[0]+r[1])
+			continue
+		}
+		cover = append(cover, [2]int64{r[0], r[0] + r[1]})
+	}
+	return cover, overlap
 }
 
 // rewriteObject replaces the stored object with edit(object), keeping the manifest.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/backupctl/backupctl/storage"
 )
@@ -71,7 +73,6 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	}
 
 	secs := p.sections()
-	runs := restoreSpans(secs)
 	if err := restoreCheckSize(ctx, b, m); err != nil {
 		return nil, fail(err)
 	}
@@ -85,7 +86,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 			// --table reads only the table's ranges: verify those (their raw lengths and data
 			// SHA-256) rather than the whole object, which could be far larger.
 			log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
-			for _, sp := range runs {
+			for _, sp := range restoreSpans(secs) {
 				if _, err := restoreStreamSpan(ctx, b, m, sp, nil); err != nil {
 					return nil, fail(fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err))
 				}
@@ -94,29 +95,76 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	}
 
 	a := &restoreApplier{conn: conn, plan: p, log: log, rep: rep, checks: checks}
-	if err := a.prepare(ctx); err != nil {
+	a.tx.conn = conn
+	partial := func(err error) error {
 		if len(a.touched) > 0 {
 			log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
 			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
+		} else if !strings.Contains(err.Error(), "nothing was applied") {
+			err = fmt.Errorf("%w; nothing was applied", err)
 		}
-		return nil, fail(err)
+		return fail(err)
 	}
-	for _, sp := range runs {
-		n, err := restoreStreamSpan(ctx, b, m, sp, a.apply)
-		rep.Bytes += n
-		if err != nil {
-			if len(a.touched) > 0 {
-				err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
-				log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
+	if err := a.prepare(ctx); err != nil {
+		return nil, partial(err)
+	}
+	n := opts.Parallel
+	if n <= 0 {
+		n = DefaultParallel()
+	}
+	pool := &restorePool{n: n, cfg: cfg, plan: p, b: b, m: m}
+	defer pool.closeAll()
+	// Without verify-first, a database restore verifies the whole object alongside the load,
+	// so data can still be loaded in chunks; a mismatch stops the load. A --table restore reads
+	// only its ranges and checks each table's data against its SHA-256 as it streams.
+	alongside := opts.NoVerifyFirst && len(opts.Tables) == 0
+	chunked := !opts.NoVerifyFirst || alongside
+	apply := func(ctx context.Context) error {
+		for _, step := range restoreSteps(secs) {
+			for _, sp := range restoreSpans(step.seq) {
+				n, err := restoreStreamSpan(ctx, b, m, sp, a.apply)
+				rep.Bytes += n
+				if err != nil {
+					return err
+				}
 			}
-			return nil, fail(err)
+			if len(step.data) == 0 {
+				continue
+			}
+			if err := a.leave(ctx); err != nil {
+				return err
+			}
+			pool.header = a.header
+			started := time.Now()
+			n, rows, err := pool.load(ctx, step.data, chunked)
+			rep.Bytes += n
+			for _, sec := range step.data {
+				a.touch(sec.db.target)
+			}
+			if err != nil {
+				return err
+			}
+			for _, sec := range step.data {
+				a.tableDone(sec, rows[sec.table], started)
+			}
 		}
+		return a.finish(ctx)
 	}
-	if err := a.finish(ctx); err != nil {
-		if len(a.touched) > 0 {
-			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
-		}
-		return nil, fail(err)
+	if alongside {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			if err := verify(gctx, b, m); err != nil {
+				return fmt.Errorf("object %s fails verification: %w", m.Object.Key, err)
+			}
+			return nil
+		})
+		g.Go(func() error { return apply(gctx) })
+		err = g.Wait()
+	} else {
+		err = apply(ctx)
+	}
+	if err != nil {
+		return nil, partial(err)
 	}
 	rep.DurationSeconds = time.Since(start).Seconds()
 	log.Info("restore complete", "id", m.ID, "databases", rep.Databases, "tables", rep.Tables, "rows", rep.Rows, "bytes", rep.Bytes, "seconds", rep.DurationSeconds)

@@ -70,7 +70,7 @@ type RestoreOptions struct {
 	DropExisting  bool     `name:"drop-existing" env:"BACKUP_RESTORE_DROP_EXISTING" help:"Drop a target database or table that exists and is not empty, instead of refusing."`
 	DryRun        bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
 	NoVerifyFirst bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
-	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Tables applied at once; 0 picks from the CPUs."`
+	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 picks from the CPUs (2 to 4)."`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
