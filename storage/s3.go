@@ -321,9 +321,11 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 		g.Go(func() error {
 			defer func() { free <- buf }()
 			data := buf[:n]
-			sum := sha256.Sum256(data)
+			// The part is sent as UNSIGNED-PAYLOAD (minio-go's choice over HTTPS too): no SHA-256
+			// of the part on either side, which cost 0.8 CPU seconds per GB between the two. A
+			// backup reads its object back and checks its SHA-256 before it counts as one.
 			p, err := b.core.PutObjectPart(gctx, b.bucket, name, uploadID, num, bytes.NewReader(data), int64(n),
-				minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), DisableContentSha256: true})
+				minio.PutObjectPartOptions{DisableContentSha256: true})
 			if err != nil {
 				return fmt.Errorf("upload part %d: %w", num, err)
 			}

@@ -12,8 +12,8 @@ import (
 type BackupOptions struct {
 	Database         []string `name:"database" short:"d" env:"BACKUP_DATABASES" sep:"," help:"Database to dump (repeatable, or comma-separated in the env twin). Default: all but the system schemas."`
 	Compression      string   `name:"compression" env:"BACKUP_COMPRESSION" enum:"zstd,gzip,none" default:"zstd" help:"Compression of the dump object: zstd, gzip or none."`
-	CompressionLevel int      `name:"compression-level" env:"BACKUP_COMPRESSION_LEVEL" default:"3" help:"Compression level (zstd 1-19, gzip 1-9)."`
-	Parallel         int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections and compressors working at once; 0 picks from the CPUs."`
+	CompressionLevel int      `name:"compression-level" env:"BACKUP_COMPRESSION_LEVEL" default:"0" help:"Compression level (zstd 1-19, gzip 1-9); 0 is the codec's default: zstd 1 (fastest), gzip 6."`
+	Parallel         int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections and compressors working at once; 0 is the CPUs + 1, between 2 and 4."`
 	RetentionFlags   `embed:""`
 }
 
@@ -23,8 +23,8 @@ func (o BackupOptions) Validate() error {
 	if o.Compression == "gzip" {
 		hi = 9
 	}
-	if o.Compression != "none" && (o.CompressionLevel < lo || o.CompressionLevel > hi) {
-		return Usagef("--compression-level %d is out of range for %s: use %d to %d", o.CompressionLevel, o.Compression, lo, hi)
+	if o.Compression != "none" && o.CompressionLevel != 0 && (o.CompressionLevel < lo || o.CompressionLevel > hi) {
+		return Usagef("--compression-level %d is out of range for %s: use %d to %d, or 0 for the default", o.CompressionLevel, o.Compression, lo, hi)
 	}
 	if o.Parallel < 0 {
 		return Usagef("--parallel %d cannot be negative (0 picks from the CPUs)", o.Parallel)
@@ -70,7 +70,7 @@ type RestoreOptions struct {
 	DropExisting  bool     `name:"drop-existing" env:"BACKUP_RESTORE_DROP_EXISTING" help:"Drop a target database or table that exists and is not empty, instead of refusing."`
 	DryRun        bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
 	NoVerifyFirst bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
-	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 picks from the CPUs (2 to 4)."`
+	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 is the CPUs + 1, between 2 and 4."`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
@@ -80,6 +80,11 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err != nil {
 		return nil, err
 	}
+	sc, err := st.Config()
+	if err != nil {
+		return nil, err
+	}
+	setMemoryLimit(sc.PartSize)
 	b, err := st.Open(ctx)
 	if err != nil {
 		return nil, err
