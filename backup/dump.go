@@ -188,7 +188,7 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 	}
 	m.FinishedAt = d.opts.Now().UTC()
 	d.log.Info("uploaded", "id", d.id, "key", key, "bucket", b.String(), "size", m.Object.Size, "sha256", m.Object.SHA256)
-	rep, err := Verify(ctx, b, m)
+	rep, err := verifyRecord(ctx, b, m)
 	if err != nil {
 		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
 	}

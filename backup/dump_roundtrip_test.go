@@ -3,6 +3,8 @@ package backup
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -270,6 +272,30 @@ func TestDumpS3VerifyTamperTruncate(t *testing.T) {
 	}
 	if rep, err := VerifyID(ctx, b, r1.ID); err != nil || !rep.Verified || rep.BytesRead != r1.Size {
 		t.Fatalf("VerifyID = %+v, %v", rep, err)
+	}
+	// The verification of a new backup records each table's data checksum: it must be the
+	// SHA-256 of the table's data section as a ranged read decompresses it.
+	for _, id := range []string{r1.ID, r2.ID} {
+		m, err := LoadManifest(ctx, b, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := m.Databases[0].Tables[0]
+		rc, err := b.GetRange(ctx, m.Object.Key, tb.Data.Offset, tb.Data.Length)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := NewDecompressor(rc, m.Object.Compression)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, dec)
+		rc.Close()
+		if err != nil || n != tb.Data.RawLength || hex.EncodeToString(h.Sum(nil)) != tb.DataSHA256 {
+			t.Errorf("%s (%s): data section of %d raw bytes (manifest: %d) hashes to %x, manifest says %q (%v)",
+				id, m.Object.Compression, n, tb.Data.RawLength, h.Sum(nil), tb.DataSHA256, err)
+		}
 	}
 	rc, err := b.Get(ctx, r1.Key)
 	if err != nil {

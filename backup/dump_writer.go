@@ -125,7 +125,6 @@ type tableOut struct {
 	t      *tableInfo
 	mt     *Table
 	start  Range
-	h      hash.Hash
 	chunks []Range
 	rows   int64
 }

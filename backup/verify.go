@@ -87,19 +87,23 @@ type sectionRef struct {
 	name string // for messages: header, footer, `db`.`t` data, ...
 	r    Range
 	sum  string // expected SHA-256 of the uncompressed bytes, when the manifest has one
+	// table is the table of a data section, whose DataSHA256 verifyRecord fills in.
+	table *Table
 }
 
 // sections lists every section of m in stream order.
 func sections(m *Manifest) []sectionRef {
 	s := []sectionRef{{name: "header", r: m.Header}}
-	for _, d := range m.Databases {
+	for i := range m.Databases {
+		d := &m.Databases[i]
 		db := QuoteIdent(d.Name)
 		s = append(s, sectionRef{name: db + " create", r: d.Create})
 		for _, t := range d.Tables {
 			s = append(s, sectionRef{name: db + "." + QuoteIdent(t.Name) + " schema", r: t.Schema})
 		}
-		for _, t := range d.Tables {
-			s = append(s, sectionRef{name: db + "." + QuoteIdent(t.Name) + " data", r: t.Data, sum: t.DataSHA256})
+		for j := range d.Tables {
+			t := &d.Tables[j]
+			s = append(s, sectionRef{name: db + "." + QuoteIdent(t.Name) + " data", r: t.Data, sum: t.DataSHA256, table: t})
 		}
 		s = append(s, sectionRef{name: db + " post", r: d.Post})
 	}
@@ -145,6 +149,20 @@ func oneLineName(s string) string {
 // every section decompresses alone from its own range (as partial restore reads it), each
 // table's data checksum, and the footer as the exact end of the stream.
 func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
+	return verify(ctx, b, m, false)
+}
+
+// verifyRecord is the verification of a new backup, before its manifest is written: it checks
+// everything Verify checks and records each table's DataSHA256 from the bytes read back, which
+// the dump does not hash itself. Those bytes are the ones the dump produced: the object's
+// SHA-256 was taken as it was written, and every frame carries its codec's checksum of the
+// uncompressed bytes it was made from (zstd's XXH64 content checksum, gzip's CRC-32), which the
+// decompression checks. With compression none the stored bytes are the uncompressed ones.
+func verifyRecord(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
+	return verify(ctx, b, m, true)
+}
+
+func verify(ctx context.Context, b storage.Bucket, m *Manifest, record bool) (*VerifyReport, error) {
 	rep := &VerifyReport{ID: m.ID, Key: m.Object.Key, Tables: m.TableCount()}
 	secs := sections(m)
 	if err := checkLayout(m, secs); err != nil {
@@ -171,7 +189,7 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 	cr := &hashCounter{w: io.Discard, h: sha256.New()}
 	in := readAhead(io.TeeReader(rc, cr))
 	defer in.Close()
-	sectionErr := verifySections(ctx, in, m, secs, rep)
+	sectionErr := verifySections(ctx, in, m, secs, rep, record)
 	// Read whatever is left so that the SHA-256 covers the whole object even after a bad
 	// section: a changed byte is then reported as what it is, a checksum mismatch.
 	if _, err := io.Copy(io.Discard, in); err != nil && sectionErr == nil {
@@ -196,7 +214,7 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 }
 
 // verifySections decompresses each section alone from its range of r and checks it.
-func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectionRef, rep *VerifyReport) error {
+func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectionRef, rep *VerifyReport, record bool) error {
 	h := newAsyncHash()
 	defer h.Close()
 	footer := Footer(m.ID)
@@ -253,7 +271,11 @@ func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectio
 		if n != s.r.RawLength {
 			return verifyErr("%s section has %d uncompressed bytes, manifest says %d", oneLineName(s.name), n, s.r.RawLength)
 		}
-		if got := hex.EncodeToString(h.SumReset()); s.sum != "" && got != s.sum {
+		got := hex.EncodeToString(h.SumReset())
+		switch {
+		case record && s.table != nil:
+			s.table.DataSHA256 = got
+		case s.sum != "" && got != s.sum:
 			return verifyErr("table %s checksum mismatch", oneLineName(strings.TrimSuffix(s.name, " data")))
 		}
 		if s.name == "footer" && !bytes.Equal(tail, []byte(footer)) {
