@@ -87,6 +87,32 @@ func restoreJobs(data []*rsection, chunked bool) []restoreJob {
 		r := j.sp.sections[0].r
 		j.sp.offset, j.sp.length, j.sp.rawOffset, j.sp.rawLength = r.Offset, r.Length, r.RawOffset, r.RawLength
 	}
+	return restoreInterleave(out)
+}
+
+// restoreInterleave orders the jobs table by table in turn (each table's own jobs stay in stream
+// order), so that the workers mostly load different tables at once instead of crowding one
+// table's indexes; a large table's remaining jobs come last, spread over every worker.
+func restoreInterleave(jobs []restoreJob) []restoreJob {
+	var groups [][]restoreJob
+	at := map[*Table]int{}
+	for _, j := range jobs {
+		i, ok := at[j.sec.table]
+		if !ok {
+			i = len(groups)
+			at[j.sec.table] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], j)
+	}
+	out := make([]restoreJob, 0, len(jobs))
+	for round := 0; len(out) < len(jobs); round++ {
+		for _, g := range groups {
+			if round < len(g) {
+				out = append(out, g[round])
+			}
+		}
+	}
 	return out
 }
 

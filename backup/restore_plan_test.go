@@ -2,6 +2,8 @@ package backup
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +175,42 @@ func TestRestoreValidatesBeforeConnecting(t *testing.T) {
 		_, err := Restore(t.Context(), target, b, m.ID, opts)
 		if err == nil || strings.Contains(err.Error(), "connect") {
 			t.Errorf("%+v: err %v; want a validation error", opts, err)
+		}
+	}
+}
+
+func TestRestoreJobsInterleaveTables(t *testing.T) {
+	// Three tables of 3, 1 and 2 chunks of 20 MiB each: with 32 MiB jobs every chunk is a job.
+	const mib = 1 << 20
+	var secs []*rsection
+	var off int64
+	for i, n := range []int{3, 1, 2} {
+		tb := &Table{Name: fmt.Sprintf("t%d", i+1)}
+		start := off
+		for range n {
+			tb.Chunks = append(tb.Chunks, Range{Offset: off, Length: mib, RawOffset: off * 20, RawLength: 20 * mib})
+			off += mib
+		}
+		if n == 1 {
+			tb.Chunks = nil // one frame: no chunk list, the section is the job
+		}
+		secs = append(secs, &rsection{kind: rkindData, table: tb, r: Range{Offset: start, Length: off - start, RawOffset: start * 20, RawLength: (off - start) * 20}, sha: "x"})
+	}
+	var got []string
+	for _, j := range restoreJobs(secs, true) {
+		got = append(got, fmt.Sprintf("%s@%d", j.sec.table.Name, j.sp.offset/mib))
+		if want := j.sp.sections[0].r; j.sp.offset != want.Offset || j.sp.length != want.Length || j.sp.rawOffset != want.RawOffset {
+			t.Errorf("job %s: span %+v does not match its section range %+v", got[len(got)-1], j.sp, want)
+		}
+	}
+	want := []string{"t1@0", "t2@3", "t3@4", "t1@1", "t3@5", "t1@2"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("jobs %v, want %v (tables in turn, each in stream order)", got, want)
+	}
+	// Unchunked (no verification of the whole object): one job per table, its SHA-256 kept.
+	for _, j := range restoreJobs(secs, false) {
+		if len(j.sp.sections) != 1 || j.sp.sections[0] != j.sec || j.sp.length != j.sec.r.Length {
+			t.Errorf("unchunked job for %s is not its whole section", j.sec.table.Name)
 		}
 	}
 }
