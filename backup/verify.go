@@ -220,53 +220,37 @@ func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectio
 	footer := Footer(m.ID)
 	buf := make([]byte, 256<<10)
 	var dec *sectionDecoder
+	var cd *chunkDecoder
 	defer func() {
 		if dec != nil {
 			dec.close()
+		}
+		if cd != nil {
+			cd.close()
 		}
 	}()
 	for _, s := range secs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		lr := &io.LimitedReader{R: r, N: s.r.Length}
-		var err error
-		if dec == nil {
-			dec, err = newSectionDecoder(lr, m.Object.Compression)
-		} else {
-			err = dec.reset(lr)
+		var n int64
+		var tail []byte
+		chunked, err := chunkedSection(s)
+		if err == nil && chunked && cd == nil {
+			cd, err = newChunkDecoder(m.Object.Compression)
+		}
+		switch {
+		case err != nil:
+			return err
+		case chunked:
+			n, err = verifyChunks(ctx, r, m.Object.Key, s, cd, h)
+			rep.RawBytes += n
+		default:
+			n, tail, err = verifyStream(r, m, s, &dec, h, buf)
+			rep.RawBytes += n
 		}
 		if err != nil {
-			return verifyErr("%s section does not decompress: %v", oneLineName(s.name), err)
-		}
-		var tail []byte
-		var n int64
-		for {
-			k, err := dec.Read(buf)
-			if k > 0 {
-				h.Write(buf[:k])
-				n += int64(k)
-				if s.name == "footer" {
-					tail = append(tail, buf[:k]...)
-				}
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				if lr.N > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
-					return verifyErr("object %s is truncated in the %s section", m.Object.Key, oneLineName(s.name))
-				}
-				return verifyErr("%s section does not decompress: %v", oneLineName(s.name), err)
-			}
-		}
-		rep.RawBytes += n
-		if lr.N != 0 {
-			// The stream ended early (truncated) or the frame ended before its range.
-			if _, err := io.Copy(io.Discard, lr); err != nil || lr.N != 0 {
-				return verifyErr("object %s is truncated in the %s section", m.Object.Key, oneLineName(s.name))
-			}
-			return verifyErr("%s section ends before its range: the manifest does not match the object", oneLineName(s.name))
+			return err
 		}
 		if n != s.r.RawLength {
 			return verifyErr("%s section has %d uncompressed bytes, manifest says %d", oneLineName(s.name), n, s.r.RawLength)
@@ -283,4 +267,45 @@ func verifySections(ctx context.Context, r io.Reader, m *Manifest, secs []sectio
 		}
 	}
 	return nil
+}
+
+// verifyStream decompresses one section from its range of r as a stream, writing the
+// uncompressed bytes to h; it returns their count, and the footer's bytes for the footer.
+func verifyStream(r io.Reader, m *Manifest, s sectionRef, dec **sectionDecoder, h io.Writer, buf []byte) (n int64, tail []byte, err error) {
+	lr := &io.LimitedReader{R: r, N: s.r.Length}
+	if *dec == nil {
+		*dec, err = newSectionDecoder(lr, m.Object.Compression)
+	} else {
+		err = (*dec).reset(lr)
+	}
+	if err != nil {
+		return n, tail, verifyErr("%s section does not decompress: %v", oneLineName(s.name), err)
+	}
+	for {
+		k, err := (*dec).Read(buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			n += int64(k)
+			if s.name == "footer" {
+				tail = append(tail, buf[:k]...)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if lr.N > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+				return n, tail, verifyErr("object %s is truncated in the %s section", m.Object.Key, oneLineName(s.name))
+			}
+			return n, tail, verifyErr("%s section does not decompress: %v", oneLineName(s.name), err)
+		}
+	}
+	if lr.N != 0 {
+		// The stream ended early (truncated) or the frame ended before its range.
+		if _, err := io.Copy(io.Discard, lr); err != nil || lr.N != 0 {
+			return n, tail, verifyErr("object %s is truncated in the %s section", m.Object.Key, oneLineName(s.name))
+		}
+		return n, tail, verifyErr("%s section ends before its range: the manifest does not match the object", oneLineName(s.name))
+	}
+	return n, tail, nil
 }

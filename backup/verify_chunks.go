@@ -1,0 +1,162 @@
+package backup
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// A data section cut into chunks is verified chunk by chunk, several decompressed at once: every
+// chunk is a frame of its own. Chunks larger than these are streamed as a whole section instead.
+const (
+	verifyChunkMax    = 4 << 20 // stored bytes of a chunk decoded in memory
+	verifyChunkRawMax = 8 << 20 // and its uncompressed bytes
+	verifyInFlight    = 4       // chunks read ahead of the one being hashed
+)
+
+// chunkDecoder decodes whole chunks on a few goroutines; results come back in the order asked.
+type chunkDecoder struct {
+	compression string
+	work        chan *chunkJob
+	free        chan *chunkJob
+}
+
+type chunkJob struct {
+	src, raw []byte
+	err      error
+	done     chan struct{}
+}
+
+func newChunkDecoder(compression string) (*chunkDecoder, error) {
+	d := &chunkDecoder{compression: compression, work: make(chan *chunkJob), free: make(chan *chunkJob, verifyInFlight)}
+	for range verifyInFlight {
+		d.free <- &chunkJob{done: make(chan struct{}, 1)}
+	}
+	for range min(verifyInFlight, max(2, runtime.NumCPU())) {
+		var z *zstd.Decoder
+		if compression == CompressZstd {
+			var err error
+			z, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*verifyChunkRawMax))
+			if err != nil {
+				d.close()
+				return nil, err
+			}
+		}
+		go func() {
+			if z != nil {
+				defer z.Close()
+			}
+			for j := range d.work {
+				j.raw, j.err = decodeChunk(z, compression, j.src, j.raw[:0])
+				j.done <- struct{}{}
+			}
+		}()
+	}
+	return d, nil
+}
+
+func (d *chunkDecoder) close() { close(d.work) }
+
+// decodeChunk decompresses one whole chunk: its frames must end exactly at its end.
+func decodeChunk(z *zstd.Decoder, compression string, src, dst []byte) ([]byte, error) {
+	switch compression {
+	case CompressZstd:
+		return z.DecodeAll(src, dst)
+	case CompressGzip:
+		g, err := gzip.NewReader(bytes.NewReader(src))
+		if err != nil {
+			return dst, err
+		}
+		b := bytes.NewBuffer(dst)
+		_, err = b.ReadFrom(io.LimitReader(g, 2*verifyChunkRawMax))
+		return b.Bytes(), err
+	default:
+		return append(dst, src...), nil
+	}
+}
+
+// chunked says whether a section is verified chunk by chunk: its table's chunks tile it and are
+// all small. A manifest whose chunks do not tile their data section is wrong: a restore reads
+// those ranges.
+func chunkedSection(s sectionRef) (bool, error) {
+	if s.table == nil || len(s.table.Chunks) < 2 {
+		return false, nil
+	}
+	off, raw := s.r.Offset, s.r.RawOffset
+	small := true
+	for _, c := range s.table.Chunks {
+		if c.Offset != off || c.RawOffset != raw || c.Length <= 0 {
+			return false, verifyErr("manifest: the chunks of %s do not tile its range (chunk at offset %d, expected %d)", oneLineName(s.name), c.Offset, off)
+		}
+		off += c.Length
+		raw += c.RawLength
+		small = small && c.Length <= verifyChunkMax && c.RawLength <= verifyChunkRawMax
+	}
+	if off != s.r.Offset+s.r.Length || raw != s.r.RawOffset+s.r.RawLength {
+		return false, verifyErr("manifest: the chunks of %s end at %d (raw %d), the section at %d (raw %d)", oneLineName(s.name), off, raw, s.r.Offset+s.r.Length, s.r.RawOffset+s.r.RawLength)
+	}
+	return small, nil
+}
+
+// verifyChunks reads a chunked section's chunks from r, decompresses several at once and writes
+// their uncompressed bytes to h in order. It returns the uncompressed byte count.
+func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d *chunkDecoder, h io.Writer) (int64, error) {
+	var pending []*chunkJob
+	var pendingRaw []int64
+	var n int64
+	wait := func() error {
+		j, want := pending[0], pendingRaw[0]
+		pending, pendingRaw = pending[1:], pendingRaw[1:]
+		<-j.done
+		defer func() { d.free <- j }()
+		if j.err != nil {
+			return verifyErr("%s section does not decompress: %v", oneLineName(s.name), j.err)
+		}
+		if int64(len(j.raw)) != want {
+			return verifyErr("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), want)
+		}
+		h.Write(j.raw)
+		n += want
+		return nil
+	}
+	drain := func(err error) error {
+		for len(pending) > 0 {
+			if werr := wait(); err == nil {
+				err = werr
+			}
+		}
+		return err
+	}
+	for _, c := range s.table.Chunks {
+		if err := ctx.Err(); err != nil {
+			return n, drain(err)
+		}
+		if len(pending) == verifyInFlight {
+			if err := wait(); err != nil {
+				return n, drain(err)
+			}
+		}
+		j := <-d.free
+		if int64(cap(j.src)) < c.Length {
+			j.src = make([]byte, c.Length)
+		}
+		j.src = j.src[:c.Length]
+		if _, err := io.ReadFull(r, j.src); err != nil {
+			d.free <- j
+			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				err = verifyErr("object %s is truncated in the %s section", key, oneLineName(s.name))
+			} else {
+				err = fmt.Errorf("read %s: %w", key, err)
+			}
+			return n, drain(err)
+		}
+		pending, pendingRaw = append(pending, j), append(pendingRaw, c.RawLength)
+		d.work <- j
+	}
+	return n, drain(nil)
+}
