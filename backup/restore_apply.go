@@ -255,9 +255,6 @@ type restoreApplier struct {
 
 	cur      *rsection
 	curDB    *rdbPlan
-	started  time.Time
-	rows     int64 // rows inserted in the current data section
-	tx       restoreTx
 	header   []string // the header's statements, which every data connection replays
 	touched  []string
 	touchSet map[string]bool
@@ -345,7 +342,8 @@ func (a *restoreApplier) touch(db string) {
 	}
 }
 
-// apply executes one statement; it is the applyFunc of a restore.
+// apply executes one statement of a section other than data (which the restorePool loads); it is
+// the applyFunc of the restore's main connection.
 func (a *restoreApplier) apply(ctx context.Context, st Statement, sec *rsection) error {
 	if sec != a.cur {
 		if err := a.enter(ctx, sec); err != nil {
@@ -356,28 +354,17 @@ func (a *restoreApplier) apply(ctx context.Context, st Statement, sec *rsection)
 	if sec.kind == rkindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, q) {
 		return nil
 	}
-	if a.plan.rename && sec.db != nil && (sec.kind != rkindData || restoreIsUse(q)) {
+	if a.plan.rename && sec.db != nil {
 		q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
-	}
-	if sec.kind == rkindData {
-		if err := a.tx.next(ctx); err != nil {
-			return fmt.Errorf("%s: %w", sec.what(), err)
-		}
 	}
 	if sec.kind == rkindHeader {
 		a.header = append(a.header, q)
 	}
-	res, err := a.conn.ExecContext(ctx, q)
-	if err != nil {
+	if _, err := a.conn.ExecContext(ctx, q); err != nil {
 		return restoreStmtError(sec, st, q, err)
 	}
 	if sec.db != nil {
 		a.touch(sec.db.target)
-	}
-	if sec.kind == rkindData {
-		if n, err := res.RowsAffected(); err == nil {
-			a.rows += n
-		}
 	}
 	return nil
 }
@@ -402,18 +389,9 @@ func (a *restoreApplier) wantInTableRestore(db *rdbPlan, q string) bool {
 	return false
 }
 
-// txStatements is how many data statements (about 1 MiB each) share one transaction: one
-// commit, so one log flush, per batch instead of per statement, while a transaction stays
-// small enough for the binlog cache and undo. The first batch into a new, empty InnoDB table
-// also gets MariaDB's bulk-insert path.
-const txStatements = 64
-
 // enter is called at a section's first statement.
 func (a *restoreApplier) enter(ctx context.Context, sec *rsection) error {
-	if err := a.leave(ctx); err != nil {
-		return err
-	}
-	a.cur, a.started, a.rows = sec, time.Now(), 0
+	a.cur = sec
 	if sec.db == nil || sec.db == a.curDB {
 		return nil
 	}
@@ -429,21 +407,6 @@ func (a *restoreApplier) enter(ctx context.Context, sec *rsection) error {
 	return nil
 }
 
-// leave ends the current section: a data section's transaction is committed and its table
-// reported.
-func (a *restoreApplier) leave(ctx context.Context) error {
-	sec := a.cur
-	if sec == nil || sec.kind != rkindData {
-		return nil
-	}
-	if err := a.tx.commit(ctx); err != nil {
-		return fmt.Errorf("%s: %w", sec.what(), err)
-	}
-	a.tableDone(sec, a.rows, a.started)
-	a.cur = nil
-	return nil
-}
-
 // tableDone reports a table whose data is loaded.
 func (a *restoreApplier) tableDone(sec *rsection, rows int64, started time.Time) {
 	t := sec.table
@@ -456,9 +419,6 @@ func (a *restoreApplier) tableDone(sec *rsection, rows int64, started time.Time)
 		a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("table %s.%s: %d rows inserted, the manifest says %d", sec.db.target, t.Name, rows, t.Rows))
 	}
 }
-
-// finish ends and reports the last section.
-func (a *restoreApplier) finish(ctx context.Context) error { return a.leave(ctx) }
 
 func restoreIsUse(q string) bool {
 	return len(q) > 4 && strings.EqualFold(q[:3], "USE") && (q[3] == ' ' || q[3] == '\t' || q[3] == '\n' || q[3] == '`')

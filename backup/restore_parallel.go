@@ -116,6 +116,12 @@ func restoreInterleave(jobs []restoreJob) []restoreJob {
 	return out
 }
 
+// txStatements is how many data statements (about 1 MiB each) may share one transaction: one
+// commit, so one log flush, per batch instead of per statement, while a transaction stays small
+// enough for the binlog cache and undo. A job (32 MiB) commits at its end, so this bounds only
+// an unchunked table's section, loaded as one job.
+const txStatements = 64
+
 // restoreTx keeps a connection's data statements in transactions of txStatements.
 type restoreTx struct {
 	conn *sql.Conn

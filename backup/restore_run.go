@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -95,12 +94,11 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	}
 
 	a := &restoreApplier{conn: conn, plan: p, log: log, rep: rep, checks: checks}
-	a.tx.conn = conn
 	partial := func(err error) error {
 		if len(a.touched) > 0 {
 			log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
 			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
-		} else if !strings.Contains(err.Error(), "nothing was applied") {
+		} else {
 			err = fmt.Errorf("%w; nothing was applied", err)
 		}
 		return fail(err)
@@ -131,9 +129,6 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 			if len(step.data) == 0 {
 				continue
 			}
-			if err := a.leave(ctx); err != nil {
-				return err
-			}
 			pool.header = a.header
 			started := time.Now()
 			n, rows, err := pool.load(ctx, step.data, chunked)
@@ -148,7 +143,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 				a.tableDone(sec, rows[sec.table], started)
 			}
 		}
-		return a.finish(ctx)
+		return nil
 	}
 	if alongside {
 		g, gctx := errgroup.WithContext(ctx)
