@@ -66,8 +66,7 @@ func restoreJobs(data []*rsection, chunked bool) []restoreJob {
 	var out []restoreJob
 	for _, sec := range data {
 		if !chunked || len(sec.table.Chunks) < 2 {
-			out = append(out, restoreJob{sec: sec, sp: &rspan{offset: sec.r.Offset, length: sec.r.Length,
-				rawOffset: sec.r.RawOffset, rawLength: sec.r.RawLength, sections: []*rsection{sec}}})
+			out = append(out, restoreJob{sec: sec, sp: &rspan{sections: []*rsection{sec}}})
 			continue
 		}
 		var cur *rsection
@@ -83,7 +82,7 @@ func restoreJobs(data []*rsection, chunked bool) []restoreJob {
 			out = append(out, restoreJob{sec: sec, sp: &rspan{sections: []*rsection{cur}}})
 		}
 	}
-	for _, j := range out {
+	for _, j := range out { // each span is its one section's range, known once runs are grown
 		r := j.sp.sections[0].r
 		j.sp.offset, j.sp.length, j.sp.rawOffset, j.sp.rawLength = r.Offset, r.Length, r.RawOffset, r.RawLength
 	}
@@ -243,7 +242,7 @@ func (p *restorePool) load(ctx context.Context, data []*rsection, chunked bool) 
 					return err
 				}
 			}
-			return w.tx.commit(gctx)
+			return nil
 		})
 	}
 	err := g.Wait()
@@ -252,10 +251,7 @@ func (p *restorePool) load(ctx context.Context, data []*rsection, chunked bool) 
 
 // run applies one job on w: its statements in transactions, committed at the end of the job.
 func (p *restorePool) run(ctx context.Context, w *restoreWorker, j restoreJob) (int64, int64, error) {
-	if db := j.sec.db; db != w.db {
-		if err := w.tx.commit(ctx); err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", j.sec.what(), err)
-		}
+	if db := j.sec.db; db != w.db { // every job ends committed: no transaction is open here
 		q := "USE " + QuoteIdent(db.target)
 		if _, err := w.conn.ExecContext(ctx, q); err != nil {
 			return 0, 0, fmt.Errorf("database %s: %s: %w", db.target, q, err)

@@ -149,7 +149,7 @@ func oneLineName(s string) string {
 // every section decompresses alone from its own range (as partial restore reads it), each
 // table's data checksum, and the footer as the exact end of the stream.
 func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
-	return verify(ctx, b, m, false)
+	return verifyObject(ctx, b, m, false)
 }
 
 // verifyRecord is the verification of a new backup, before its manifest is written: it checks
@@ -159,10 +159,10 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 // uncompressed bytes it was made from (zstd's XXH64 content checksum, gzip's CRC-32), which the
 // decompression checks. With compression none the stored bytes are the uncompressed ones.
 func verifyRecord(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
-	return verify(ctx, b, m, true)
+	return verifyObject(ctx, b, m, true)
 }
 
-func verify(ctx context.Context, b storage.Bucket, m *Manifest, record bool) (*VerifyReport, error) {
+func verifyObject(ctx context.Context, b storage.Bucket, m *Manifest, record bool) (*VerifyReport, error) {
 	rep := &VerifyReport{ID: m.ID, Key: m.Object.Key, Tables: m.TableCount()}
 	secs := sections(m)
 	if err := checkLayout(m, secs); err != nil {

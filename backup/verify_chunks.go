@@ -28,6 +28,7 @@ type chunkDecoder struct {
 
 type chunkJob struct {
 	src, raw []byte
+	want     int64 // the chunk's uncompressed length, as the manifest says
 	err      error
 	done     chan struct{}
 }
@@ -107,21 +108,20 @@ func chunkedSection(s sectionRef) (bool, error) {
 // their uncompressed bytes to h in order. It returns the uncompressed byte count.
 func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d *chunkDecoder, h io.Writer) (int64, error) {
 	var pending []*chunkJob
-	var pendingRaw []int64
 	var n int64
 	wait := func() error {
-		j, want := pending[0], pendingRaw[0]
-		pending, pendingRaw = pending[1:], pendingRaw[1:]
+		j := pending[0]
+		pending = pending[1:]
 		<-j.done
 		defer func() { d.free <- j }()
 		if j.err != nil {
 			return verifyErr("%s section does not decompress: %v", oneLineName(s.name), j.err)
 		}
-		if int64(len(j.raw)) != want {
-			return verifyErr("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), want)
+		if int64(len(j.raw)) != j.want {
+			return verifyErr("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), j.want)
 		}
 		h.Write(j.raw)
-		n += want
+		n += j.want
 		return nil
 	}
 	drain := func(err error) error {
@@ -155,7 +155,8 @@ func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d 
 			}
 			return n, drain(err)
 		}
-		pending, pendingRaw = append(pending, j), append(pendingRaw, c.RawLength)
+		j.want = c.RawLength
+		pending = append(pending, j)
 		d.work <- j
 	}
 	return n, drain(nil)
