@@ -5,7 +5,6 @@ package backup_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"io"
 	"os"
@@ -89,7 +88,7 @@ func TestRestoreDatasetRoundTrips(t *testing.T) {
 				t.Fatalf("dump: %v", err)
 			}
 			// The name is unique, so the target does not hold it; drop the copy at the end.
-			t.Cleanup(func() { restoreDropQuietly(t, dst, name) })
+			dst.DropAtEnd(t, name)
 
 			t.Run("full into the second server", func(t *testing.T) {
 				rep, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{})
@@ -149,7 +148,7 @@ func TestRestoreDatasetOneTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { restoreDropQuietly(t, dst, name) })
+	dst.DropAtEnd(t, name)
 
 	cb := &restoreRangeCounter{Bucket: b}
 	rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Tables: []string{name + ".payment"}})
@@ -223,27 +222,6 @@ func restoreCompareRenamed(t *testing.T, a *dbtest.Server, dbA string, b *dbtest
 	}
 }
 
-// restoreDropQuietly drops a database a restore created, at cleanup.
-func restoreDropQuietly(t *testing.T, s *dbtest.Server, name string) {
-	if os.Getenv("BACKUP_TEST_KEEP") != "" {
-		return
-	}
-	mc, err := s.Config().MySQLConfig()
-	if err != nil {
-		t.Logf("drop %s: %v", name, err)
-		return
-	}
-	db, err := sql.Open("mysql", mc.FormatDSN())
-	if err != nil {
-		t.Logf("drop %s: %v", name, err)
-		return
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(context.WithoutCancel(context.Background()), "DROP DATABASE IF EXISTS "+dbtest.QuoteIdent(name)); err != nil {
-		t.Logf("drop %s: %v", name, err)
-	}
-}
-
 // TestRestoreDatasetParallelChunks loads tables cut into many chunks over several connections at
 // once, from a verified object and with the verification running alongside, and compares.
 func TestRestoreDatasetParallelChunks(t *testing.T) {
@@ -304,7 +282,7 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 		}
 	})
 	t.Run("verify first, four connections", func(t *testing.T) {
-		t.Cleanup(func() { restoreDropQuietly(t, dst, name) })
+		dst.DropAtEnd(t, name)
 		cb := &restoreRangeCounter{Bucket: b}
 		rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Parallel: 4})
 		if err != nil {
@@ -320,7 +298,7 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 	})
 	t.Run("verified alongside, under a new name", func(t *testing.T) {
 		into := name + "_copy"
-		t.Cleanup(func() { restoreDropQuietly(t, dst, into) })
+		dst.DropAtEnd(t, into)
 		if _, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Parallel: 3, NoVerifyFirst: true, Into: into}); err != nil {
 			t.Fatal(err)
 		}
@@ -328,7 +306,7 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 	})
 	t.Run("a changed chunk fails the restore and says so", func(t *testing.T) {
 		into := name + "_bad"
-		t.Cleanup(func() { restoreDropQuietly(t, dst, into) })
+		dst.DropAtEnd(t, into)
 		c := tb.Chunks[len(tb.Chunks)/2]
 		bad := flipBucket(b, m.Object.Key, c.Offset+c.Length/2)
 		// The verification decodes such a table's chunks several at once: the changed chunk is

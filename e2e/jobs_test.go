@@ -54,7 +54,7 @@ func TestBackupRestoreViaJob(t *testing.T) {
 	}
 
 	into := dbtest.UniqueName("e2e_restored")
-	e.dropOnTarget(into)
+	e.dst.DropAtEnd(e.t, into)
 	rr := must(t, e.job("restore", b.ID, "--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port), "--into", into, "-o", "json"))
 	if !strings.Contains(rr.stdout, into) {
 		t.Errorf("restore result does not name %s:\n%s", into, rr)

@@ -7,7 +7,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -604,20 +603,4 @@ func (e *env) waitBlocked(db string, timeout time.Duration) {
 		_ = rows.Close()
 	}
 	e.t.Fatalf("no dumper session waited for the lock on %s within %v; server sessions:\n%s", db, timeout, strings.Join(busy, "\n"))
-}
-
-// dropOnTarget drops a database on the target server when the test ends.
-func (e *env) dropOnTarget(name string) {
-	e.t.Cleanup(func() {
-		mc, err := e.dst.Config().MySQLConfig()
-		if err != nil {
-			return
-		}
-		db, err := sql.Open("mysql", mc.FormatDSN())
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.Exec("DROP DATABASE IF EXISTS " + dbtest.QuoteIdent(name))
-	})
 }

@@ -136,12 +136,13 @@ func (s *Server) CreateDatabase(t testing.TB, prefix string) string {
 	t.Helper()
 	name := UniqueName(prefix)
 	s.Exec(t, "CREATE DATABASE "+QuoteIdent(name))
-	s.dropAtEnd(t, name)
+	s.DropAtEnd(t, name)
 	return name
 }
 
-// dropAtEnd drops the database when the test ends, unless BACKUP_TEST_KEEP is set.
-func (s *Server) dropAtEnd(t testing.TB, name string) {
+// DropAtEnd drops database name when the test ends, unless BACKUP_TEST_KEEP is set: for a
+// database a test did not create with CreateDatabase, such as the target of a restore.
+func (s *Server) DropAtEnd(t testing.TB, name string) {
 	t.Cleanup(func() {
 		if os.Getenv("BACKUP_TEST_KEEP") != "" {
 			t.Logf("keeping %s database %s (BACKUP_TEST_KEEP)", s.Name, name)

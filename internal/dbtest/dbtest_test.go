@@ -130,7 +130,7 @@ func TestStockMariadbDump(t *testing.T) {
 			}
 			// Both variants restore under the same name (--databases): start from nothing.
 			dst.Exec(t, "DROP DATABASE IF EXISTS "+QuoteIdent(db))
-			dst.dropAtEnd(t, db)
+			dst.DropAtEnd(t, db)
 			in, err := os.Open(dump)
 			if err != nil {
 				t.Fatal(err)

@@ -95,7 +95,7 @@ func LoadSQLFile(t testing.TB, s *Server, db string, path string) {
 func ensureDatabase(t testing.TB, s *Server, db string) {
 	t.Helper()
 	s.Exec(t, "CREATE DATABASE IF NOT EXISTS "+QuoteIdent(db))
-	s.dropAtEnd(t, db)
+	s.DropAtEnd(t, db)
 }
 
 // DatasetDir returns $BACKUP_TEST_DATASETS/name, failing the test if it is missing.
