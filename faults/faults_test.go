@@ -103,6 +103,16 @@ func afterFailure(t *testing.T, o *outcome, r cliResult, st *s3Store, prefix str
 	}
 }
 
+// noIncompleteUpload checks that a failed backup aborted its multipart upload of key.
+func noIncompleteUpload(t *testing.T, o *outcome, st *s3Store, key string) {
+	t.Helper()
+	if left := st.incomplete(t, key); len(left) > 0 {
+		t.Errorf("incomplete uploads left: %v", left)
+	} else {
+		o.check("no incomplete upload")
+	}
+}
+
 // waitID waits for the "snapshot taken" log line and returns the backup's id.
 func waitID(t testing.TB, r *running) string {
 	t.Helper()
@@ -208,11 +218,7 @@ func TestFaultMinIORestartedMidVerification(t *testing.T) {
 		}
 	} else {
 		afterFailure(t, o, res, st, prefix)
-		if left := st.incomplete(t, key); len(left) > 0 {
-			t.Errorf("incomplete uploads left: %v", left)
-		} else {
-			o.check("no incomplete upload")
-		}
+		noIncompleteUpload(t, o, st, key)
 	}
 	if sameInventory(t, before, src.server(), "faultsrc") {
 		o.check("source checksums unchanged")
@@ -238,11 +244,7 @@ func TestFaultMariaDBKilledMidDump(t *testing.T) {
 	st := s3.store(t)
 	afterFailure(t, o, res, st, prefix)
 	wantFailed(t, res)
-	if left := st.incomplete(t, key); len(left) > 0 {
-		t.Errorf("incomplete uploads left: %v", left)
-	} else {
-		o.check("no incomplete upload")
-	}
+	noIncompleteUpload(t, o, st, key)
 	src.start(t)
 	if sameAfterCrash(t, before, src.server(), "faultsrc") {
 		o.check("source rows, definitions and checksums unchanged after crash recovery (AUTO_INCREMENT aside: InnoDB recomputes it)")
@@ -281,11 +283,7 @@ func TestFaultMariaDBStalled(t *testing.T) {
 	src.kill(syscall.SIGCONT)
 	st := s3.store(t)
 	afterFailure(t, o, res, st, prefix)
-	if left := st.incomplete(t, key); len(left) > 0 {
-		t.Errorf("incomplete uploads left: %v", left)
-	} else {
-		o.check("no incomplete upload")
-	}
+	noIncompleteUpload(t, o, st, key)
 	if sameInventory(t, before, src.server(), "faultsrc") {
 		o.check("source checksums unchanged")
 	}
