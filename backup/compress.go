@@ -72,23 +72,14 @@ type frameCodec interface {
 const zstdWindow = 1 << 20
 
 // newFrameCodec returns the codec of a dump with up to conc concurrent encodes. The default
-// zstd level (0, or 1 and 2) is SpeedFastest: on the bench's 1 GB of SQL its object is 1.6%
-// larger than SpeedDefault's (levels 3-5) and 3% larger than C zstd -3's, and the whole
-// verified backup takes 9.8 s instead of 13.6 s; on a 2-core machine compression is the
-// bottleneck.
+// zstd level (0) is level 1, the fastest: on a 2-core machine compression is the bottleneck. A
+// build with cgo compresses with the zstd library (zstd_c.go), one without with the Go encoder
+// (zstd_go.go), whose fastest setting (levels 0 to 2) gave an object 1.6% larger than its
+// levels 3-5 on the bench's 1 GB of SQL, and a verified backup of 9.8 s instead of 13.6 s.
 func newFrameCodec(compression string, level, conc int) (frameCodec, error) {
 	switch compression {
 	case CompressZstd:
-		opts := []zstd.EOption{zstd.WithEncoderConcurrency(conc), zstd.WithWindowSize(zstdWindow),
-			zstd.WithZeroFrames(true), zstd.WithEncoderLevel(zstd.SpeedFastest)}
-		if level > 0 {
-			opts = append(opts, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)))
-		}
-		e, err := zstd.NewWriter(nil, opts...)
-		if err != nil {
-			return nil, err
-		}
-		return zstdCodec{e}, nil
+		return newZstdCodec(level, conc)
 	case CompressGzip:
 		if level <= 0 {
 			level = kgzip.DefaultCompression
@@ -102,11 +93,6 @@ func newFrameCodec(compression string, level, conc int) (frameCodec, error) {
 	}
 	return nil, fmt.Errorf("--compression %q is not one of zstd, gzip, none", compression)
 }
-
-type zstdCodec struct{ e *zstd.Encoder }
-
-func (c zstdCodec) encode(dst, src []byte) ([]byte, error) { return c.e.EncodeAll(src, dst), nil }
-func (c zstdCodec) close()                                 { _ = c.e.Close() }
 
 // gzipCodec keeps a writer per concurrent encode: a gzip writer holds about 1 MiB of state.
 type gzipCodec struct {

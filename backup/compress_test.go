@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -20,15 +21,7 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 		{CompressGzip, func(f []byte) int { return len(f) - 8 }}, // CRC-32, then ISIZE
 	} {
 		t.Run(tc.compression, func(t *testing.T) {
-			codec, err := newFrameCodec(tc.compression, 0, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer codec.close()
-			frame, err := codec.encode(nil, raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			frame := encodeFrame(t, tc.compression, raw)
 			if tc.compression == CompressZstd && frame[4]&0x04 == 0 {
 				t.Fatalf("zstd frame header descriptor %#x has no content checksum flag", frame[4])
 			}
@@ -49,6 +42,17 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 					defer d.close()
 					return io.ReadAll(d)
 				},
+				"verify chunk": func(f []byte) ([]byte, error) {
+					var z *zstdChunks
+					if tc.compression == CompressZstd {
+						var err error
+						if z, err = newZstdChunks(); err != nil {
+							return nil, err
+						}
+						defer z.close()
+					}
+					return decodeChunk(z, tc.compression, f, nil, len(raw))
+				},
 			}
 			bad := bytes.Clone(frame)
 			bad[tc.checksumAt(bad)] ^= 0x01
@@ -62,4 +66,37 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A chunk that holds more than its manifest entry says is refused before it is decoded whole:
+// the verification decodes chunks into buffers of the manifest's size.
+func TestChunkLargerThanManifestSays(t *testing.T) {
+	raw := []byte(strings.Repeat("INSERT INTO `t` VALUES (1,'abc'),(2,'def');\n", 2000))
+	frame := encodeFrame(t, CompressZstd, raw)
+	z, err := newZstdChunks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.close()
+	if got, err := z.decode(nil, frame, len(raw)); err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("whole chunk: %d bytes, %v", len(got), err)
+	}
+	if _, err := z.decode(nil, frame, len(raw)-1); !errors.Is(err, errTooLarge) {
+		t.Fatalf("chunk one byte longer than said: %v, want %v", err, errTooLarge)
+	}
+}
+
+// encodeFrame compresses raw as one frame, as a dump does.
+func encodeFrame(t *testing.T, compression string, raw []byte) []byte {
+	t.Helper()
+	codec, err := newFrameCodec(compression, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer codec.close()
+	frame, err := codec.encode(nil, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frame
 }

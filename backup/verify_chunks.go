@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // A data section cut into chunks is verified chunk by chunk, several decompressed at once: every
@@ -39,10 +38,10 @@ func newChunkDecoder(compression string) (*chunkDecoder, error) {
 		d.free <- &chunkJob{done: make(chan struct{}, 1)}
 	}
 	for range min(verifyInFlight, max(2, runtime.NumCPU())) {
-		var z *zstd.Decoder
+		var z *zstdChunks
 		if compression == CompressZstd {
 			var err error
-			z, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*verifyChunkRawMax))
+			z, err = newZstdChunks()
 			if err != nil {
 				d.close()
 				return nil, err
@@ -50,10 +49,10 @@ func newChunkDecoder(compression string) (*chunkDecoder, error) {
 		}
 		go func() {
 			if z != nil {
-				defer z.Close()
+				defer z.close()
 			}
 			for j := range d.work {
-				j.raw, j.err = decodeChunk(z, compression, j.src, j.raw[:0])
+				j.raw, j.err = decodeChunk(z, compression, j.src, j.raw[:0], int(j.want))
 				j.done <- struct{}{}
 			}
 		}()
@@ -63,11 +62,15 @@ func newChunkDecoder(compression string) (*chunkDecoder, error) {
 
 func (d *chunkDecoder) close() { close(d.work) }
 
-// decodeChunk decompresses one whole chunk: its frames must end exactly at its end.
-func decodeChunk(z *zstd.Decoder, compression string, src, dst []byte) ([]byte, error) {
+// errTooLarge: a chunk decompresses to more bytes than its manifest entry says.
+var errTooLarge = errors.New("more uncompressed bytes than the manifest says")
+
+// decodeChunk decompresses one whole chunk of want uncompressed bytes: its frames must end
+// exactly at its end.
+func decodeChunk(z *zstdChunks, compression string, src, dst []byte, want int) ([]byte, error) {
 	switch compression {
 	case CompressZstd:
-		return z.DecodeAll(src, dst)
+		return z.decode(dst, src, want)
 	case CompressGzip:
 		g, err := gzip.NewReader(bytes.NewReader(src))
 		if err != nil {

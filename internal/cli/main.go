@@ -16,9 +16,9 @@ import (
 	"github.com/backupctl/backupctl/backup"
 )
 
-// VersionString names the binary, its version and the Go runtime.
+// VersionString names the binary, its version, the Go runtime and the zstd encoder built in.
 func VersionString(name string) string {
-	return fmt.Sprintf("%s %s (%s, %s/%s)", name, backup.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%s %s (%s, %s/%s, zstd: %s)", name, backup.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, backup.ZstdEncoder())
 }
 
 // globalsOf finds the embedded Globals of a CLI struct.
