@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -390,46 +391,41 @@ func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *d
 	if t.Kind == "versioned" {
 		query += " FOR SYSTEM_TIME ALL"
 	}
-	rs, err := w.conn.QueryContext(ctx, query+where)
-	if err != nil {
-		return err
-	}
-	defer rs.Close()
-
 	prefix := "INSERT INTO " + QuoteIdent(t.Name) + " (" + list.String() + ") VALUES\n"
-	vals := make([]sql.RawBytes, len(t.Columns))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
 	if err := s.open(); err != nil {
 		return err
 	}
+	// Each row is appended to the frame as the next tuple of the open statement; in the rare
+	// case that it makes the statement or the frame too large, it is moved behind a new
+	// statement, in a new frame if need be.
 	stmtStart, inStmt := 0, false
-	tuple := w.tup[:0]
-	defer func() {
-		if cap(tuple) <= 4*maxInsert {
-			w.tup = tuple // a huge row's buffer is not kept
-		}
-	}()
+	var num []byte // a number's digits
 	var n int64
-	for rs.Next() {
-		if err := rs.Scan(ptrs...); err != nil {
-			return err
+	err := eachRow(ctx, w.conn, query+where, func(vals []driver.Value) error {
+		f := s.f
+		mark := len(f.raw)
+		if inStmt {
+			f.raw = append(f.raw, ",\n("...)
+		} else {
+			f.raw = append(f.raw, prefix...)
+			f.raw = append(f.raw, '(')
 		}
-		tuple = append(tuple[:0], '(')
+		tuple := len(f.raw) - 1
 		for i, v := range vals {
 			if i > 0 {
-				tuple = append(tuple, ',')
+				f.raw = append(f.raw, ',')
 			}
-			tuple = appendValue(tuple, v, t.Columns[i].Kind)
+			var err error
+			if f.raw, num, err = appendDriverValue(f.raw, num, v, t.Columns[i].Kind); err != nil {
+				return fmt.Errorf("column %s: %w", QuoteIdent(t.Columns[i].Name), err)
+			}
 		}
-		tuple = append(tuple, ')')
-		f := s.f
-		if inStmt && (len(f.raw)-stmtStart+len(tuple)+3 > maxInsert || len(f.raw)+len(tuple)+3 > p.target) {
-			f.raw = append(f.raw, ";\n"...)
-			inStmt = false
-			if len(f.raw)+len(prefix)+len(tuple)+3 > p.target {
+		f.raw = append(f.raw, ')')
+		if inStmt && (len(f.raw)-stmtStart+1 > maxInsert || len(f.raw)+1 > p.target) {
+			// End the statement before this tuple, and start the next with it.
+			w.tup = append(w.tup[:0], f.raw[tuple:]...)
+			f.raw = append(f.raw[:mark], ";\n"...)
+			if len(f.raw)+len(prefix)+len(w.tup)+3 > p.target {
 				if err := s.emit(); err != nil {
 					return err
 				}
@@ -438,23 +434,23 @@ func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *d
 				}
 				f = s.f
 			}
-		}
-		if !inStmt {
 			stmtStart = len(f.raw)
 			f.raw = append(f.raw, prefix...)
-			inStmt = true
-		} else {
-			f.raw = append(f.raw, ",\n"...)
+			f.raw = append(f.raw, w.tup...)
+			if cap(w.tup) > 4*maxInsert {
+				w.tup = nil // a huge row's buffer is not kept
+			}
+		} else if !inStmt {
+			stmtStart = mark
 		}
-		f.raw = append(f.raw, tuple...)
+		inStmt = true
 		f.rows++
 		if n++; n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+			return ctx.Err()
 		}
-	}
-	if err := rs.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if inStmt {

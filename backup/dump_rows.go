@@ -1,0 +1,67 @@
+package backup
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// eachRow runs query on conn and calls fn with each row's values as the driver returns them:
+// nil, []byte (valid only during the call), int64, uint64, float32 or float64. It reads below
+// database/sql, whose Scan into RawBytes costs a lock, an allocation and a conversion per value:
+// on the bench's rows, a third of the time spent reading them.
+func eachRow(ctx context.Context, conn *sql.Conn, query string, fn func([]driver.Value) error) error {
+	return conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("internal error: the MariaDB driver cannot run a query directly")
+		}
+		rows, err := q.QueryContext(ctx, query, nil)
+		if err != nil {
+			return err
+		}
+		dest := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err = rows.Next(dest); err != nil {
+				break
+			}
+			if err = fn(dest); err != nil {
+				break
+			}
+		}
+		cerr := rows.Close()
+		if err == io.EOF {
+			return cerr
+		}
+		return err
+	})
+}
+
+// appendDriverValue appends a value from eachRow as appendValue does its bytes. Numbers the
+// driver has parsed are printed back as database/sql would (the shortest exact form); num is a
+// scratch buffer for their digits, returned for reuse.
+func appendDriverValue(dst, num []byte, v driver.Value, k valueKind) ([]byte, []byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "NULL"...), num, nil
+	case []byte:
+		return appendValue(dst, x, k), num, nil
+	case int64:
+		num = strconv.AppendInt(num[:0], x, 10)
+	case uint64:
+		num = strconv.AppendUint(num[:0], x, 10)
+	case float64:
+		num = strconv.AppendFloat(num[:0], x, 'g', -1, 64)
+	case float32:
+		num = strconv.AppendFloat(num[:0], float64(x), 'g', -1, 32)
+	case string:
+		num = append(num[:0], x...)
+	default:
+		return dst, num, fmt.Errorf("internal error: the driver returned a %T", v)
+	}
+	return appendValue(dst, num, k), num, nil
+}
