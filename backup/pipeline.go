@@ -84,28 +84,35 @@ func (a *aheadReader) Close() error {
 	return nil
 }
 
-// asyncHash is a SHA-256 computed by a goroutine of its own: Write copies and returns at once.
+// asyncHash is a SHA-256 computed by a goroutine of its own: Write copies and returns at once;
+// writeThen hands over a buffer without a copy.
 type asyncHash struct {
-	in   chan []byte // a nil slice asks for the sum
+	in   chan hashItem // an item without bytes or done asks for the sum
 	free chan []byte
 	sums chan []byte
 }
 
+// hashItem is bytes to hash, and what to call once they are hashed.
+type hashItem struct {
+	b    []byte
+	done func()
+}
+
 func newAsyncHash() *asyncHash {
-	a := &asyncHash{in: make(chan []byte, pipeBufs), free: make(chan []byte, pipeBufs), sums: make(chan []byte)}
+	a := &asyncHash{in: make(chan hashItem, pipeBufs), free: make(chan []byte, pipeBufs), sums: make(chan []byte)}
 	for range pipeBufs {
 		a.free <- make([]byte, pipeBuf)
 	}
 	go func() {
 		h := sha256.New()
-		for b := range a.in {
-			if b == nil {
+		for it := range a.in {
+			if it.done == nil {
 				a.sums <- h.Sum(nil)
 				h.Reset()
 				continue
 			}
-			h.Write(b)
-			a.free <- b[:cap(b)]
+			h.Write(it.b)
+			it.done()
 		}
 	}()
 	return a
@@ -116,15 +123,19 @@ func (a *asyncHash) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		b := <-a.free
 		k := copy(b, p)
-		a.in <- b[:k]
+		a.in <- hashItem{b: b[:k], done: func() { a.free <- b }}
 		p = p[k:]
 	}
 	return n, nil
 }
 
+// writeThen hashes p, which the caller leaves alone until done is called (on the hashing
+// goroutine): a chunk's bytes are hashed where the decoder left them.
+func (a *asyncHash) writeThen(p []byte, done func()) { a.in <- hashItem{b: p, done: done} }
+
 // SumReset returns the SHA-256 of everything written since the last SumReset and starts anew.
 func (a *asyncHash) SumReset() []byte {
-	a.in <- nil
+	a.in <- hashItem{}
 	return <-a.sums
 }
 

@@ -16,6 +16,8 @@ const (
 	verifyChunkMax    = 4 << 20 // stored bytes of a chunk decoded in memory
 	verifyChunkRawMax = 8 << 20 // and its uncompressed bytes
 	verifyInFlight    = 4       // chunks read ahead of the one being hashed
+	// verifyChunkBufs: chunks in flight, plus those whose bytes wait to be hashed.
+	verifyChunkBufs = verifyInFlight + 2
 )
 
 // chunkDecoder decodes whole chunks on a few goroutines; results come back in the order asked.
@@ -33,8 +35,8 @@ type chunkJob struct {
 }
 
 func newChunkDecoder(compression string) (*chunkDecoder, error) {
-	d := &chunkDecoder{compression: compression, work: make(chan *chunkJob), free: make(chan *chunkJob, verifyInFlight)}
-	for range verifyInFlight {
+	d := &chunkDecoder{compression: compression, work: make(chan *chunkJob), free: make(chan *chunkJob, verifyChunkBufs)}
+	for range verifyChunkBufs {
 		d.free <- &chunkJob{done: make(chan struct{}, 1)}
 	}
 	for range min(verifyInFlight, max(2, runtime.NumCPU())) {
@@ -109,21 +111,25 @@ func chunkedSection(s sectionRef) (bool, error) {
 
 // verifyChunks reads a chunked section's chunks from r, decompresses several at once and writes
 // their uncompressed bytes to h in order. It returns the uncompressed byte count.
-func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d *chunkDecoder, h io.Writer) (int64, error) {
+func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d *chunkDecoder, h *asyncHash) (int64, error) {
 	var pending []*chunkJob
 	var n int64
 	wait := func() error {
 		j := pending[0]
 		pending = pending[1:]
 		<-j.done
-		defer func() { d.free <- j }()
-		if j.err != nil {
-			return verifyErr("%s section does not decompress: %v", oneLineName(s.name), j.err)
+		var err error
+		switch {
+		case j.err != nil:
+			err = verifyErr("%s section does not decompress: %v", oneLineName(s.name), j.err)
+		case int64(len(j.raw)) != j.want:
+			err = verifyErr("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), j.want)
 		}
-		if int64(len(j.raw)) != j.want {
-			return verifyErr("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), j.want)
+		if err != nil {
+			d.free <- j
+			return err
 		}
-		h.Write(j.raw)
+		h.writeThen(j.raw, func() { d.free <- j })
 		n += j.want
 		return nil
 	}
