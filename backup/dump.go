@@ -153,6 +153,7 @@ func Dump(ctx context.Context, db DBConfig, b storage.Bucket, opts DumpOptions) 
 	if err != nil {
 		return nil, err
 	}
+	cfg.DialFunc = dialBuffered
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MariaDB settings: %w", err)

@@ -1,12 +1,14 @@
 package backup
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 )
 
@@ -65,3 +67,29 @@ func appendDriverValue(dst, num []byte, v driver.Value, k valueKind) ([]byte, []
 	}
 	return appendValue(dst, num, k), num, nil
 }
+
+// dumpReadBuffer is what a dump connection reads from its socket at once. The driver reads
+// at most 4 KiB at a time (its buffer grows only for larger packets): a system call per 4 KiB
+// of rows.
+const dumpReadBuffer = 64 << 10
+
+// dialBuffered connects as the driver would and reads through a buffer of dumpReadBuffer.
+func dialBuffered(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		// What the driver's own dialer does.
+		_ = tc.SetKeepAlive(true)
+	}
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, dumpReadBuffer)}, nil
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
