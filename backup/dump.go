@@ -180,7 +180,7 @@ func Dump(ctx context.Context, db DBConfig, b storage.Bucket, opts DumpOptions) 
 
 // store uploads the dump, verifies the stored object and writes the manifest, in that order.
 func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Result, error) {
-	m, err := d.upload(ctx, b, key)
+	m, written, err := d.upload(ctx, b, key)
 	// The snapshot is no longer needed: release it before the long read-back, so that the
 	// server can purge the undo history it kept for it.
 	d.close()
@@ -188,12 +188,12 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 		return nil, err
 	}
 	m.FinishedAt = d.opts.Now().UTC()
-	d.log.Info("uploaded", "id", d.id, "key", key, "bucket", b.String(), "size", m.Object.Size, "sha256", m.Object.SHA256)
-	rep, err := verifyRecord(ctx, b, m)
+	d.log.Info("uploaded", "id", d.id, "key", key, "bucket", b.String(), "size", m.Object.Size)
+	rep, err := verifyRecord(ctx, b, m, written)
 	if err != nil {
 		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
 	}
-	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes)
+	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes, "sha256", m.Object.SHA256)
 	if err := putManifest(ctx, b, m); err != nil {
 		return nil, err
 	}
@@ -458,8 +458,9 @@ func readBinlog(ctx context.Context, c *sql.Conn) (*Binlog, error) {
 var errUploadEnded = errors.New("upload ended")
 
 // upload streams the dump into key under errgroup: the producer writes sections into a pipe,
-// the bucket reads it. It returns the manifest of what was stored, not yet verified.
-func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, error) {
+// the bucket reads it. It returns the manifest of what was stored, not yet verified, and what
+// was written.
+func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, writtenObject, error) {
 	m := &Manifest{
 		Format: FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: ToolName,
 		ToolVersion: Version, Server: d.server, Binlog: d.binlog,
@@ -490,18 +491,18 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Man
 		// A dump stopped only because the failed upload cancelled the group is not the cause.
 		cancelledByUpload := putErr != nil && ctx.Err() == nil && errors.Is(dumpErr, context.Canceled)
 		if dumpErr != nil && !errors.Is(dumpErr, errUploadEnded) && !cancelledByUpload {
-			return nil, dumpErr
+			return nil, writtenObject{}, dumpErr
 		}
 		if putErr != nil {
-			return nil, putErr
+			return nil, writtenObject{}, putErr
 		}
-		return nil, err
+		return nil, writtenObject{}, err
 	}
-	m.Object.Size = ow.size()
-	m.Object.SHA256 = ow.sum()
+	w := ow.written()
+	m.Object.Size = w.size
 	m.Object.RawSize = ow.raw
 	if info.Size != 0 && info.Size != m.Object.Size {
-		return nil, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", ErrVerify, key, info.Size, m.Object.Size)
+		return nil, w, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", ErrVerify, key, info.Size, m.Object.Size)
 	}
-	return m, nil
+	return m, w, nil
 }

@@ -21,6 +21,8 @@ type dumpMemBucket struct {
 	objs         map[string][]byte
 	failPutAfter int64
 	puts         []string
+	// readBack, when set, changes what a Get of a dump object returns.
+	readBack func(stored []byte) []byte
 }
 
 var _ storage.Bucket = (*dumpMemBucket)(nil)
@@ -72,6 +74,9 @@ func (b *dumpMemBucket) Get(ctx context.Context, key string) (io.ReadCloser, err
 	v, ok := b.get(key)
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", key, storage.ErrNotFound)
+	}
+	if b.readBack != nil && !strings.HasSuffix(key, ManifestName) {
+		v = b.readBack(bytes.Clone(v))
 	}
 	return io.NopCloser(bytes.NewReader(v)), nil
 }

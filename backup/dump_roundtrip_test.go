@@ -234,6 +234,39 @@ func TestDumpUploadFailureLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestDumpReadBackDiffers: a store that gives back other bytes than it was sent fails the
+// backup, and says so, whether the change breaks a frame or not; nothing is left behind.
+func TestDumpReadBackDiffers(t *testing.T) {
+	s := dumpTestEnv(t)
+	db := "bk_readback_" + dumpRand()
+	s.dumpDropAtEnd(t, db)
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\nCREATE TABLE t (a INT PRIMARY KEY, b TEXT);\nINSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000;\n"))
+	for _, tc := range []struct {
+		name, compression string
+		readBack          func([]byte) []byte
+	}{
+		{"a byte of a zstd frame changed", CompressZstd, func(v []byte) []byte { v[len(v)/2] ^= 0x40; return v }},
+		// Uncompressed, two bytes of the footer swapped: no codec checksum to catch it.
+		{"two bytes swapped, no frame checksums", CompressNone, func(v []byte) []byte {
+			i := bytes.LastIndex(v, []byte("dump completed"))
+			v[i], v[i+1] = v[i+1], v[i]
+			return v
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newDumpMemBucket()
+			b.readBack = tc.readBack
+			_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Compression: tc.compression})
+			if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), "read back differs from what was written") {
+				t.Fatalf("Dump = %v, want a verification failure saying the read-back differs", err)
+			}
+			if keys := b.keys(); len(keys) != 0 {
+				t.Fatalf("a failed backup left %v", keys)
+			}
+		})
+	}
+}
+
 func TestDumpUnknownDatabase(t *testing.T) {
 	s := dumpTestEnv(t)
 	b := newDumpMemBucket()

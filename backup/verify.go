@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sort"
 	"strings"
@@ -149,20 +150,24 @@ func oneLineName(s string) string {
 // every section decompresses alone from its own range (as partial restore reads it), each
 // table's data checksum, and the footer as the exact end of the stream.
 func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
-	return verifyObject(ctx, b, m, false)
+	return verifyObject(ctx, b, m, nil)
 }
 
 // verifyRecord is the verification of a new backup, before its manifest is written: it checks
-// everything Verify checks and records each table's DataSHA256 from the bytes read back, which
-// the dump does not hash itself. Those bytes are the ones the dump produced: the object's
-// SHA-256 was taken as it was written, and every frame carries its codec's checksum of the
-// uncompressed bytes it was made from (zstd's XXH64 content checksum, gzip's CRC-32), which the
-// decompression checks. With compression none the stored bytes are the uncompressed ones.
-func verifyRecord(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
-	return verifyObject(ctx, b, m, true)
+// everything Verify checks and records the object's SHA-256 and each table's DataSHA256 from
+// the bytes read back, which the dump does not hash itself. Those bytes are the ones the dump
+// produced: their size and CRC-32C must be the ones taken as they were written, and every
+// frame carries its codec's checksum of the uncompressed bytes it was made from (zstd's XXH64
+// content checksum, gzip's CRC-32), which the decompression checks. With compression none the
+// stored bytes are the uncompressed ones.
+func verifyRecord(ctx context.Context, b storage.Bucket, m *Manifest, w writtenObject) (*VerifyReport, error) {
+	return verifyObject(ctx, b, m, &w)
 }
 
-func verifyObject(ctx context.Context, b storage.Bucket, m *Manifest, record bool) (*VerifyReport, error) {
+// verifyObject reads the object back and checks it against m; with written (a new backup) it
+// checks the stored bytes against those and records their checksums in m.
+func verifyObject(ctx context.Context, b storage.Bucket, m *Manifest, written *writtenObject) (*VerifyReport, error) {
+	record := written != nil
 	rep := &VerifyReport{ID: m.ID, Key: m.Object.Key, Tables: m.TableCount()}
 	secs := sections(m)
 	if err := checkLayout(m, secs); err != nil {
@@ -186,7 +191,8 @@ func verifyObject(ctx context.Context, b storage.Bucket, m *Manifest, record boo
 	// Everything read from the object is counted and hashed on its way through, by a stage of
 	// its own: hashing the stored bytes, decompressing and hashing the raw bytes run on
 	// separate cores.
-	cr := &hashCounter{w: io.Discard, h: sha256.New()}
+	crc := crc32.New(castagnoli)
+	cr := &hashCounter{w: crc, h: sha256.New()}
 	in := readAhead(io.TeeReader(rc, cr))
 	defer in.Close()
 	sectionErr := verifySections(ctx, in, m, secs, rep, record)
@@ -203,7 +209,12 @@ func verifyObject(ctx context.Context, b storage.Bucket, m *Manifest, record boo
 	if cr.n != m.Object.Size {
 		return rep, verifyErr("object %s size mismatch: read %d bytes, manifest says %d (truncated)", m.Object.Key, cr.n, m.Object.Size)
 	}
-	if rep.SHA256 != m.Object.SHA256 {
+	switch {
+	case record && crc.Sum32() != written.crc32c:
+		return rep, verifyErr("object %s read back differs from what was written: CRC-32C %08x, written %08x (the store changed it)", m.Object.Key, crc.Sum32(), written.crc32c)
+	case record:
+		m.Object.SHA256 = rep.SHA256
+	case rep.SHA256 != m.Object.SHA256:
 		return rep, verifyErr("object %s checksum mismatch: SHA-256 %s, manifest says %s (the object was changed)", m.Object.Key, rep.SHA256, m.Object.SHA256)
 	}
 	if sectionErr != nil {
