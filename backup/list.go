@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -45,17 +44,12 @@ func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 // readManifest reads the manifest of id for List: nil when it is gone or damaged, an error only
 // when the bucket fails.
 func readManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, error) {
-	rc, err := b.Get(ctx, ManifestKey(id))
+	data, err := fetchManifest(ctx, b, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil // deleted since the listing
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
-	if err != nil {
-		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+		return nil, err
 	}
 	m, err := DecodeManifest(data)
 	if err != nil || m.ID != id {

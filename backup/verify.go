@@ -44,17 +44,12 @@ func LoadManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, 
 	if err := checkID(id); err != nil {
 		return nil, &noManifestError{id: fmt.Sprintf("%q", id), cause: err}
 	}
-	rc, err := b.Get(ctx, ManifestKey(id))
-	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, &noManifestError{id: id, cause: err}
-		}
-		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+	data, err := fetchManifest(ctx, b, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, &noManifestError{id: id, cause: err}
 	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
 	if err != nil {
-		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+		return nil, err
 	}
 	m, err := DecodeManifest(data)
 	if err != nil {
@@ -68,6 +63,24 @@ func LoadManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, 
 
 // maxManifest bounds the bytes read as a manifest, so that a wrong object is not read whole.
 const maxManifest = 256 << 20
+
+// fetchManifest reads the bytes of id's manifest; a missing one is an error that is
+// storage.ErrNotFound, returned as the bucket gave it.
+func fetchManifest(ctx context.Context, b storage.Bucket, id string) ([]byte, error) {
+	rc, err := b.Get(ctx, ManifestKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+	}
+	return data, nil
+}
 
 // VerifyID loads the manifest of backup id and verifies its object.
 func VerifyID(ctx context.Context, b storage.Bucket, id string) (*VerifyReport, error) {
