@@ -5,12 +5,15 @@ package backup_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/internal/dbtest"
@@ -294,6 +297,41 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 		}
 		if len(cb.ranges) <= len(m.Databases[0].Tables) {
 			t.Errorf("%d ranged reads for %d tables: the chunks were not loaded as jobs of their own", len(cb.ranges), len(m.Databases[0].Tables))
+		}
+	})
+	t.Run("a deadlock is replayed from the last commit", func(t *testing.T) {
+		into := name + "_deadlock"
+		dst.DropAtEnd(t, into)
+		// Roll back and fail one statement past the first commit of a job, as InnoDB does to
+		// the victim of a deadlock: the job must replay what was not committed, and only that.
+		prefix := "INSERT INTO " + backup.QuoteIdent(tb.Name) + " "
+		var mu sync.Mutex
+		seen, failed := 0, false
+		backup.SetRestoreExecHook(t, func(conn *sql.Conn, q string) error {
+			if !strings.HasPrefix(q, prefix) {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen++; seen != backup.TxStatements+5 || failed {
+				return nil
+			}
+			failed = true
+			if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+				return err
+			}
+			return &mysql.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock (injected)"}
+		})
+		rep, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Parallel: 2, Into: into})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !failed {
+			t.Fatalf("%s has %d INSERT statements: no deadlock was injected", tb.Name, seen)
+		}
+		restoreCompareRenamed(t, src, name, dst, into)
+		if rep.Rows != res.Rows {
+			t.Errorf("restored %d rows, the dump had %d", rep.Rows, res.Rows)
 		}
 	})
 	t.Run("verified alongside, under a new name", func(t *testing.T) {

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -179,6 +180,8 @@ type restorePool struct {
 	m       *Manifest
 	header  []string // the header's statements, captured as the main connection applied them
 	workers []*restoreWorker
+	// execHook, in tests, runs before each data statement and may fail it.
+	execHook func(conn *sql.Conn, q string) error
 }
 
 func (p *restorePool) closeAll() {
@@ -250,6 +253,9 @@ func (p *restorePool) load(ctx context.Context, data []*rsection, chunked bool) 
 }
 
 // run applies one job on w: its statements in transactions, committed at the end of the job.
+// A deadlock (which InnoDB resolves by rolling back one whole transaction: two workers starting
+// on one empty table can meet in its bulk-insert lock) replays the job from the first statement
+// not committed yet, a few times.
 func (p *restorePool) run(ctx context.Context, w *restoreWorker, j restoreJob) (int64, int64, error) {
 	if db := j.sec.db; db != w.db { // every job ends committed: no transaction is open here
 		q := "USE " + QuoteIdent(db.target)
@@ -258,29 +264,65 @@ func (p *restorePool) run(ctx context.Context, w *restoreWorker, j restoreJob) (
 		}
 		w.db = db
 	}
-	var rows int64
-	n, err := restoreStreamSpan(ctx, p.b, p.m, j.sp, func(ctx context.Context, st Statement, sec *rsection) error {
-		q := st.SQL
-		if p.plan.rename && restoreIsUse(q) {
-			q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
+	var committed, committedRows int64 // statements and rows of this job already committed
+	for attempt := 1; ; attempt++ {
+		var seen int64
+		rows := committedRows
+		n, err := restoreStreamSpan(ctx, p.b, p.m, j.sp, func(ctx context.Context, st Statement, sec *rsection) error {
+			if seen++; seen <= committed {
+				return nil // committed before a deadlock rolled back what followed
+			}
+			q := st.SQL
+			if p.plan.rename && restoreIsUse(q) {
+				q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
+			}
+			commits := w.tx.inTx >= txStatements
+			if err := w.tx.next(ctx); err != nil {
+				return fmt.Errorf("%s: %w", sec.what(), err)
+			}
+			if commits {
+				committed, committedRows = seen-1, rows
+			}
+			if p.execHook != nil {
+				if err := p.execHook(w.conn, q); err != nil {
+					return restoreStmtError(sec, st, q, err)
+				}
+			}
+			res, err := w.conn.ExecContext(ctx, q)
+			if err != nil {
+				return restoreStmtError(sec, st, q, err)
+			}
+			if k, err := res.RowsAffected(); err == nil {
+				rows += k
+			}
+			return nil
+		})
+		if err == nil {
+			err = w.tx.commit(ctx)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", j.sec.what(), err)
+			}
 		}
-		if err := w.tx.next(ctx); err != nil {
-			return fmt.Errorf("%s: %w", sec.what(), err)
+		if err == nil || !isDeadlock(err) || attempt == restoreDeadlockTries || ctx.Err() != nil {
+			return n, rows, err
 		}
-		res, err := w.conn.ExecContext(ctx, q)
-		if err != nil {
-			return restoreStmtError(sec, st, q, err)
+		// InnoDB rolled the transaction back; end it on our side too and replay.
+		w.tx.inTx = 0
+		if _, rerr := w.conn.ExecContext(ctx, "ROLLBACK"); rerr != nil {
+			return n, rows, errors.Join(err, fmt.Errorf("ROLLBACK after a deadlock: %w", rerr))
 		}
-		if k, err := res.RowsAffected(); err == nil {
-			rows += k
-		}
-		return nil
-	})
-	if err != nil {
-		return n, rows, err
 	}
-	if err := w.tx.commit(ctx); err != nil {
-		return n, rows, fmt.Errorf("%s: %w", j.sec.what(), err)
-	}
-	return n, rows, nil
+}
+
+// restoreExecHook, set by tests only, becomes every restore pool's execHook.
+var restoreExecHook func(conn *sql.Conn, q string) error
+
+// restoreDeadlockTries bounds the replays of a job that deadlocked.
+const restoreDeadlockTries = 5
+
+// isDeadlock says whether err is MariaDB's ER_LOCK_DEADLOCK, after which the whole transaction
+// has been rolled back and may be run again.
+func isDeadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
 }

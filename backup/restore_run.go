@@ -110,7 +110,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	if n <= 0 {
 		n = DefaultParallel()
 	}
-	pool := &restorePool{n: n, cfg: cfg, plan: p, b: b, m: m}
+	pool := &restorePool{n: n, cfg: cfg, plan: p, b: b, m: m, execHook: restoreExecHook}
 	defer pool.closeAll()
 	// Without verify-first, a database restore verifies the whole object alongside the load,
 	// so data can still be loaded in chunks; a mismatch stops the load. A --table restore reads
