@@ -69,7 +69,10 @@ type frameCodec interface {
 // (statement prefixes, similar rows); a small window keeps each concurrent encoder's history
 // small. WithLowerEncoderMem is not used: with it the encoder shifts its whole history for every
 // 128 KiB block, which cost 15% of a dump's CPU.
-const zstdWindow = 1 << 20
+const (
+	zstdWindowLog = 20
+	zstdWindow    = 1 << zstdWindowLog
+)
 
 // newFrameCodec returns the codec of a dump with up to conc concurrent encodes. The default
 // zstd level (0) is level 1, the fastest: on a 2-core machine compression is the bottleneck. A

@@ -128,20 +128,22 @@ type restoreTx struct {
 	inTx int // statements in the open transaction; 0 when none is open
 }
 
-// next is called before each data statement.
-func (t *restoreTx) next(ctx context.Context) error {
+// next is called before each data statement; it says whether it committed the statements
+// before it.
+func (t *restoreTx) next(ctx context.Context) (committed bool, err error) {
 	if t.inTx >= txStatements {
 		if err := t.commit(ctx); err != nil {
-			return err
+			return false, err
 		}
+		committed = true
 	}
 	if t.inTx == 0 {
 		if _, err := t.conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
-			return fmt.Errorf("START TRANSACTION: %w", err)
+			return committed, fmt.Errorf("START TRANSACTION: %w", err)
 		}
 	}
 	t.inTx++
-	return nil
+	return committed, nil
 }
 
 // commit ends the open transaction, if any. A duplicate key found by MariaDB's bulk-insert path
@@ -276,12 +278,12 @@ func (p *restorePool) run(ctx context.Context, w *restoreWorker, j restoreJob) (
 			if p.plan.rename && restoreIsUse(q) {
 				q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
 			}
-			commits := w.tx.inTx >= txStatements
-			if err := w.tx.next(ctx); err != nil {
-				return fmt.Errorf("%s: %w", sec.what(), err)
-			}
+			commits, err := w.tx.next(ctx)
 			if commits {
 				committed, committedRows = seen-1, rows
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", sec.what(), err)
 			}
 			if p.execHook != nil {
 				if err := p.execHook(w.conn, q); err != nil {

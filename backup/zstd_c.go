@@ -36,7 +36,6 @@ const (
 	zstdCLevel     = 100 // ZSTD_c_compressionLevel
 	zstdCWindowLog = 101 // ZSTD_c_windowLog
 	zstdCChecksum  = 201 // ZSTD_c_checksumFlag
-	zstdWindowLog  = 20  // 1<<20 == zstdWindow
 	zstdDefaultLvl = 1
 )
 
