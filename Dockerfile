@@ -9,10 +9,10 @@ ARG VERSION=dev
 # cgo: the dumper compresses with the zstd library (github.com/DataDog/zstd builds its C sources);
 # linked statically, with the pure-Go resolver and user lookup, so the image needs no libc.
 RUN CGO_ENABLED=1 go build -trimpath -tags netgo,osusergo \
-      -ldflags "-s -w -X github.com/backupctl/backupctl/backup.Version=${VERSION} -linkmode external -extldflags -static" \
+      -ldflags "-s -w -X github.com/backupctl/backupctl/version.Version=${VERSION} -linkmode external -extldflags -static" \
       -o /out/dumper ./cmd/dumper \
  && CGO_ENABLED=1 go build -trimpath -tags netgo,osusergo \
-      -ldflags "-s -w -X github.com/backupctl/backupctl/backup.Version=${VERSION} -linkmode external -extldflags -static" \
+      -ldflags "-s -w -X github.com/backupctl/backupctl/version.Version=${VERSION} -linkmode external -extldflags -static" \
       -o /out/backupctl ./cmd/backupctl
 
 # distroless/static: CA certificates, /etc/passwd with nonroot (65532), no shell.

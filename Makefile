@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/backupctl/backupctl/backup.Version=$(VERSION)
+LDFLAGS := -s -w -X github.com/backupctl/backupctl/version.Version=$(VERSION)
 GO_BUILD := CGO_ENABLED=1 go build -trimpath -tags netgo,osusergo -ldflags '$(LDFLAGS) -linkmode external -extldflags -static'
 ENV := set -a; source .stack/env; set +a;
 

@@ -15,10 +15,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/version"
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/backupctl/backupctl/storage"
 )
 
 // ToolName is written in the dump header and the manifest.
@@ -463,7 +463,7 @@ var errUploadEnded = errors.New("upload ended")
 func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, writtenObject, error) {
 	m := &Manifest{
 		Format: FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: ToolName,
-		ToolVersion: Version, Server: d.server, Binlog: d.binlog,
+		ToolVersion: version.Version, Server: d.server, Binlog: d.binlog,
 		Object: Object{Key: key, Compression: d.opts.Compression},
 	}
 	pr, pw := io.Pipe()

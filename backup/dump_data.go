@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/backupctl/backupctl/version"
 )
 
 // maxInsert bounds one INSERT statement; a single larger row gets a statement of its own.
@@ -35,7 +37,7 @@ func Footer(id string) string { return "-- backupctl dump completed " + id + "\n
 func (d *dumper) plan(ctx context.Context, p *dumpPipe, m *Manifest) error {
 	d.prog.start(d.dbs)
 	header := fmt.Sprintf("-- %s %s dump %s\n-- server %s\n-- started %s\n%s",
-		ToolName, commentSafe(Version), d.id, commentSafe(d.server), d.started.UTC().Format(time.RFC3339), headerSQL)
+		ToolName, commentSafe(version.Version), d.id, commentSafe(d.server), d.started.UTC().Format(time.RFC3339), headerSQL)
 	if err := p.section(ctx, &m.Header, header); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/version"
 )
 
 var (
@@ -346,7 +346,7 @@ func writeReliability(path string) error {
 	fmt.Fprintf(&b, "# Reliability report\n\n")
 	fmt.Fprintf(&b, "Written by `BACKUP_WRITE_RELIABILITY=1 go test ./faults/` on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- backupctl %s, %s %s/%s\n- %s\n- MinIO: `go install github.com/minio/minio` as pinned in scripts/stack.sh\n\n",
-		backup.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, strings.TrimSpace(string(mariadb)))
+		version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, strings.TrimSpace(string(mariadb)))
 	fmt.Fprintf(&b, "Every case drives the real `backupctl` binary as a subprocess against private MariaDB and MinIO\n"+
 		"servers that the test starts, stops, kills and stalls under `.stack/faults/` (never the shared ones of\n"+
 		"`.stack/env`, which other tests use at the same time). \"Exit\" is the exit code\n"+

@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backupctl/backupctl/version"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/backupctl/backupctl/backup"
 )
 
 // Defaults a Spec falls back to when a field is left empty.
@@ -124,7 +123,7 @@ func (b CABundle) key() string {
 // DefaultImage is DefaultImageRepo tagged with this build's version ("latest" for a dev build,
 // which has no published image of its own).
 func DefaultImage() string {
-	v := backup.Version
+	v := version.Version
 	if v == "" || v == "dev" || strings.ContainsAny(v, "+/ ") {
 		v = "latest"
 	}

@@ -11,14 +11,14 @@ import (
 	"runtime/debug"
 
 	"github.com/alecthomas/kong"
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/version"
+	"github.com/go-sql-driver/mysql"
 )
 
 // VersionString names the binary, its version, the Go runtime and the zstd encoder built in.
 func VersionString(name string) string {
-	return fmt.Sprintf("%s %s (%s, %s/%s, zstd: %s)", name, backup.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, backup.ZstdEncoder())
+	return fmt.Sprintf("%s %s (%s, %s/%s, zstd: %s)", name, version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, backup.ZstdEncoder())
 }
 
 // globalsOf finds the embedded Globals of a CLI struct.
