@@ -65,7 +65,7 @@ func (g *gen) storeRows() {
 		case i%5 == 4:
 			kind = "pickup"
 		}
-		in.row().int(i+1).str("Shop " + c.name).str(c.name).str(c.country).
+		in.row().int(i+1).str("Shop "+c.name).str(c.name).str(c.country).
 			point(c.lon+int64(g.rng.between(-2000, 2000)), c.lat+int64(g.rng.between(-2000, 2000))).
 			date(g.rng.between(36000, 45000)).str(kind).end()
 	}
@@ -248,7 +248,11 @@ func (g *gen) productRows() {
 		} else {
 			in.float(r.float() * 1000)
 		}
-		in.int(map[bool]int{true: 1, false: 0}[!r.chance(5)])
+		if r.chance(5) {
+			in.int(0)
+		} else {
+			in.int(1)
+		}
 		c := int64(r.intn(int(span)))
 		in.datetime(c).datetime(c + int64(r.intn(int(90*day)))).end()
 	}

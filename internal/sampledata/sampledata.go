@@ -29,7 +29,7 @@ import (
 type Options struct {
 	// Seed picks the data; the same seed and scale give the same bytes.
 	Seed uint64
-	// Scale multiplies the row counts: 1 (or 0) is the default, about 440,000 rows and 60 MB of
+	// Scale multiplies the row counts: 1 (or 0) is the default, about 455,000 rows and 51 MB of
 	// SQL; 0.1 is a tenth of that, 10 ten times as much. Every table keeps at least one row.
 	Scale float64
 	// Database, when set, makes the output create that database if it is missing and USE it.
