@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job end to end, on the local stack from `make up`: load sakila, back it up through a
-# real Kubernetes Job, restore it through a Job as sakila_restored, compare checksums, and
+# The main job end to end, on the local stack from `make up`: load the sample shop database
+# (internal/sampledata, generated here, so a clone needs nothing else), back it up through a
+# real Kubernetes Job, restore it through a Job as shop_restored, compare checksums, and
 # install the nightly CronJob.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,15 +9,15 @@ set -a; . .stack/env; set +a
 export MYSQL_PWD=$BACKUP_DB_PASSWORD
 NS=backupctl-demo
 K=$BACKUP_K8S_KUBECTL
-DATASETS=${BACKUP_TEST_DATASETS:-../shared/datasets}
+DB=shop RESTORED=shop_restored
 export BACKUP_NAMESPACE=$NS BACKUP_S3_PREFIX=demo
 sql() { mariadb --no-defaults -h "$BACKUP_DB_HOST" -P "$BACKUP_DB_PORT" -u "$BACKUP_DB_USER" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "1. Load sakila into the source MariaDB (127.0.0.1:$BACKUP_DB_PORT)"
-sql -e "DROP DATABASE IF EXISTS sakila; DROP DATABASE IF EXISTS sakila_restored"
-(cd "$DATASETS/sakila" && sql -e "SOURCE sakila-schema.sql; SOURCE sakila-data.sql;")
-sql -N -e "SELECT COUNT(*), 'tables' FROM information_schema.TABLES WHERE TABLE_SCHEMA='sakila' AND TABLE_TYPE='BASE TABLE'"
+step "1. Generate the sample shop database and load it into the source MariaDB (127.0.0.1:$BACKUP_DB_PORT)"
+sql -e "DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS $RESTORED"
+go run ./internal/sampledata/cmd/sampledata -seed 1 -database "$DB" | sql --default-character-set=utf8mb4
+sql -N -e "SELECT COUNT(*), 'tables' FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB' AND TABLE_TYPE='BASE TABLE'"
 
 step "2. Namespace, ServiceAccount, Role and the Secret (values from .stack/env, never in args)"
 for f in deploy/00-namespace.yaml deploy/10-serviceaccount.yaml deploy/20-rbac.yaml; do
@@ -29,38 +30,39 @@ $K -n "$NS" create secret generic backupctl \
 	--dry-run=client -o yaml | $K apply -f - >/dev/null
 $K -n "$NS" get serviceaccount,secret,role -o name
 
-step "3. backupctl backup now -d sakila   (a Job runs the dumper; it verifies the object before writing the manifest)"
-bin/backupctl backup now -d sakila -o json -q | tee .stack/demo-backup.json
+step "3. backupctl backup now -d $DB   (a Job runs the dumper; it verifies the object before writing the manifest)"
+bin/backupctl backup now -d "$DB" -o json -q | tee .stack/demo-backup.json
 ID=$(python3 -c 'import json; print(json.load(open(".stack/demo-backup.json"))["id"])')
 
 step "4. backupctl list and verify $ID"
 bin/backupctl list
 bin/backupctl verify "$ID" -q >/dev/null && echo "verify $ID: ok"
 
-step "5. backupctl restore $ID --into sakila_restored   (through a restore Job)"
-bin/backupctl restore "$ID" --into sakila_restored -q
+step "5. backupctl restore $ID --into $RESTORED   (through a restore Job)"
+bin/backupctl restore "$ID" --into "$RESTORED" -q
 
-step "6. Compare every table: CHECKSUM TABLE and row counts, sakila vs sakila_restored"
-tables=$(sql -N -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='sakila' AND TABLE_TYPE='BASE TABLE' ORDER BY 1")
+step "6. Compare every table: CHECKSUM TABLE and row counts, $DB vs $RESTORED"
+tables=$(sql -N -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB' AND TABLE_TYPE='BASE TABLE' ORDER BY 1")
 bad=0
 printf '%-16s %12s %12s %8s\n' table checksum restored rows
 for t in $tables; do
-	a=$(sql -N -e "CHECKSUM TABLE sakila.\`$t\` EXTENDED" | cut -f2)
-	b=$(sql -N -e "CHECKSUM TABLE sakila_restored.\`$t\` EXTENDED" | cut -f2)
-	n=$(sql -N -e "SELECT COUNT(*) FROM sakila_restored.\`$t\`")
+	a=$(sql -N -e "CHECKSUM TABLE $DB.\`$t\` EXTENDED" | cut -f2)
+	b=$(sql -N -e "CHECKSUM TABLE $RESTORED.\`$t\` EXTENDED" | cut -f2)
+	n=$(sql -N -e "SELECT COUNT(*) FROM $RESTORED.\`$t\`")
 	mark=""; [ "$a" = "$b" ] || { mark="  MISMATCH"; bad=1; }
 	printf '%-16s %12s %12s %8s%s\n' "$t" "$a" "$b" "$n" "$mark"
 done
-for kind in VIEWS ROUTINES TRIGGERS; do
+for kind in VIEWS ROUTINES TRIGGERS EVENTS; do
 	col=TABLE_SCHEMA; [ $kind = ROUTINES ] && col=ROUTINE_SCHEMA; [ $kind = TRIGGERS ] && col=TRIGGER_SCHEMA
-	a=$(sql -N -e "SELECT COUNT(*) FROM information_schema.$kind WHERE $col='sakila'")
-	b=$(sql -N -e "SELECT COUNT(*) FROM information_schema.$kind WHERE $col='sakila_restored'")
+	[ $kind = EVENTS ] && col=EVENT_SCHEMA
+	a=$(sql -N -e "SELECT COUNT(*) FROM information_schema.$kind WHERE $col='$DB'")
+	b=$(sql -N -e "SELECT COUNT(*) FROM information_schema.$kind WHERE $col='$RESTORED'")
 	printf '%-16s %12s %12s\n' "$(echo $kind | tr A-Z a-z)" "$a" "$b"
 	[ "$a" = "$b" ] || bad=1
 done
 
 step "7. backupctl schedule set   (the nightly CronJob), then schedule show"
-bin/backupctl schedule set -d sakila --keep-daily 7 -q >/dev/null
+bin/backupctl schedule set -d "$DB" --keep-daily 7 -q >/dev/null
 bin/backupctl schedule show
 
 if [ $bad -ne 0 ]; then

@@ -386,7 +386,7 @@ func (g *gen) orderRows(created []int64, coupons []string) {
 	r := &g.rng
 	g.orders = g.n(70000)
 	orders := g.insert("orders", "id, customer_id, shipping_address_id, pickup_store_id, status, placed_at, shipped_at, currency, coupon_code, subtotal, shipping, tax, total, note")
-	items := g.insert("order_items", "order_id, line_no, product_id, quantity, unit_price, discount_pct")
+	items := g.insert("order_items", "order_id, line_no, product_id, quantity, unit_price, discount_pct, line_total")
 	payments := g.insert("payments", "id, order_id, invoice_no, method, amount, paid_at, provider_ref, details")
 	statuses := []string{"pending", "paid", "shipped", "delivered", "delivered", "delivered", "delivered", "delivered", "cancelled", "refunded"}
 	currencies := []string{"EUR", "EUR", "EUR", "EUR", "EUR", "EUR", "EUR", "EUR", "GBP", "USD"}
@@ -409,8 +409,9 @@ func (g *gen) orderRows(created []int64, coupons []string) {
 			if r.chance(15) {
 				disc = int64(pick(r, []int{5, 10, 15, 25, 50}))
 			}
-			subtotal += (qty*g.price[p]*(100-disc) + 50) / 100 // ROUND(..., 2), as line_total computes it
-			items.row().int(id).int(line).int(p).int(int(qty)).dec(g.price[p], 2).int(int(disc)).end()
+			total := (qty*g.price[p]*(100-disc) + 50) / 100 // ROUND(..., 2), as the trigger computes it
+			subtotal += total
+			items.row().int(id).int(line).int(p).int(int(qty)).dec(g.price[p], 2).int(int(disc)).dec(total, 2).end()
 		}
 		status := pick(r, statuses)
 		pickup := r.chance(8)

@@ -6,8 +6,10 @@
 //
 // The schema covers what a backup has to carry: foreign keys (one self-referencing), a
 // composite primary key, a POINT column with a SPATIAL index, FULLTEXT indexes, ENUM and SET,
-// BLOBs, DECIMAL, DOUBLE, DATE, DATETIME(6), TIMESTAMP(6), JSON, stored and virtual generated
-// columns, CHECK constraints, NULLs and empty strings, and utf8mb4 text with 4-byte characters.
+// BLOBs, DECIMAL, DOUBLE, DATE, DATETIME(6), TIMESTAMP(6), JSON, CHECK constraints, NULLs and
+// empty strings, and utf8mb4 text with 4-byte characters. It has no generated columns: on
+// MariaDB 10.11 CHECKSUM TABLE EXTENDED of a table with one varies between two tables of the
+// same rows, which would make every checksum comparison of a restore flaky.
 //
 // Load it with
 //

@@ -39,7 +39,6 @@ CREATE TABLE customers (
   email VARCHAR(190) NOT NULL,
   first_name VARCHAR(60) NOT NULL,
   last_name VARCHAR(60) NOT NULL,
-  full_name VARCHAR(121) AS (CONCAT(first_name, ' ', last_name)) VIRTUAL,
   phone VARCHAR(30) DEFAULT NULL,
   birth_date DATE DEFAULT NULL,
   status ENUM('active','suspended','closed') NOT NULL DEFAULT 'active',
@@ -77,7 +76,6 @@ CREATE TABLE products (
   name VARCHAR(200) NOT NULL,
   description TEXT NOT NULL,
   price DECIMAL(10,2) NOT NULL,
-  price_gross DECIMAL(10,2) AS (ROUND(price * 1.19, 2)) STORED,
   weight_kg DECIMAL(7,3) DEFAULT NULL,
   tags SET('new','sale','eco','bestseller','limited','refurbished') NOT NULL DEFAULT '',
   attributes JSON NOT NULL,
@@ -170,7 +168,7 @@ CREATE TABLE order_items (
   quantity SMALLINT UNSIGNED NOT NULL,
   unit_price DECIMAL(10,2) NOT NULL,
   discount_pct TINYINT NOT NULL DEFAULT 0,
-  line_total DECIMAL(12,2) AS (ROUND(quantity * unit_price * (100 - discount_pct) * 0.01, 2)) STORED,
+  line_total DECIMAL(12,2) NOT NULL,
   PRIMARY KEY (order_id, line_no),
   KEY idx_order_items_product (product_id),
   CONSTRAINT fk_order_items_order FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE,
@@ -247,8 +245,8 @@ BEGIN
   INSERT INTO orders (customer_id, status, placed_at, subtotal, tax, total)
     VALUES (p_customer, 'pending', NOW(6), 0, 0, 0);
   SET p_order = LAST_INSERT_ID();
-  INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price)
-    VALUES (p_order, 1, p_product, p_quantity, NULL);
+  INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price, line_total)
+    VALUES (p_order, 1, p_product, p_quantity, NULL, 0);
   SET v_sub = order_subtotal(p_order);
   UPDATE orders SET subtotal = v_sub, tax = ROUND(v_sub * 0.19, 2), total = v_sub + ROUND(v_sub * 0.19, 2)
     WHERE id = p_order;
@@ -268,6 +266,7 @@ BEGIN
   IF NEW.unit_price IS NULL THEN
     SET NEW.unit_price = (SELECT price FROM products WHERE id = NEW.product_id);
   END IF;
+  SET NEW.line_total = ROUND(NEW.quantity * NEW.unit_price * (100 - NEW.discount_pct) / 100, 2);
 END;;
 
 CREATE TRIGGER products_price_audit AFTER UPDATE ON products FOR EACH ROW
@@ -298,10 +297,10 @@ DO DELETE FROM price_changes WHERE changed_at < NOW(6) - INTERVAL 5 YEAR;;
 DELIMITER ;
 
 CREATE VIEW customer_summary AS
-SELECT c.id, c.email, c.full_name, loyalty_tier(c.loyalty_points) AS tier,
+SELECT c.id, c.email, CONCAT(c.first_name, ' ', c.last_name) AS full_name, loyalty_tier(c.loyalty_points) AS tier,
        COUNT(o.id) AS orders, COALESCE(SUM(o.total), 0) AS spent, MAX(o.placed_at) AS last_order
   FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
- GROUP BY c.id, c.email, c.full_name, c.loyalty_points;
+ GROUP BY c.id, c.email, c.first_name, c.last_name, c.loyalty_points;
 
 CREATE VIEW top_customers AS
 SELECT id, email, full_name, tier, spent FROM customer_summary WHERE spent > 0 ORDER BY spent DESC LIMIT 100;
