@@ -97,14 +97,7 @@ func (g *gen) customerRows() []int64 {
 		} else {
 			in.date(r.between(14600, 38700)) // 1940 to 2005
 		}
-		switch p := r.intn(100); {
-		case p < 92:
-			in.str("active")
-		case p < 97:
-			in.str("suspended")
-		default:
-			in.str("closed")
-		}
+		in.str([]string{"active", "suspended", "closed"}[r.tier(92, 97)])
 		var set []string
 		for _, m := range marketing {
 			if r.chance(30) {
@@ -140,17 +133,7 @@ func (g *gen) addressRows() {
 	in := g.insert("addresses", "id, customer_id, kind, line1, line2, city, postal_code, country_code, location")
 	id := 0
 	for c := 1; c <= g.customers; c++ {
-		n := 1
-		switch p := r.intn(100); {
-		case p < 5:
-			n = 0
-		case p < 65:
-			n = 1
-		case p < 95:
-			n = 2
-		default:
-			n = 3
-		}
+		n := r.tier(5, 65, 95) // 0 to 3 addresses
 		home := pick(r, cities)
 		for k := range n {
 			id++
@@ -272,14 +255,7 @@ func (g *gen) imageRows() {
 	id := 0
 	buf := make([]byte, 0, 4096)
 	for p := 1; p <= g.products; p++ {
-		n := 0
-		switch q := r.intn(100); {
-		case q < 50:
-		case q < 85:
-			n = 1
-		default:
-			n = 2
-		}
+		n := r.tier(50, 85) // 0 to 2 images
 		for pos := 1; pos <= n; pos++ {
 			id++
 			mime := pick(r, mimes)
@@ -517,18 +493,7 @@ func (g *gen) reviewRows() {
 		} else {
 			in.int(r.between(1, g.customers))
 		}
-		rating := 5
-		switch p := r.intn(100); {
-		case p < 10:
-			rating = 1
-		case p < 18:
-			rating = 2
-		case p < 30:
-			rating = 3
-		case p < 55:
-			rating = 4
-		}
-		in.int(rating)
+		in.int(1 + r.tier(10, 18, 30, 55)) // the rating, 1 to 5
 		switch {
 		case r.chance(5):
 			in.str("")

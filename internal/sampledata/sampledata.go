@@ -31,7 +31,7 @@ import (
 type Options struct {
 	// Seed picks the data; the same seed and scale give the same bytes.
 	Seed uint64
-	// Scale multiplies the row counts: 1 (or 0) is the default, about 455,000 rows and 51 MB of
+	// Scale multiplies the row counts: 1 (or 0) is the default, about 455,000 rows and 52 MB of
 	// SQL; 0.1 is a tenth of that, 10 ten times as much. Every table keeps at least one row.
 	Scale float64
 	// Database, when set, makes the output create that database if it is missing and USE it.
@@ -135,6 +135,18 @@ func (r *rng) between(lo, hi int) int { return lo + r.intn(hi-lo+1) }
 
 // chance is true with probability pct/100.
 func (r *rng) chance(pct int) bool { return r.intn(100) < pct }
+
+// tier returns 0 with probability bounds[0] percent, i with bounds[i]-bounds[i-1] percent, and
+// len(bounds) with the rest; bounds ascend.
+func (r *rng) tier(bounds ...int) int {
+	p := r.intn(100)
+	for i, b := range bounds {
+		if p < b {
+			return i
+		}
+	}
+	return len(bounds)
+}
 
 // float returns a number in [0, 1) with 53 random bits.
 func (r *rng) float() float64 { return float64(r.u64()>>11) / (1 << 53) }

@@ -30,7 +30,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var opt sampledata.Options
 	fs.Uint64Var(&opt.Seed, "seed", 1, "picks the data: the same seed and scale give the same bytes")
-	fs.Float64Var(&opt.Scale, "scale", 1, "multiplies the row counts (1: about 455,000 rows, 51 MB of SQL)")
+	fs.Float64Var(&opt.Scale, "scale", 1, "multiplies the row counts (1: about 455,000 rows, 52 MB of SQL)")
 	fs.StringVar(&opt.Database, "database", "", "create this database if missing and USE it (default: the client's database)")
 	out := fs.String("o", "-", "write to this file instead of standard output")
 	quiet := fs.Bool("q", false, "print nothing on standard error")
@@ -68,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		for _, t := range st.Tables {
 			fmt.Fprintf(stderr, "  %-16s %9d rows\n", t.Table, t.Rows)
 		}
-		fmt.Fprintf(stderr, "sampledata: seed %d: %d rows in %d tables, %.1f MB of SQL in %.2fs\n",
+		fmt.Fprintf(stderr, "sampledata: seed %d: %d rows in %d tables, %.1f MB of SQL written in %.2fs\n",
 			opt.Seed, st.Rows(), len(st.Tables), float64(st.Bytes)/1e6, time.Since(start).Seconds())
 	}
 	return nil
