@@ -42,11 +42,11 @@ var errNotDir error = syscall.ENOTDIR
 
 func openLocal(raw string, u *url.URL, prefix string) (*Local, error) {
 	if (u.Host != "" && u.Host != "localhost") || u.RawQuery != "" || u.User != nil {
-		return nil, configErrorf("storage URL %q (%s) must be file:///absolute/dir", raw, settingTo)
+		return nil, configErrorf("storage URL %q (%s) must be file:///absolute/dir", RedactURL(raw), settingTo)
 	}
 	p := u.Path
 	if !path.IsAbs(p) {
-		return nil, configErrorf("storage URL %q (%s) must name an absolute directory: file:///absolute/dir", raw, settingTo)
+		return nil, configErrorf("storage URL %q (%s) must name an absolute directory: file:///absolute/dir", RedactURL(raw), settingTo)
 	}
 	root := filepath.Clean(filepath.FromSlash(p))
 	fi, err := os.Stat(root)
