@@ -3,6 +3,8 @@ package storage_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -106,5 +108,177 @@ func TestRedactURL(t *testing.T) {
 		if got := storage.RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// symlinkWorld is a backup directory (root, opened with a prefix) and a directory outside it
+// that links point to; outside holds secret.txt, which nothing may read, replace or delete.
+type symlinkWorld struct {
+	root, outside string
+	b             storage.Bucket
+}
+
+const outsideContent = "outside the backup directory"
+
+func newSymlinkWorld(t *testing.T, prefix string) symlinkWorld {
+	t.Helper()
+	w := symlinkWorld{root: t.TempDir(), outside: t.TempDir()}
+	if err := os.WriteFile(filepath.Join(w.outside, "secret.txt"), []byte(outsideContent), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := storage.Open(t.Context(), storage.Config{URL: "file://" + w.root, Prefix: prefix})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	w.b = b
+	return w
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkOutsideUntouched fails if the outside directory changed: only secret.txt, as written.
+func (w symlinkWorld) checkOutsideUntouched(t *testing.T) {
+	t.Helper()
+	entries, err := os.ReadDir(w.outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 1 || names[0] != "secret.txt" {
+		t.Errorf("outside directory now holds %v, want only secret.txt", names)
+	}
+	if b, err := os.ReadFile(filepath.Join(w.outside, "secret.txt")); err != nil || string(b) != outsideContent {
+		t.Errorf("outside secret.txt = %q, %v", b, err)
+	}
+}
+
+// checkRefused wants an error that names the link and says it is one.
+func checkRefused(t *testing.T, op string, err error, link string) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s through the link %s succeeded", op, link)
+	case errors.Is(err, storage.ErrNotFound):
+		t.Errorf("%s: %v; want a refusal of the link, not ErrNotFound", op, err)
+	case !strings.Contains(err.Error(), link) || !strings.Contains(err.Error(), "symbolic link"):
+		t.Errorf("%s: error %q does not name the link %s", op, err, link)
+	default:
+		t.Logf("%s: %v", op, err)
+	}
+}
+
+// checkAllRefused runs every operation on key and wants each refused because of link.
+func (w symlinkWorld) checkAllRefused(t *testing.T, key, listPrefix, link string) {
+	t.Helper()
+	ctx := t.Context()
+	_, err := w.b.Put(ctx, key, strings.NewReader("backup data"), -1)
+	checkRefused(t, "Put", err, link)
+	rc, err := w.b.Get(ctx, key)
+	if err == nil {
+		rc.Close()
+	}
+	checkRefused(t, "Get", err, link)
+	rc, err = w.b.GetRange(ctx, key, 0, 1)
+	if err == nil {
+		rc.Close()
+	}
+	checkRefused(t, "GetRange", err, link)
+	_, err = w.b.Stat(ctx, key)
+	checkRefused(t, "Stat", err, link)
+	_, err = w.b.List(ctx, listPrefix)
+	checkRefused(t, "List", err, link)
+	checkRefused(t, "Delete", w.b.Delete(ctx, key), link)
+	w.checkOutsideUntouched(t)
+}
+
+// TestLocalRefusesSymlinkedPrefix: a prefix directory that is a link is refused by Open, and,
+// when it appears after Open, by every operation; nothing is written outside.
+func TestLocalRefusesSymlinkedPrefix(t *testing.T) {
+	t.Run("at open", func(t *testing.T) {
+		root, outside := t.TempDir(), t.TempDir()
+		symlink(t, outside, filepath.Join(root, "pre"))
+		_, err := storage.Open(t.Context(), storage.Config{URL: "file://" + root, Prefix: "pre/fix"})
+		checkRefused(t, "Open", err, filepath.Join(root, "pre"))
+		if !errors.Is(err, storage.ErrConfig) {
+			t.Errorf("Open: %v does not match ErrConfig", err)
+		}
+	})
+	t.Run("after open", func(t *testing.T) {
+		w := newSymlinkWorld(t, "pre/fix")
+		symlink(t, w.outside, filepath.Join(w.root, "pre"))
+		w.checkAllRefused(t, "id1/dump.sql.zst", "", filepath.Join(w.root, "pre"))
+	})
+	t.Run("directory in a key", func(t *testing.T) {
+		w := newSymlinkWorld(t, "pre")
+		link := filepath.Join(w.root, "pre", "id1")
+		symlink(t, w.outside, link)
+		w.checkAllRefused(t, "id1/secret.txt", "id1/", link)
+	})
+}
+
+// TestLocalRefusesSymlinkedObject: an object that is a link to a file outside is neither
+// read, nor replaced, nor deleted, nor listed.
+func TestLocalRefusesSymlinkedObject(t *testing.T) {
+	w := newSymlinkWorld(t, "pre")
+	link := filepath.Join(w.root, "pre", "id1", "dump.sql.zst")
+	symlink(t, filepath.Join(w.outside, "secret.txt"), link)
+	w.checkAllRefused(t, "id1/dump.sql.zst", "id1/", link)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced or removed: %v, %v", fi, err)
+	}
+}
+
+// TestLocalRefusesSymlinkedManifest: a manifest that links outside, existing or dangling
+// (a Put there would create the file outside if it were followed), is refused.
+func TestLocalRefusesSymlinkedManifest(t *testing.T) {
+	for _, target := range []string{"secret.txt", "new-manifest.json"} {
+		t.Run(target, func(t *testing.T) {
+			w := newSymlinkWorld(t, "")
+			link := filepath.Join(w.root, "20261129T051500Z", "manifest.json")
+			symlink(t, filepath.Join(w.outside, target), link)
+			w.checkAllRefused(t, "20261129T051500Z/manifest.json", "", link)
+		})
+	}
+}
+
+// TestLocalWithoutSymlinksStillWorks: the checks leave a plain tree alone, also when the
+// configured directory itself is a link (the administrator's choice).
+func TestLocalWithoutSymlinksStillWorks(t *testing.T) {
+	target := t.TempDir()
+	root := filepath.Join(t.TempDir(), "backups")
+	symlink(t, target, root)
+	b, err := storage.Open(t.Context(), storage.Config{URL: "file://" + root, Prefix: "pre/fix"})
+	if err != nil {
+		t.Fatalf("Open through a linked root: %v", err)
+	}
+	ctx := t.Context()
+	for _, k := range []string{"id1/manifest.json", "id1/dump.sql.zst", "id2/manifest.json"} {
+		if _, err := b.Put(ctx, k, strings.NewReader(k), -1); err != nil {
+			t.Fatalf("Put %s: %v", k, err)
+		}
+	}
+	list, err := b.List(ctx, "id1/")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %v, %v; want 2 objects", list, err)
+	}
+	if _, err := os.Stat(filepath.Join(target, "pre", "fix", "id2", "manifest.json")); err != nil {
+		t.Errorf("object not in the linked root's target: %v", err)
+	}
+	if err := b.Delete(ctx, "id1/dump.sql.zst"); err != nil {
+		t.Errorf("Delete: %v", err)
+	}
+	if _, err := b.Stat(ctx, "id1/dump.sql.zst"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Stat after Delete: %v, want ErrNotFound", err)
 	}
 }
