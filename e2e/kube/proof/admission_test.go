@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,8 +84,8 @@ func operatorClient(t *testing.T, c kubernetes.Interface, ns string) kubernetes.
 
 // applyPolicy installs deploy/optional/admission-policy.yaml under names of this test's own,
 // bound to namespace ns instead of backupctl, so that it touches no other test, and removes it
-// at the end.
-func applyPolicy(t *testing.T, c kubernetes.Interface, ns string) {
+// at the end. vars replaces the expressions of the named variables: the documented edits.
+func applyPolicy(t *testing.T, c kubernetes.Interface, ns string, vars map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	docs := yamlDocs(t, "deploy/optional/admission-policy.yaml")
@@ -100,6 +101,13 @@ func applyPolicy(t *testing.T, c kubernetes.Interface, ns string) {
 	}
 	if bind.Spec.PolicyName != pol.Name {
 		t.Fatalf("the binding names policy %q, not %q", bind.Spec.PolicyName, pol.Name)
+	}
+	for name, expr := range vars {
+		i := slices.IndexFunc(pol.Spec.Variables, func(v admissionv1.Variable) bool { return v.Name == name })
+		if i < 0 {
+			t.Fatalf("the policy has no variable %s to edit", name)
+		}
+		pol.Spec.Variables[i].Expression = expr
 	}
 	pol.Name = pol.Name + "-" + ns
 	bind.Name = pol.Name
@@ -178,7 +186,7 @@ func TestAdmissionPolicyHoldsJobsToTheDumper(t *testing.T) {
 		return err == nil, err
 	})
 
-	applyPolicy(t, c, ns)
+	applyPolicy(t, c, ns, nil)
 
 	type jobCase struct {
 		name   string
@@ -273,4 +281,77 @@ func TestAdmissionPolicyHoldsJobsToTheDumper(t *testing.T) {
 			t.Errorf("a foreign Job in %s (not bound) was refused: %v", other, err)
 		}
 	})
+}
+
+// TestAdmissionPolicyEdits applies the policy with its documented edits (another image
+// repository, a pinned S3 endpoint, bucket and database host) and checks that each takes effect.
+func TestAdmissionPolicyEdits(t *testing.T) {
+	t.Parallel()
+	c := client(t)
+	ns := namespace(t, c)
+	ctx := context.Background()
+	const (
+		repo     = "registry.example.com/mirror/dumper"
+		endpoint = "https://s3.eu-central-1.amazonaws.com" // as in deploy/examples/cronjob.yaml
+		dbHost   = "mariadb.databases.svc.cluster.local"
+		bucket   = "REPLACE-ME-bucket"
+	)
+	applyPolicy(t, c, ns, map[string]string{
+		"imageRepo":  "'" + repo + "'",
+		"s3Endpoint": "'" + endpoint + "'",
+		"dbHost":     "'" + dbHost + "'",
+		"bucket":     "'" + bucket + "'",
+	})
+	mirrored := func(p *v1.PodSpec) { p.Containers[0].Image = repo + ":v1" }
+	eventually(t, 30*time.Second, "the policy to take effect", func() (bool, error) {
+		_, err := c.BatchV1().Jobs(ns).Create(ctx, ourJob(t, ns), dryRun()) // the ghcr.io image
+		return apierrors.IsInvalid(err), err
+	})
+	withArgs := func(edit func([]string) []string) func(*v1.PodSpec) {
+		return func(p *v1.PodSpec) {
+			mirrored(p)
+			p.Containers[0].Args = edit(p.Containers[0].Args)
+		}
+	}
+	replace := func(old, new string) func([]string) []string {
+		return func(a []string) []string {
+			out := slices.Clone(a)
+			for i := range out {
+				if out[i] == old {
+					out[i] = new
+				}
+			}
+			return out
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*v1.PodSpec)
+		want   string
+	}{
+		{"mirrored image", mirrored, ""},
+		{"shipped image", func(*v1.PodSpec) {}, "runs only the dumper image " + repo},
+		{"other endpoint", withArgs(replace("--s3-endpoint="+endpoint, "--s3-endpoint=https://attacker.example.com")), "--s3-endpoint=" + endpoint + " only"},
+		{"second endpoint", withArgs(func(a []string) []string { return append(a, "--s3-endpoint=https://attacker.example.com") }), "--s3-endpoint=" + endpoint + " only"},
+		{"no endpoint", withArgs(replace("--s3-endpoint="+endpoint, "--s3-region=eu-central-1")), "--s3-endpoint=" + endpoint + " only"},
+		{"local directory", withArgs(func(a []string) []string { return append(a, "--to=file:///tmp") }), "--s3-endpoint=" + endpoint + " only"},
+		{"other database", withArgs(replace("--db-host="+dbHost, "--db-host=attacker.example.com")), "--db-host=" + dbHost + " only"},
+		{"other bucket", withArgs(replace("--bucket="+bucket, "--bucket=attacker")), "--bucket=" + bucket + " only"},
+		{"bucket as env", withArgs(replace("--bucket="+bucket, "--prefix=x")), "--bucket=" + bucket + " only"},
+		{"socket", withArgs(func(a []string) []string { return append(a, "--db-socket=/tmp/sock") }), "--db-host=" + dbHost + " only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := ourJob(t, ns)
+			tc.change(&job.Spec.Template.Spec)
+			_, err := c.BatchV1().Jobs(ns).Create(ctx, job, dryRun())
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v; want a refusal saying %q (args %q)", err, tc.want, job.Spec.Template.Spec.Containers[0].Args)
+			case err != nil:
+				t.Logf("refused: %v", err)
+			}
+		})
+	}
 }
