@@ -98,7 +98,7 @@ func (c Config) String() string {
 		secret = "<redacted>"
 	}
 	return fmt.Sprintf("{URL:%s Bucket:%s Prefix:%s Region:%s PathStyle:%t CAFile:%s PartSize:%d MaxParts:%d Concurrency:%d AccessKey:%s SecretKey:%s}",
-		c.URL, c.Bucket, c.Prefix, c.Region, c.PathStyle, c.CAFile, c.PartSize, c.MaxParts, c.Concurrency, c.AccessKey, secret)
+		RedactURL(c.URL), c.Bucket, c.Prefix, c.Region, c.PathStyle, c.CAFile, c.PartSize, c.MaxParts, c.Concurrency, c.AccessKey, secret)
 }
 
 // GoString keeps %#v from printing the secret key too.
@@ -111,9 +111,17 @@ func Open(ctx context.Context, c Config) (Bucket, error) {
 	if c.URL == "" {
 		return nil, configErrorf("no storage URL: set %s (or %s for a local directory)", settingEndpoint, settingTo)
 	}
+	if err := CheckEndpoint(c.URL); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(c.URL)
 	if err != nil {
-		return nil, configErrorf("storage URL %q (%s) does not parse: %w", c.URL, settingEndpoint, err)
+		// url.Error quotes the whole URL; keep only its reason, after the redacted URL.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, configErrorf("storage URL %q (%s) does not parse: %w", RedactURL(c.URL), settingEndpoint, err)
 	}
 	prefix, err := cleanPrefix(c.Prefix)
 	if err != nil {
@@ -125,8 +133,55 @@ func Open(ctx context.Context, c Config) (Bucket, error) {
 	case "http", "https":
 		return openS3(ctx, c, u, prefix)
 	default:
-		return nil, configErrorf("storage URL %q: scheme must be http or https (%s) or file (%s)", c.URL, settingEndpoint, settingTo)
+		return nil, configErrorf("storage URL %q: scheme must be http or https (%s) or file (%s)", RedactURL(c.URL), settingEndpoint, settingTo)
 	}
+}
+
+// CheckEndpoint refuses a storage URL with credentials in it (https://KEY:SECRET@host): a URL
+// is echoed in messages, logs and a Job's args, where a key must never be. It looks at the raw
+// text, so a URL that does not even parse is refused too, and its message never quotes the
+// credentials. The CLI calls it before it builds a Job or a CronJob; Open calls it first.
+func CheckEndpoint(raw string) error {
+	if !hasUserinfo(raw) {
+		return nil
+	}
+	setting := settingEndpoint
+	if strings.HasPrefix(strings.ToLower(raw), "file:") {
+		setting = settingTo
+	}
+	return configErrorf("storage URL %q (%s) must not hold credentials: put the keys in %s (in Kubernetes, the Secret)",
+		RedactURL(raw), setting, settingKeys)
+}
+
+// hasUserinfo reports whether raw holds an "@" after its scheme. S3 endpoints never have one;
+// a file:// URL may have one in its path, and then only its authority counts.
+func hasUserinfo(raw string) bool {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return strings.Contains(raw, "@")
+	}
+	if strings.EqualFold(scheme, "file") {
+		auth, _, _ := strings.Cut(rest, "/")
+		return strings.Contains(auth, "@")
+	}
+	return strings.Contains(rest, "@")
+}
+
+// RedactURL hides whatever precedes the last "@" after the scheme, by hand: a URL that
+// url.Parse rejects (a secret holding "/" or "#", say) must be quotable too.
+func RedactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		scheme, rest = "", raw
+	}
+	i := strings.LastIndex(rest, "@")
+	if i < 0 {
+		return raw
+	}
+	if ok {
+		scheme += "://"
+	}
+	return scheme + "REDACTED@" + rest[i+1:]
 }
 
 // cleanPrefix validates a configured prefix and drops surrounding slashes, which users add

@@ -20,9 +20,17 @@ import (
 const tempPrefix = ".backupctl-tmp-"
 
 // Local is a Bucket in a local directory: dir/prefix/key.
+//
+// Nothing below the configured directory may be a symbolic link: a linked prefix directory
+// or object would send a backup, a read or a delete somewhere else. Every operation Lstats
+// each component below the directory and opens files with O_NOFOLLOW, and refuses a link
+// with an error naming it. (The configured directory itself may be a link: that is the
+// administrator's choice, made once.) The checks guard against links planted or left in the
+// tree, not against a writer racing them: such a writer can replace the backups anyway.
 type Local struct {
-	url string // as configured, for messages
-	dir string // the directory plus the prefix
+	url  string // as configured, for messages
+	root string // the configured directory
+	dir  string // the directory plus the prefix
 	// createTemp opens the temp file a Put writes; tests replace it to simulate a full disk.
 	createTemp func(dir, pattern string) (tempFile, error)
 }
@@ -42,11 +50,11 @@ var errNotDir error = syscall.ENOTDIR
 
 func openLocal(raw string, u *url.URL, prefix string) (*Local, error) {
 	if (u.Host != "" && u.Host != "localhost") || u.RawQuery != "" || u.User != nil {
-		return nil, configErrorf("storage URL %q (%s) must be file:///absolute/dir", raw, settingTo)
+		return nil, configErrorf("storage URL %q (%s) must be file:///absolute/dir", RedactURL(raw), settingTo)
 	}
 	p := u.Path
 	if !path.IsAbs(p) {
-		return nil, configErrorf("storage URL %q (%s) must name an absolute directory: file:///absolute/dir", raw, settingTo)
+		return nil, configErrorf("storage URL %q (%s) must name an absolute directory: file:///absolute/dir", RedactURL(raw), settingTo)
 	}
 	root := filepath.Clean(filepath.FromSlash(p))
 	fi, err := os.Stat(root)
@@ -58,13 +66,82 @@ func openLocal(raw string, u *url.URL, prefix string) (*Local, error) {
 	case !fi.IsDir():
 		return nil, configErrorf("%s (%s) is not a directory", root, settingTo)
 	}
-	return &Local{
-		url: raw,
-		dir: filepath.Join(root, filepath.FromSlash(prefix)),
+	// The directory itself may be a link, resolved once here; nothing below it may be one.
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return nil, configErrorf("directory %s (%s): %w", p, settingTo, err)
+	}
+	b := &Local{
+		url:  raw,
+		root: root,
+		dir:  filepath.Join(root, filepath.FromSlash(prefix)),
+		// CreateTemp opens with O_CREATE|O_EXCL, which never follows a link.
 		createTemp: func(dir, pattern string) (tempFile, error) {
 			return os.CreateTemp(dir, pattern)
 		},
-	}, nil
+	}
+	// Fail at once on a linked prefix; the operations check again, as links can appear later.
+	if err := b.checkDirs(b.dir, false); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir) {
+		return nil, configErrorf("prefix %q (%s) under %s (%s): %w", prefix, settingPrefix, root, settingTo, err)
+	}
+	return b, nil
+}
+
+// symlinkError refuses a symbolic link below the backup directory.
+type symlinkError struct{ path string }
+
+func (e *symlinkError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link: links are refused below the backup directory, as they would send objects elsewhere", e.path)
+}
+
+// checkDirs checks that every component of dir below b.root is a directory and not a link.
+// A missing component is created (mode 0700) when create is set, else it is an error
+// matching fs.ErrNotExist; a component that is a file gives errNotDir.
+func (b *Local) checkDirs(dir string, create bool) error {
+	rel, err := filepath.Rel(b.root, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s is not below %s", dir, b.root)
+	}
+	if rel == "." {
+		return nil
+	}
+	cur := b.root
+	for _, seg := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, seg)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) && create {
+			if err := os.Mkdir(cur, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			fi, err = os.Lstat(cur) // made by us or by a concurrent Put; check it either way
+		}
+		switch {
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return &symlinkError{cur}
+		case !fi.IsDir():
+			return &fs.PathError{Op: "lstat", Path: cur, Err: errNotDir}
+		}
+	}
+	return nil
+}
+
+// checkLeaf refuses an object path that is a link; a missing one is fine.
+func checkLeaf(name string) error {
+	fi, err := os.Lstat(name)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return &symlinkError{name}
+	}
+	return nil
+}
+
+// openNoFollow opens name read-only, refusing a link as its last component.
+func openNoFollow(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|oNoFollow, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &symlinkError{name}
+	}
+	return f, err
 }
 
 // String names the directory.
@@ -90,7 +167,10 @@ func (b *Local) Put(ctx context.Context, key string, r io.Reader, size int64) (_
 		return ObjectInfo{}, fmt.Errorf("put: %w", err)
 	}
 	parent := filepath.Dir(name)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
+	if err := b.checkDirs(parent, true); err != nil {
+		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := checkLeaf(name); err != nil {
 		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	f, err := b.createTemp(parent, tempPrefix+"*")
@@ -134,7 +214,7 @@ func (b *Local) Put(ctx context.Context, key string, r io.Reader, size int64) (_
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openNoFollow(dir)
 	if err != nil {
 		return err
 	}
@@ -161,13 +241,22 @@ func (b *Local) open(key string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(name)
+	err = b.checkDirs(filepath.Dir(name), false)
+	if err == nil {
+		var f *os.File
+		f, err = openNoFollow(name)
+		if err == nil {
+			return checkRegular(f)
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
 		return nil, nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, nil, err
-	}
+	return nil, nil, err
+}
+
+// checkRegular returns an open file with its info if it is a regular file, else ErrNotFound.
+func checkRegular(f *os.File) (*os.File, fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -228,6 +317,12 @@ func (b *Local) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
 		start = filepath.Join(b.dir, filepath.FromSlash(prefix[:i]))
 	}
+	if err := b.checkDirs(start, false); err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
+			return nil, nil // nothing stored under this prefix yet
+		}
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
 	var out []ObjectInfo
 	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -238,6 +333,11 @@ func (b *Local) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		// WalkDir does not follow links; a link here is refused, not quietly skipped, so
+		// that a backup tree that was tampered with says so.
+		if d.Type()&fs.ModeSymlink != 0 {
+			return &symlinkError{p}
 		}
 		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), tempPrefix) {
 			return nil
@@ -274,9 +374,16 @@ func (b *Local) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
-	fi, err := os.Lstat(name)
+	err = b.checkDirs(filepath.Dir(name), false)
+	var fi fs.FileInfo
+	if err == nil {
+		fi, err = os.Lstat(name)
+	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) || (err == nil && fi.IsDir()) {
 		return nil
+	}
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		err = &symlinkError{name}
 	}
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", key, err)

@@ -46,7 +46,7 @@ var _ Bucket = (*S3)(nil)
 
 func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, error) {
 	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return nil, configErrorf("S3 endpoint %q (%s) must be scheme://host[:port] with no path, query or user", redactURL(u), settingEndpoint)
+		return nil, configErrorf("S3 endpoint %q (%s) must be scheme://host[:port] with no path, query or user", RedactURL(u.String()), settingEndpoint)
 	}
 	endpoint := u.Scheme + "://" + u.Host
 	if c.Bucket == "" {
@@ -208,10 +208,6 @@ func checkBucketName(name string) error {
 		}
 	}
 	return nil
-}
-
-func redactURL(u *url.URL) string {
-	return u.Redacted()
 }
 
 // sizeString prints sizes exactly: a rounded "5.0 MiB" in "must be at least 5.0 MiB" misleads.

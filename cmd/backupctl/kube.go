@@ -14,6 +14,7 @@ import (
 
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
+	"github.com/backupctl/backupctl/storage"
 )
 
 // kubeFlags say where and how the dumper's Job runs.
@@ -68,7 +69,11 @@ func dumperArgs(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, err
 		return nil, cli.Usagef("--db-password-file applies to --local only: in a Job the password comes from the Secret %q (key BACKUP_DB_PASSWORD)", k.Secret)
 	}
 	if st.To != "" {
-		return nil, cli.Usagef("--to %s is a directory on this machine, which a Job cannot write: use --s3-endpoint and --bucket, or --local", st.To)
+		return nil, cli.Usagef("--to %s is a directory on this machine, which a Job cannot write: use --s3-endpoint and --bucket, or --local", storage.RedactURL(st.To))
+	}
+	// Checked here, before the endpoint is copied into a Job's or CronJob's args.
+	if err := storage.CheckEndpoint(st.S3Endpoint); err != nil {
+		return nil, err
 	}
 	if st.S3CAFile != "" && k.CAConfigMap == "" {
 		return nil, cli.Usagef("--s3-ca-file is a file on this machine: for a Job put the CA bundle in a ConfigMap (key ca.crt) and pass --ca-configmap")

@@ -73,7 +73,7 @@ func (f StorageFlags) Config() (storage.Config, error) {
 		return c, Usagef("both --to and --s3-endpoint are set: choose one place to store backups")
 	case f.To != "":
 		if !strings.HasPrefix(f.To, "file://") {
-			return c, Usagef("--to %q must be a file:///path URL; for S3 use --s3-endpoint and --bucket", f.To)
+			return c, Usagef("--to %q must be a file:///path URL; for S3 use --s3-endpoint and --bucket", storage.RedactURL(f.To))
 		}
 		c.URL = f.To
 	case f.S3Endpoint != "":
