@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"context"
@@ -52,7 +52,7 @@ type tableInfo struct {
 // colInfo is one column written in INSERTs.
 type colInfo struct {
 	Name string
-	Kind valueKind
+	Kind sqltext.ValueKind
 }
 
 // objInfo is a view, routine, trigger or event with the session it was created in.
@@ -234,7 +234,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		if err != nil {
 			return fmt.Errorf("show create of %s.%s: %w", QuoteIdent(d.Name), QuoteIdent(name), err)
 		}
-		t.Create = hexInvalidLiterals(cr.str("create table"))
+		t.Create = sqltext.HexInvalidLiterals(cr.str("create table"))
 		if t.Kind == "sequence" {
 			seqs = append(seqs, t)
 			continue
@@ -311,10 +311,10 @@ func dumpColumns(cols []column, versioned bool) []colInfo {
 		if c.generated == "ALWAYS" && !(versioned && period) {
 			continue
 		}
-		out = append(out, colInfo{Name: c.name, Kind: kindOf(c.dataType)})
+		out = append(out, colInfo{Name: c.name, Kind: sqltext.KindOf(c.dataType)})
 	}
 	if versioned && !explicitPeriod {
-		out = append(out, colInfo{"ROW_START", kindString}, colInfo{"ROW_END", kindString})
+		out = append(out, colInfo{"ROW_START", sqltext.KindString}, colInfo{"ROW_END", sqltext.KindString})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"bytes"
@@ -121,10 +121,10 @@ func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
 
 func TestDumpRejectsBadOptions(t *testing.T) {
 	b := newDumpMemBucket()
-	if _, err := Dump(t.Context(), DBConfig{Host: "127.0.0.1", Port: 1}, b, DumpOptions{Compression: "lz4"}); err == nil || !strings.Contains(err.Error(), "lz4") {
+	if _, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{Compression: "lz4"}); err == nil || !strings.Contains(err.Error(), "lz4") {
 		t.Errorf("compression lz4: %v", err)
 	}
-	if _, err := Dump(t.Context(), DBConfig{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: "../x"}); err == nil || !strings.Contains(err.Error(), "not valid") {
+	if _, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: "../x"}); err == nil || !strings.Contains(err.Error(), "not valid") {
 		t.Errorf("id ../x: %v", err)
 	}
 	if len(b.puts) != 0 {
@@ -184,7 +184,7 @@ func TestDumpRefusesExistingID(t *testing.T) {
 	const id = "20240101T000000Z-cccccc"
 	verifyFakeBackup(t, b, id, CompressZstd, Footer(id))
 	before := b.keys()
-	_, err := Dump(t.Context(), DBConfig{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: id})
+	_, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: id})
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("Dump = %v", err)
 	}

@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"context"
@@ -12,32 +12,16 @@ import (
 // maxInsert bounds one INSERT statement; a single larger row gets a statement of its own.
 const maxInsert = 1 << 20
 
-// headerSQL is the session every later section relies on. The sql_mode is permissive (zero
-// dates, NO_AUTO_VALUE_ON_ZERO so a 0 in an AUTO_INCREMENT column stays 0) and has no
-// NO_BACKSLASH_ESCAPES, which the string escaping needs. Version-gated comments keep the object
-// replayable on older servers.
-const headerSQL = `SET NAMES utf8mb4;
-SET TIME_ZONE = '+00:00';
-SET SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO';
-SET FOREIGN_KEY_CHECKS = 0;
-SET UNIQUE_CHECKS = 0;
-SET SQL_NOTES = 0;
-/*M!100201 SET CHECK_CONSTRAINT_CHECKS = 0 */;
-/*M!101100 SET SYSTEM_VERSIONING_INSERT_HISTORY = 1 */;
-`
 
 // restoreSession puts back the header's session after an object that changed it.
 const restoreSession = "SET NAMES utf8mb4;\nSET SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO';\nSET TIME_ZONE = '+00:00';\n"
-
-// Footer returns the end-of-dump marker line of a backup: the exact last bytes of its stream.
-func Footer(id string) string { return "-- backupctl dump completed " + id + "\n" }
 
 // plan creates the dump's jobs in object order: small sections are produced here, data is
 // left to the workers. It fills m's names; the writer fills the ranges.
 func (d *dumper) plan(ctx context.Context, p *dumpPipe, m *Manifest) error {
 	d.prog.start(d.dbs)
 	header := fmt.Sprintf("-- %s %s dump %s\n-- server %s\n-- started %s\n%s",
-		ToolName, commentSafe(version.Version), d.id, commentSafe(d.server), d.started.UTC().Format(time.RFC3339), headerSQL)
+		ToolName, sqltext.CommentSafe(version.Version), d.id, sqltext.CommentSafe(d.server), d.started.UTC().Format(time.RFC3339), headerSQL)
 	if err := p.section(ctx, &m.Header, header); err != nil {
 		return err
 	}

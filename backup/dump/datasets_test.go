@@ -1,4 +1,4 @@
-package backup_test
+package dump_test
 
 import (
 	"bytes"

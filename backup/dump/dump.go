@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"bytes"
@@ -21,12 +21,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// ToolName is written in the dump header and the manifest.
-const ToolName = "backupctl"
-
-// ObjectName is the file name of a backup's dump object without its compression suffix.
-const ObjectName = "dump"
-
 // ErrUnknownDatabase means a database asked for with --database does not exist on the server.
 var ErrUnknownDatabase = errors.New("unknown database")
 
@@ -44,29 +38,10 @@ type DumpOptions struct {
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// Parallel is the number of connections reading data, all in one snapshot; 0 is
-	// DefaultParallel.
+	// dbconn.DefaultParallel.
 	Parallel int
 	// frameBytes overrides defaultFrameBytes (tests make small tables chunk).
 	frameBytes int
-}
-
-// idPattern is what an id may be: it is a key segment and appears in dump comments.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
-// NewID returns a backup id for a backup started at t: the UTC time and 6 random hex digits,
-// so that ids sort by time.
-func NewID(t time.Time) string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-}
-
-// checkID rejects ids that are not a single safe key segment.
-func checkID(id string) error {
-	if !idPattern.MatchString(id) || id == "." || id == ".." {
-		return fmt.Errorf("backup id %q is not valid: use letters, digits, '.', '_' and '-' (ids look like 20240131T120000Z-a1b2c3)", id)
-	}
-	return nil
 }
 
 // sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
@@ -124,7 +99,7 @@ type dumper struct {
 // Dump takes one backup: it dumps the databases in one consistent snapshot, streams the
 // compressed SQL to b, reads the stored object back to verify it, and only then writes the
 // manifest that makes it a backup. On any failure the object is deleted and no manifest exists.
-func Dump(ctx context.Context, db DBConfig, b storage.Bucket, opts DumpOptions) (*Result, error) {
+func Dump(ctx context.Context, db dbconn.Config, b storage.Bucket, opts DumpOptions) (*Result, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -213,17 +188,6 @@ func removeBackup(ctx context.Context, b storage.Bucket, id, key string, log *sl
 	}
 }
 
-func putManifest(ctx context.Context, b storage.Bucket, m *Manifest) error {
-	enc, err := m.Encode()
-	if err != nil {
-		return err
-	}
-	if _, err := b.Put(ctx, ManifestKey(m.ID), bytes.NewReader(enc), int64(len(enc))); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	return nil
-}
-
 func (d *dumper) result(m *Manifest, rep *VerifyReport) *Result {
 	fin := d.opts.Now().UTC()
 	return &Result{
@@ -284,22 +248,22 @@ func (d *dumper) connect(ctx context.Context) (*sql.Conn, error) {
 func (d *dumper) prepare(ctx context.Context, addr string) error {
 	var err error
 	if d.conn, err = d.connect(ctx); err != nil {
-		return &ConnectError{Addr: addr, Err: err}
+		return &dbconn.ConnectError{Addr: addr, Err: err}
 	}
 	n := d.opts.Parallel
 	if n <= 0 {
-		n = DefaultParallel()
+		n = dbconn.DefaultParallel()
 	}
 	// Connected before any lock is taken: the commit block must stay short.
 	for range n {
 		c, err := d.connect(ctx)
 		if err != nil {
-			return &ConnectError{Addr: addr, Err: err}
+			return &dbconn.ConnectError{Addr: addr, Err: err}
 		}
 		d.workers = append(d.workers, &dumpWorker{conn: c})
 	}
 	if d.lock, err = d.connect(ctx); err != nil {
-		return &ConnectError{Addr: addr, Err: err}
+		return &dbconn.ConnectError{Addr: addr, Err: err}
 	}
 	r, err := queryOne(ctx, d.conn, "SELECT VERSION() AS v")
 	if err != nil {

@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"bytes"
@@ -23,13 +23,13 @@ import (
 
 // dumpServers are the servers `make up` starts, as the dump tests use them.
 type dumpServers struct {
-	src, dst     DBConfig
+	src, dst     dbconn.Config
 	srcDB, dstDB *sql.DB
 }
 
 // testServerConfigs reads the source and target servers that `make up` starts; missing ones
 // fail the test (CI must not pass by skipping), except under -short.
-func testServerConfigs(t *testing.T) (src, dst DBConfig) {
+func testServerConfigs(t *testing.T) (src, dst dbconn.Config) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs MariaDB and MinIO; not under -short")
@@ -47,10 +47,10 @@ func testServerConfigs(t *testing.T) (src, dst DBConfig) {
 		}
 		return n
 	}
-	src = DBConfig{Host: os.Getenv("BACKUP_DB_HOST"), Port: port("BACKUP_DB_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-		Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
-	dst = DBConfig{Host: os.Getenv("BACKUP_TEST_DST_HOST"), Port: port("BACKUP_TEST_DST_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-		Password: Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
+	src = dbconn.Config{Host: os.Getenv("BACKUP_DB_HOST"), Port: port("BACKUP_DB_PORT"), User: os.Getenv("BACKUP_DB_USER"),
+		Password: dbconn.Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
+	dst = dbconn.Config{Host: os.Getenv("BACKUP_TEST_DST_HOST"), Port: port("BACKUP_TEST_DST_PORT"), User: os.Getenv("BACKUP_DB_USER"),
+		Password: dbconn.Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
 	return src, dst
 }
 
@@ -64,7 +64,7 @@ func dumpTestEnv(t *testing.T) *dumpServers {
 	return s
 }
 
-func dumpOpenDB(t *testing.T, c DBConfig) *sql.DB {
+func dumpOpenDB(t *testing.T, c dbconn.Config) *sql.DB {
 	t.Helper()
 	cfg, err := c.MySQLConfig()
 	if err != nil {
@@ -121,7 +121,7 @@ func dumpS3Bucket(t *testing.T) storage.Bucket {
 }
 
 // dumpClient runs the stock mariadb client against c with stdin, as a user replays a dump.
-func dumpClient(t *testing.T, c DBConfig, stdin []byte, args ...string) {
+func dumpClient(t *testing.T, c dbconn.Config, stdin []byte, args ...string) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "mariadb", append([]string{"-h", c.Host, "-P", strconv.Itoa(c.Port), "-u", c.User, "--comments", "--default-character-set=utf8mb4"}, args...)...)
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+string(c.Password))
@@ -141,7 +141,7 @@ func truncateForLog(s string) string {
 }
 
 // dumpReplay pipes a stored object through the stock decompressor into the stock client.
-func dumpReplay(t *testing.T, c DBConfig, file, compression string) {
+func dumpReplay(t *testing.T, c dbconn.Config, file, compression string) {
 	t.Helper()
 	var dec []string
 	switch compression {

@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"context"
@@ -25,12 +25,6 @@ const rangeFrames = 4
 
 // maxRanges bounds the ranges of one table, whatever its size.
 const maxRanges = 4096
-
-// DefaultParallel is the number of connections a dump or restore uses when not told: one more
-// than the CPUs, between 2 and 4. Enough to keep the cores busy while a connection waits on the
-// server or the upload, few enough not to crowd the server. On 2 cores, the bench's 1 GB
-// verified backup took 9.3 s with 2 connections, 8.8 s with 3 and 9.0 s with 4 (2 rounds each).
-func DefaultParallel() int { return max(2, min(4, runtime.NumCPU()+1)) }
 
 // chunkKey returns the primary key's column when it is a single integer column, else "".
 // COLUMN_KEY is PRI for every column of the primary key (or, without one, of the first unique
@@ -381,11 +375,11 @@ func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *d
 		}
 		q := QuoteIdent(c.Name)
 		switch c.Kind {
-		case kindFloat:
+		case sqltext.KindFloat:
 			// The text protocol prints FLOAT with 6 digits; widened to DOUBLE it prints the
 			// exact value, which rounds back to the same float on insert.
 			q = "CAST(" + q + " AS DOUBLE)"
-		case kindEnum:
+		case sqltext.KindEnum:
 			q = "(" + q + " + 0)"
 		}
 		sel.WriteString(q)

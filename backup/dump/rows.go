@@ -1,4 +1,4 @@
-package backup
+package dump
 
 import (
 	"bufio"
@@ -43,15 +43,15 @@ func eachRow(ctx context.Context, conn *sql.Conn, query string, fn func([]driver
 	})
 }
 
-// appendDriverValue appends a value from eachRow as appendValue does its bytes. Numbers the
+// appendDriverValue appends a value from eachRow as sqltext.AppendValue does its bytes. Numbers the
 // driver has parsed are printed back as database/sql would (the shortest exact form); num is a
 // scratch buffer for their digits, returned for reuse.
-func appendDriverValue(dst, num []byte, v driver.Value, k valueKind) ([]byte, []byte, error) {
+func appendDriverValue(dst, num []byte, v driver.Value, k sqltext.ValueKind) ([]byte, []byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(dst, "NULL"...), num, nil
 	case []byte:
-		return appendValue(dst, x, k), num, nil
+		return sqltext.AppendValue(dst, x, k), num, nil
 	case int64:
 		num = strconv.AppendInt(num[:0], x, 10)
 	case uint64:
@@ -65,7 +65,7 @@ func appendDriverValue(dst, num []byte, v driver.Value, k valueKind) ([]byte, []
 	default:
 		return dst, num, fmt.Errorf("internal error: the driver returned a %T", v)
 	}
-	return appendValue(dst, num, k), num, nil
+	return sqltext.AppendValue(dst, num, k), num, nil
 }
 
 // dumpReadBuffer is what a dump connection reads from its socket at once. The driver reads

@@ -1,4 +1,4 @@
-package backup
+package format
 
 import (
 	"bytes"
@@ -31,15 +31,15 @@ func ObjectSuffix(compression string) (string, error) {
 	return "", fmt.Errorf("--compression %q is not one of zstd, gzip, none", compression)
 }
 
-// frameWriter compresses one section as a self-contained frame (zstd frame, gzip member).
-type frameWriter interface {
+// FrameWriter compresses one section as a self-contained frame (zstd frame, gzip member).
+type FrameWriter interface {
 	io.Writer
 	// Close ends the frame; the underlying writer stays open.
 	Close() error
 }
 
-// newFrame starts a new compression frame on w.
-func newFrame(w io.Writer, compression string, level int) (frameWriter, error) {
+// NewFrame starts a new compression frame on w.
+func NewFrame(w io.Writer, compression string, level int) (FrameWriter, error) {
 	switch compression {
 	case CompressZstd:
 		opts := []zstd.EOption{zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true), zstd.WithEncoderLevel(zstd.SpeedFastest)}
@@ -58,11 +58,11 @@ func newFrame(w io.Writer, compression string, level int) (frameWriter, error) {
 	return nil, fmt.Errorf("--compression %q is not one of zstd, gzip, none", compression)
 }
 
-// frameCodec compresses whole frames held in memory; encode may be called concurrently.
-type frameCodec interface {
-	// encode appends src compressed as one self-contained frame to dst.
-	encode(dst, src []byte) ([]byte, error)
-	close()
+// FrameCodec compresses whole frames held in memory; Encode may be called concurrently.
+type FrameCodec interface {
+	// Encode appends src compressed as one self-contained frame to dst.
+	Encode(dst, src []byte) ([]byte, error)
+	Close()
 }
 
 // zstdWindow bounds the match window. Frames hold a few MiB of SQL, whose repeats are near
@@ -74,12 +74,12 @@ const (
 	zstdWindow    = 1 << zstdWindowLog
 )
 
-// newFrameCodec returns the codec of a dump with up to conc concurrent encodes. The default
+// NewFrameCodec returns the codec of a dump with up to conc concurrent encodes. The default
 // zstd level (0) is level 1, the fastest: on a 2-core machine compression is the bottleneck. A
 // build with cgo compresses with the zstd library (zstd_c.go), one without with the Go encoder
 // (zstd_go.go), whose fastest setting (levels 0 to 2) gave an object 1.6% larger than its
 // levels 3-5 on the bench's 1 GB of SQL, and a verified backup of 9.8 s instead of 13.6 s.
-func newFrameCodec(compression string, level, conc int) (frameCodec, error) {
+func NewFrameCodec(compression string, level, conc int) (FrameCodec, error) {
 	switch compression {
 	case CompressZstd:
 		return newZstdCodec(level, conc)
@@ -97,13 +97,13 @@ func newFrameCodec(compression string, level, conc int) (frameCodec, error) {
 	return nil, fmt.Errorf("--compression %q is not one of zstd, gzip, none", compression)
 }
 
-// gzipCodec keeps a writer per concurrent encode: a gzip writer holds about 1 MiB of state.
+// gzipCodec keeps a writer per concurrent Encode: a gzip writer holds about 1 MiB of state.
 type gzipCodec struct {
 	level int
 	pool  sync.Pool
 }
 
-func (c *gzipCodec) encode(dst, src []byte) ([]byte, error) {
+func (c *gzipCodec) Encode(dst, src []byte) ([]byte, error) {
 	buf := bytes.NewBuffer(dst)
 	w, _ := c.pool.Get().(*kgzip.Writer)
 	if w == nil {
@@ -123,12 +123,12 @@ func (c *gzipCodec) encode(dst, src []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-func (c *gzipCodec) close() {}
+func (c *gzipCodec) Close() {}
 
 type noneCodec struct{}
 
-func (noneCodec) encode(dst, src []byte) ([]byte, error) { return append(dst, src...), nil }
-func (noneCodec) close()                                 {}
+func (noneCodec) Encode(dst, src []byte) ([]byte, error) { return append(dst, src...), nil }
+func (noneCodec) Close()                                 {}
 
 type nopFrame struct{ io.Writer }
 

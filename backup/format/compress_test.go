@@ -1,4 +1,4 @@
-package backup
+package format
 
 import (
 	"bytes"
@@ -35,23 +35,23 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 					return io.ReadAll(r)
 				},
 				"verify": func(f []byte) ([]byte, error) {
-					d, err := newSectionDecoder(bytes.NewReader(f), tc.compression)
+					d, err := NewSectionDecoder(bytes.NewReader(f), tc.compression)
 					if err != nil {
 						return nil, err
 					}
-					defer d.close()
+					defer d.Close()
 					return io.ReadAll(d)
 				},
 				"verify chunk": func(f []byte) ([]byte, error) {
-					var z *zstdChunks
+					var z *ZstdChunks
 					if tc.compression == CompressZstd {
 						var err error
-						if z, err = newZstdChunks(); err != nil {
+						if z, err = NewZstdChunks(); err != nil {
 							return nil, err
 						}
-						defer z.close()
+						defer z.Close()
 					}
-					return decodeChunk(z, tc.compression, f, nil, len(raw))
+					return DecodeChunk(z, tc.compression, f, nil, len(raw))
 				},
 			}
 			bad := bytes.Clone(frame)
@@ -73,28 +73,28 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 func TestChunkLargerThanManifestSays(t *testing.T) {
 	raw := []byte(strings.Repeat("INSERT INTO `t` VALUES (1,'abc'),(2,'def');\n", 2000))
 	frame := encodeFrame(t, CompressZstd, raw)
-	z, err := newZstdChunks()
+	z, err := NewZstdChunks()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer z.close()
-	if got, err := z.decode(nil, frame, len(raw)); err != nil || !bytes.Equal(got, raw) {
+	defer z.Close()
+	if got, err := z.Decode(nil, frame, len(raw)); err != nil || !bytes.Equal(got, raw) {
 		t.Fatalf("whole chunk: %d bytes, %v", len(got), err)
 	}
-	if _, err := z.decode(nil, frame, len(raw)-1); !errors.Is(err, errTooLarge) {
-		t.Fatalf("chunk one byte longer than said: %v, want %v", err, errTooLarge)
+	if _, err := z.Decode(nil, frame, len(raw)-1); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("chunk one byte longer than said: %v, want %v", err, ErrTooLarge)
 	}
 }
 
 // encodeFrame compresses raw as one frame, as a dump does.
 func encodeFrame(t *testing.T, compression string, raw []byte) []byte {
 	t.Helper()
-	codec, err := newFrameCodec(compression, 0, 1)
+	codec, err := NewFrameCodec(compression, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer codec.close()
-	frame, err := codec.encode(nil, raw)
+	defer codec.Close()
+	frame, err := codec.Encode(nil, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

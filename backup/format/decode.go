@@ -1,24 +1,26 @@
-package backup
+package format
 
 import (
+	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/klauspost/compress/zstd"
 )
 
-// sectionDecoder decompresses one section at a time, reusing its decoder across sections: a
+// SectionDecoder decompresses one section at a time, reusing its decoder across sections: a
 // backup can have many thousands of them.
-type sectionDecoder struct {
+type SectionDecoder struct {
 	compression string
 	z           *zstd.Decoder
 	g           *gzip.Reader
 	r           io.Reader
 }
 
-func newSectionDecoder(r io.Reader, compression string) (*sectionDecoder, error) {
-	d := &sectionDecoder{compression: compression}
+func NewSectionDecoder(r io.Reader, compression string) (*SectionDecoder, error) {
+	d := &SectionDecoder{compression: compression}
 	switch compression {
 	case CompressZstd:
 		z, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
@@ -30,11 +32,11 @@ func newSectionDecoder(r io.Reader, compression string) (*sectionDecoder, error)
 	default:
 		return nil, fmt.Errorf("unknown compression %q in manifest", compression)
 	}
-	return d, d.reset(r)
+	return d, d.Reset(r)
 }
 
-// reset starts decoding the next section from r.
-func (d *sectionDecoder) reset(r io.Reader) error {
+// Reset starts decoding the next section from r.
+func (d *SectionDecoder) Reset(r io.Reader) error {
 	switch d.compression {
 	case CompressZstd:
 		d.r = d.z
@@ -56,10 +58,35 @@ func (d *sectionDecoder) reset(r io.Reader) error {
 	return nil
 }
 
-func (d *sectionDecoder) Read(p []byte) (int, error) { return d.r.Read(p) }
+func (d *SectionDecoder) Read(p []byte) (int, error) { return d.r.Read(p) }
 
-func (d *sectionDecoder) close() {
+func (d *SectionDecoder) Close() {
 	if d.z != nil {
 		d.z.Close()
 	}
 }
+
+// ErrTooLarge: a chunk decompresses to more bytes than its manifest entry says.
+var ErrTooLarge = errors.New("more uncompressed bytes than the manifest says")
+
+// DecodeChunk decompresses one whole chunk of want uncompressed bytes: its frames must end
+// exactly at its end.
+func DecodeChunk(z *ZstdChunks, compression string, src, dst []byte, want int) ([]byte, error) {
+	switch compression {
+	case CompressZstd:
+		return z.Decode(dst, src, want)
+	case CompressGzip:
+		g, err := gzip.NewReader(bytes.NewReader(src))
+		if err != nil {
+			return dst, err
+		}
+		b := bytes.NewBuffer(dst)
+		_, err = b.ReadFrom(io.LimitReader(g, 2*ChunkRawMax))
+		return b.Bytes(), err
+	default:
+		return append(dst, src...), nil
+	}
+}
+
+// ChunkRawMax bounds the uncompressed bytes of a chunk that is decoded whole in memory.
+const ChunkRawMax = 8 << 20

@@ -1,6 +1,4 @@
-// Package backup dumps MariaDB into one plain-SQL object, verifies it by reading it back, and
-// restores it. The manifest written last is the commit marker of a backup.
-package backup
+package format
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package backup
+package format
 
 /*
 #include <stddef.h>
@@ -44,7 +44,7 @@ func ZstdEncoder() string { return "libzstd " + C.GoString(C.ZSTD_versionString(
 
 // cZstd compresses frames with the zstd reference library: on the bench's SQL its level 1 is
 // about 1.7 times as fast as the Go encoder's fastest, with a slightly smaller object, and
-// compression is most of a backup's CPU. Each concurrent encode takes a context of its own.
+// compression is most of a backup's CPU. Each concurrent Encode takes a context of its own.
 type cZstd struct {
 	level int
 	mu    sync.Mutex
@@ -52,7 +52,7 @@ type cZstd struct {
 	all   []*C.ZSTD_CCtx
 }
 
-func newZstdCodec(level, _ int) (frameCodec, error) {
+func newZstdCodec(level, _ int) (FrameCodec, error) {
 	if level <= 0 {
 		level = zstdDefaultLvl
 	}
@@ -87,8 +87,8 @@ func (z *cZstd) put(c *C.ZSTD_CCtx) {
 	z.mu.Unlock()
 }
 
-// encode appends src as one zstd frame, with its content size and checksum, to dst.
-func (z *cZstd) encode(dst, src []byte) ([]byte, error) {
+// Encode appends src as one zstd frame, with its content size and checksum, to dst.
+func (z *cZstd) Encode(dst, src []byte) ([]byte, error) {
 	c, err := z.get()
 	if err != nil {
 		return dst, err
@@ -109,8 +109,8 @@ func (z *cZstd) encode(dst, src []byte) ([]byte, error) {
 	return dst[:len(dst)+int(n)], nil
 }
 
-// close frees the contexts; no encode may run after it.
-func (z *cZstd) close() {
+// Close frees the contexts; no Encode may run after it.
+func (z *cZstd) Close() {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	for _, c := range z.all {
@@ -119,21 +119,21 @@ func (z *cZstd) close() {
 	z.all, z.free = nil, nil
 }
 
-// zstdChunks decodes whole chunks held in memory with the zstd library, which checks each
+// ZstdChunks decodes whole chunks held in memory with the zstd library, which checks each
 // frame's content checksum; about twice as fast as the Go decoder.
-type zstdChunks struct{ d *C.ZSTD_DCtx }
+type ZstdChunks struct{ d *C.ZSTD_DCtx }
 
-func newZstdChunks() (*zstdChunks, error) {
+func NewZstdChunks() (*ZstdChunks, error) {
 	d := C.ZSTD_createDCtx()
 	if d == nil {
 		return nil, errors.New("zstd: cannot allocate a decompression context")
 	}
-	return &zstdChunks{d: d}, nil
+	return &ZstdChunks{d: d}, nil
 }
 
-// decode appends the uncompressed bytes of src, one or more whole frames, to dst; they must be
+// Decode appends the uncompressed bytes of src, one or more whole frames, to dst; they must be
 // no more than limit bytes.
-func (z *zstdChunks) decode(dst, src []byte, limit int) ([]byte, error) {
+func (z *ZstdChunks) Decode(dst, src []byte, limit int) ([]byte, error) {
 	if cap(dst)-len(dst) < limit {
 		grown := make([]byte, len(dst), len(dst)+limit)
 		copy(grown, dst)
@@ -144,14 +144,14 @@ func (z *zstdChunks) decode(dst, src []byte, limit int) ([]byte, error) {
 		unsafe.Pointer(unsafe.SliceData(src)), C.size_t(len(src)))
 	if err := zstdErr(n); err != nil {
 		if err.Error() == "Destination buffer is too small" {
-			err = errTooLarge
+			err = ErrTooLarge
 		}
 		return dst, err
 	}
 	return dst[:len(dst)+int(n)], nil
 }
 
-func (z *zstdChunks) close() { C.ZSTD_freeDCtx(z.d) }
+func (z *ZstdChunks) Close() { C.ZSTD_freeDCtx(z.d) }
 
 func zstdErr(code C.size_t) error {
 	if C.ZSTD_isError(code) == 0 {

@@ -1,6 +1,6 @@
 //go:build !cgo
 
-package backup
+package format
 
 import (
 	"github.com/klauspost/compress/zstd"
@@ -10,7 +10,7 @@ import (
 // encoder (a build with cgo uses the zstd library, faster).
 func ZstdEncoder() string { return "Go (github.com/klauspost/compress)" }
 
-func newZstdCodec(level, conc int) (frameCodec, error) {
+func newZstdCodec(level, conc int) (FrameCodec, error) {
 	opts := []zstd.EOption{zstd.WithEncoderConcurrency(conc), zstd.WithWindowSize(zstdWindow),
 		zstd.WithZeroFrames(true), zstd.WithEncoderLevel(zstd.SpeedFastest)}
 	if level > 0 {
@@ -25,28 +25,28 @@ func newZstdCodec(level, conc int) (frameCodec, error) {
 
 type goZstd struct{ e *zstd.Encoder }
 
-func (c goZstd) encode(dst, src []byte) ([]byte, error) { return c.e.EncodeAll(src, dst), nil }
-func (c goZstd) close()                                 { _ = c.e.Close() }
+func (c goZstd) Encode(dst, src []byte) ([]byte, error) { return c.e.EncodeAll(src, dst), nil }
+func (c goZstd) Close()                                 { _ = c.e.Close() }
 
-// zstdChunks decodes whole chunks held in memory.
-type zstdChunks struct{ d *zstd.Decoder }
+// ZstdChunks decodes whole chunks held in memory.
+type ZstdChunks struct{ d *zstd.Decoder }
 
-func newZstdChunks() (*zstdChunks, error) {
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*verifyChunkRawMax))
+func NewZstdChunks() (*ZstdChunks, error) {
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*ChunkRawMax))
 	if err != nil {
 		return nil, err
 	}
-	return &zstdChunks{d: d}, nil
+	return &ZstdChunks{d: d}, nil
 }
 
-// decode appends the uncompressed bytes of src, one or more whole frames, to dst; they must be
+// Decode appends the uncompressed bytes of src, one or more whole frames, to dst; they must be
 // no more than limit bytes.
-func (z *zstdChunks) decode(dst, src []byte, limit int) ([]byte, error) {
+func (z *ZstdChunks) Decode(dst, src []byte, limit int) ([]byte, error) {
 	out, err := z.d.DecodeAll(src, dst)
 	if err == nil && len(out)-len(dst) > limit {
-		err = errTooLarge
+		err = ErrTooLarge
 	}
 	return out, err
 }
 
-func (z *zstdChunks) close() { z.d.Close() }
+func (z *ZstdChunks) Close() { z.d.Close() }

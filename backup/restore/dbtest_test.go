@@ -1,4 +1,4 @@
-package backup_test
+package restore_test
 
 // Round trips on the shared data sets, compared with internal/dbtest. This is an external test
 // package because dbtest imports backup.

@@ -1,4 +1,4 @@
-package backup
+package restore
 
 import (
 	"database/sql"
@@ -45,7 +45,7 @@ func restoreSourceSQL(db string) []string {
 
 // restoreExecAll runs stmts on a connection of its own, so that their USE does not stay on a
 // pooled connection (SHOW CREATE VIEW leaves out the current database's name).
-func restoreExecAll(t *testing.T, cfg DBConfig, stmts []string) {
+func restoreExecAll(t *testing.T, cfg dbconn.Config, stmts []string) {
 	t.Helper()
 	db := restoreTestDB(t, cfg)
 	defer db.Close()
@@ -299,7 +299,7 @@ func TestRestoreSplitsDumpOutput(t *testing.T) {
 
 // restoreLoadSakila loads the Sakila sample database under name, through the splitter: the
 // files use DELIMITER blocks with ;; // and $$, and qualified names that are rewritten.
-func restoreLoadSakila(t *testing.T, cfg DBConfig, name string) {
+func restoreLoadSakila(t *testing.T, cfg dbconn.Config, name string) {
 	t.Helper()
 	dir := os.Getenv("BACKUP_TEST_DATASETS")
 	if dir == "" {

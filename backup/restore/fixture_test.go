@@ -1,4 +1,4 @@
-package backup
+package restore
 
 import (
 	"errors"
@@ -11,13 +11,13 @@ import (
 )
 
 // restoreFixtureRun restores a hand-written backup through Restore.
-func restoreFixtureRun(t *testing.T, target DBConfig, b storage.Bucket, m *Manifest, opts RestoreOptions) (*RestoreReport, error) {
+func restoreFixtureRun(t *testing.T, target dbconn.Config, b storage.Bucket, m *Manifest, opts RestoreOptions) (*RestoreReport, error) {
 	t.Helper()
 	return Restore(t.Context(), target, b, m.ID, opts)
 }
 
 // checkRestoredFixture asserts that database db holds the fixture's objects and rows.
-func checkRestoredFixture(t *testing.T, s *restoreServers, cfg DBConfig, db string) {
+func checkRestoredFixture(t *testing.T, s *restoreServers, cfg dbconn.Config, db string) {
 	t.Helper()
 	conn := restoreTestDB(t, cfg)
 	q := QuoteIdent(db)

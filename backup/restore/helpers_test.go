@@ -1,4 +1,4 @@
-package backup
+package restore
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 
 // restoreServers are the test servers from .stack/env.
 type restoreServers struct {
-	src, dst DBConfig
+	src, dst dbconn.Config
 	bucket   storage.Bucket
 }
 
@@ -64,7 +64,7 @@ func restoreRandName(prefix string) string {
 }
 
 // restoreTestDB opens a pool on a test server.
-func restoreTestDB(t *testing.T, c DBConfig) *sql.DB {
+func restoreTestDB(t *testing.T, c dbconn.Config) *sql.DB {
 	t.Helper()
 	mc, err := c.MySQLConfig()
 	if err != nil {

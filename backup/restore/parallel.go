@@ -1,4 +1,4 @@
-package backup
+package restore
 
 import (
 	"context"
@@ -198,7 +198,7 @@ func (p *restorePool) open(ctx context.Context, n int) error {
 	for len(p.workers) < n {
 		conn, closeConn, err := openRestoreConn(ctx, p.cfg.Clone())
 		if err != nil {
-			return &ConnectError{Addr: p.cfg.Addr, Err: err}
+			return &dbconn.ConnectError{Addr: p.cfg.Addr, Err: err}
 		}
 		w := &restoreWorker{conn: conn, close: closeConn}
 		w.tx.conn = conn

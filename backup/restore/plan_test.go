@@ -1,4 +1,4 @@
-package backup
+package restore
 
 import (
 	"errors"
@@ -155,7 +155,7 @@ func TestRestoreNoManifest(t *testing.T) {
 	if _, err := b.Put(t.Context(), id+"/dump.sql.zst", strings.NewReader("x"), 1); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Restore(t.Context(), DBConfig{Host: "127.0.0.1", Port: 1}, b, id, RestoreOptions{})
+	_, err := Restore(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, id, RestoreOptions{})
 	if !errors.Is(err, ErrNoManifest) || !strings.HasPrefix(err.Error(), "restore "+id+": ") {
 		t.Errorf("err %v, want ErrNoManifest", err)
 	}
@@ -165,7 +165,7 @@ func TestRestoreValidatesBeforeConnecting(t *testing.T) {
 	b := restoreLocalBucket(t)
 	m := putRestoreFixture(t, b, newRestoreFixture("a"), newRestoreFixture("b"))
 	// Port 1 refuses connections: these must fail on the options alone.
-	target := DBConfig{Host: "127.0.0.1", Port: 1, Timeout: time.Second}
+	target := dbconn.Config{Host: "127.0.0.1", Port: 1, Timeout: time.Second}
 	for _, opts := range []RestoreOptions{
 		{Into: "x"},
 		{Databases: []string{"c"}},

@@ -1,4 +1,4 @@
-package backup
+package restore
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ type RestoreOptions struct {
 	// Logger receives progress events; nil discards them.
 	Logger *slog.Logger
 	// Parallel is the number of connections loading table data at once (tables, and chunks of
-	// a large table); 0 is DefaultParallel. Definitions, views, routines and triggers are applied
+	// a large table); 0 is dbconn.DefaultParallel. Definitions, views, routines and triggers are applied
 	// in stream order on one more connection.
 	Parallel int
 }

@@ -1,4 +1,4 @@
-package backup
+package restore
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 type restoreVerifier func(ctx context.Context, b storage.Bucket, m *Manifest) error
 
 // restoreManifest restores the backup m describes; Restore loads m and passes the verifier.
-func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *Manifest, opts RestoreOptions, verify restoreVerifier) (*RestoreReport, error) {
+func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket, m *Manifest, opts RestoreOptions, verify restoreVerifier) (*RestoreReport, error) {
 	start := time.Now()
 	log := opts.Logger
 	if log == nil {
@@ -44,7 +44,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	cfg.DBName = "" // the stream says which database each statement goes to
 	conn, closeConn, err := openRestoreConn(ctx, cfg)
 	if err != nil {
-		return nil, fail(&ConnectError{Addr: target.Address(), Err: err})
+		return nil, fail(&dbconn.ConnectError{Addr: target.Address(), Err: err})
 	}
 	defer closeConn()
 
@@ -108,7 +108,7 @@ func restoreManifest(ctx context.Context, target DBConfig, b storage.Bucket, m *
 	}
 	n := opts.Parallel
 	if n <= 0 {
-		n = DefaultParallel()
+		n = dbconn.DefaultParallel()
 	}
 	pool := &restorePool{n: n, cfg: cfg, plan: p, b: b, m: m, execHook: restoreExecHook}
 	defer pool.closeAll()

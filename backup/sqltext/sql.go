@@ -1,4 +1,4 @@
-package backup
+package sqltext
 
 import (
 	"encoding/hex"
@@ -56,10 +56,10 @@ func appendHex(dst, b []byte) []byte {
 	return dst
 }
 
-// commentSafe returns s for use inside a `--` comment line: unchanged when it is made of
+// CommentSafe returns s for use inside a `--` comment line: unchanged when it is made of
 // printable ASCII, else as 0x-hex. A raw name in a comment could end the comment with a newline
 // and start a client command (`\!` runs a shell command in the stock client).
-func commentSafe(s string) string {
+func CommentSafe(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '\\' {
 			return "0x" + hex.EncodeToString([]byte(s))
@@ -68,73 +68,73 @@ func commentSafe(s string) string {
 	return s
 }
 
-// valueKind says how a column's text-protocol bytes are written back.
-type valueKind uint8
+// ValueKind says how a column's text-protocol bytes are written back.
+type ValueKind uint8
 
 const (
-	// kindNumber: integers, DECIMAL, DOUBLE, YEAR: written unquoted as returned.
-	kindNumber valueKind = iota
-	// kindString: text, temporal, ENUM, SET, JSON, UUID, INET: quoted raw bytes.
-	kindString
-	// kindHex: binary strings, BLOBs, BIT and spatial values: hex literal.
-	kindHex
-	// kindFloat: FLOAT, selected widened to DOUBLE so that the text protocol does not round
+	// KindNumber: integers, DECIMAL, DOUBLE, YEAR: written unquoted as returned.
+	KindNumber ValueKind = iota
+	// KindString: text, temporal, ENUM, SET, JSON, UUID, INET: quoted raw bytes.
+	KindString
+	// KindHex: binary strings, BLOBs, BIT and spatial values: hex literal.
+	KindHex
+	// KindFloat: FLOAT, selected widened to DOUBLE so that the text protocol does not round
 	// it to 6 digits; written unquoted, it rounds back to the identical float on insert.
-	kindFloat
-	// kindTyped: UUID, INET4, INET6: their text form, marked as text with an introducer. In the
+	KindFloat
+	// KindTyped: UUID, INET4, INET6: their text form, marked as text with an introducer. In the
 	// data section's SET NAMES binary a plain literal is a binary string, which these types read
 	// as their packed binary form (and turn into NULL).
-	kindTyped
-	// kindEnum: ENUM, selected as its index (col+0) and written as that number: the error
+	KindTyped
+	// KindEnum: ENUM, selected as its index (col+0) and written as that number: the error
 	// value (index 0) and a member '' both print as '', only the index tells them apart.
-	kindEnum
+	KindEnum
 )
 
-// kindOf maps information_schema.COLUMNS.DATA_TYPE to how its values are written.
-func kindOf(dataType string) valueKind {
+// KindOf maps information_schema.COLUMNS.DATA_TYPE to how its values are written.
+func KindOf(dataType string) ValueKind {
 	switch strings.ToLower(dataType) {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint",
 		"decimal", "numeric", "double", "double precision", "real", "year":
-		return kindNumber
+		return KindNumber
 	case "float":
-		return kindFloat
+		return KindFloat
 	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit",
 		"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
 		"multipolygon", "geometrycollection":
-		return kindHex
+		return KindHex
 	case "uuid", "inet4", "inet6":
-		return kindTyped
+		return KindTyped
 	case "enum":
-		return kindEnum
+		return KindEnum
 	}
-	return kindString
+	return KindString
 }
 
-// appendValue appends one column value read through the text protocol; nil is SQL NULL.
-func appendValue(dst, v []byte, k valueKind) []byte {
+// AppendValue appends one column value read through the text protocol; nil is SQL NULL.
+func AppendValue(dst, v []byte, k ValueKind) []byte {
 	if v == nil {
 		return append(dst, "NULL"...)
 	}
 	switch k {
-	case kindNumber, kindFloat, kindEnum:
+	case KindNumber, KindFloat, KindEnum:
 		if len(v) == 0 {
 			return append(dst, '\'', '\'') // never expected; keeps the statement valid
 		}
 		return append(dst, v...)
-	case kindHex:
+	case KindHex:
 		return appendHex(dst, v)
-	case kindTyped:
+	case KindTyped:
 		dst = append(dst, "_utf8mb4"...)
 	}
 	return appendQuoted(dst, v)
 }
 
-// hexInvalidLiterals rewrites the quoted strings of a SHOW CREATE TABLE statement whose bytes
+// HexInvalidLiterals rewrites the quoted strings of a SHOW CREATE TABLE statement whose bytes
 // are not UTF-8 as hex literals. The server prints a binary column's default (or partition
 // value) as raw bytes inside otherwise UTF-8 text; as hex, the schema section stays valid UTF-8
 // that any tool can carry, and the value no longer depends on how a utf8mb4 literal with
 // invalid bytes is treated. Valid UTF-8 literals stay as they are.
-func hexInvalidLiterals(stmt string) string {
+func HexInvalidLiterals(stmt string) string {
 	if utf8.ValidString(stmt) {
 		return stmt
 	}

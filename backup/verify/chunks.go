@@ -1,4 +1,4 @@
-package backup
+package verify
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // chunk is a frame of its own. Chunks larger than these are streamed as a whole section instead.
 const (
 	verifyChunkMax    = 4 << 20 // stored bytes of a chunk decoded in memory
-	verifyChunkRawMax = 8 << 20 // and its uncompressed bytes
+	verifyChunkRawMax = format.ChunkRawMax // and its uncompressed bytes
 	verifyInFlight    = 4       // chunks read ahead of the one being hashed
 	// verifyChunkBufs: chunks in flight, plus those whose bytes wait to be hashed.
 	verifyChunkBufs = verifyInFlight + 2
@@ -63,28 +63,6 @@ func newChunkDecoder(compression string) (*chunkDecoder, error) {
 }
 
 func (d *chunkDecoder) close() { close(d.work) }
-
-// errTooLarge: a chunk decompresses to more bytes than its manifest entry says.
-var errTooLarge = errors.New("more uncompressed bytes than the manifest says")
-
-// decodeChunk decompresses one whole chunk of want uncompressed bytes: its frames must end
-// exactly at its end.
-func decodeChunk(z *zstdChunks, compression string, src, dst []byte, want int) ([]byte, error) {
-	switch compression {
-	case CompressZstd:
-		return z.decode(dst, src, want)
-	case CompressGzip:
-		g, err := gzip.NewReader(bytes.NewReader(src))
-		if err != nil {
-			return dst, err
-		}
-		b := bytes.NewBuffer(dst)
-		_, err = b.ReadFrom(io.LimitReader(g, 2*verifyChunkRawMax))
-		return b.Bytes(), err
-	default:
-		return append(dst, src...), nil
-	}
-}
 
 // chunked says whether a section is verified chunk by chunk: its table's chunks tile it and are
 // all small. A manifest whose chunks do not tile their data section is wrong: a restore reads

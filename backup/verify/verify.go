@@ -1,4 +1,4 @@
-package backup
+package verify
 
 import (
 	"bytes"
@@ -25,61 +25,6 @@ type VerifyReport struct {
 	SHA256    string `json:"sha256"`
 	Verified  bool   `json:"verified"`
 	Tables    int    `json:"tables"`
-}
-
-// noManifestError is returned for an id without a manifest; it is ErrNoManifest.
-type noManifestError struct {
-	id    string
-	cause error
-}
-
-func (e *noManifestError) Error() string {
-	return fmt.Sprintf("backup %s has no manifest: it is incomplete or does not exist; `backupctl list` shows the backups", e.id)
-}
-
-func (e *noManifestError) Unwrap() []error { return []error{ErrNoManifest, e.cause} }
-
-// LoadManifest reads and checks the manifest of backup id. A missing manifest is ErrNoManifest.
-func LoadManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, error) {
-	if err := checkID(id); err != nil {
-		return nil, &noManifestError{id: fmt.Sprintf("%q", id), cause: err}
-	}
-	data, err := fetchManifest(ctx, b, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, &noManifestError{id: id, cause: err}
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := DecodeManifest(data)
-	if err != nil {
-		return nil, err
-	}
-	if m.ID != id {
-		return nil, fmt.Errorf("%w: manifest under %s is for backup %s", ErrVerify, id, m.ID)
-	}
-	return m, nil
-}
-
-// maxManifest bounds the bytes read as a manifest, so that a wrong object is not read whole.
-const maxManifest = 256 << 20
-
-// fetchManifest reads the bytes of id's manifest; a missing one is an error that is
-// storage.ErrNotFound, returned as the bucket gave it.
-func fetchManifest(ctx context.Context, b storage.Bucket, id string) ([]byte, error) {
-	rc, err := b.Get(ctx, ManifestKey(id))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
-	if err != nil {
-		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
-	}
-	return data, nil
 }
 
 // VerifyID loads the manifest of backup id and verifies its object.
