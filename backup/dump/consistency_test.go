@@ -120,15 +120,15 @@ func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
 }
 
 func TestDumpRejectsBadOptions(t *testing.T) {
-	b := newDumpMemBucket()
+	b := backuptest.NewMemBucket()
 	if _, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{Compression: "lz4"}); err == nil || !strings.Contains(err.Error(), "lz4") {
 		t.Errorf("compression lz4: %v", err)
 	}
 	if _, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: "../x"}); err == nil || !strings.Contains(err.Error(), "not valid") {
 		t.Errorf("id ../x: %v", err)
 	}
-	if len(b.puts) != 0 {
-		t.Errorf("uploaded %v", b.puts)
+	if len(b.Puts) != 0 {
+		t.Errorf("uploaded %v", b.Puts)
 	}
 	id := NewID(time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC))
 	if !strings.HasPrefix(id, "20240131T120000Z-") || len(id) != len("20240131T120000Z-a1b2c3") || checkID(id) != nil {
@@ -180,15 +180,15 @@ func TestDumpMemoryBounded(t *testing.T) {
 // TestDumpRefusesExistingID: a given id that names a backup is refused before anything runs,
 // since a failure would delete the existing backup.
 func TestDumpRefusesExistingID(t *testing.T) {
-	b := newDumpMemBucket()
+	b := backuptest.NewMemBucket()
 	const id = "20240101T000000Z-cccccc"
-	verifyFakeBackup(t, b, id, CompressZstd, Footer(id))
-	before := b.keys()
+	backuptest.FakeBackup(t, b, id, CompressZstd, Footer(id))
+	before := b.Keys()
 	_, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: id})
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("Dump = %v", err)
 	}
-	if after := b.keys(); strings.Join(after, ",") != strings.Join(before, ",") {
+	if after := b.Keys(); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("bucket changed: %v -> %v", before, after)
 	}
 }

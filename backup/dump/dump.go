@@ -424,7 +424,7 @@ var errUploadEnded = errors.New("upload ended")
 // upload streams the dump into key under errgroup: the producer writes sections into a pipe,
 // the bucket reads it. It returns the manifest of what was stored, not yet verified, and what
 // was written.
-func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, writtenObject, error) {
+func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, verify.Written, error) {
 	m := &Manifest{
 		Format: FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: ToolName,
 		ToolVersion: version.Version, Server: d.server, Binlog: d.binlog,
@@ -455,12 +455,12 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Man
 		// A dump stopped only because the failed upload cancelled the group is not the cause.
 		cancelledByUpload := putErr != nil && ctx.Err() == nil && errors.Is(dumpErr, context.Canceled)
 		if dumpErr != nil && !errors.Is(dumpErr, errUploadEnded) && !cancelledByUpload {
-			return nil, writtenObject{}, dumpErr
+			return nil, verify.Written{}, dumpErr
 		}
 		if putErr != nil {
-			return nil, writtenObject{}, putErr
+			return nil, verify.Written{}, putErr
 		}
-		return nil, writtenObject{}, err
+		return nil, verify.Written{}, err
 	}
 	w := ow.written()
 	m.Object.Size = w.size

@@ -219,13 +219,13 @@ func TestDumpUploadFailureLeavesNothing(t *testing.T) {
 	db := "bk_fail_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 100) FROM seq_1_to_2000;\n"))
-	b := newDumpMemBucket()
-	b.failPutAfter = 1000
+	b := backuptest.NewMemBucket()
+	b.FailPutAfter = 1000
 	_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}})
 	if err == nil || !strings.Contains(err.Error(), "injected upload failure") {
 		t.Fatalf("Dump = %v, want the upload failure", err)
 	}
-	if keys := b.keys(); len(keys) != 0 {
+	if keys := b.Keys(); len(keys) != 0 {
 		t.Fatalf("a failed backup left %v", keys)
 	}
 	ms, err := List(t.Context(), b)
@@ -254,13 +254,13 @@ func TestDumpReadBackDiffers(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newDumpMemBucket()
-			b.readBack = tc.readBack
+			b := backuptest.NewMemBucket()
+			b.ReadBack = tc.readBack
 			_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Compression: tc.compression})
 			if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), "read back differs from what was written") {
 				t.Fatalf("Dump = %v, want a verification failure saying the read-back differs", err)
 			}
-			if keys := b.keys(); len(keys) != 0 {
+			if keys := b.Keys(); len(keys) != 0 {
 				t.Fatalf("a failed backup left %v", keys)
 			}
 		})
@@ -269,14 +269,14 @@ func TestDumpReadBackDiffers(t *testing.T) {
 
 func TestDumpUnknownDatabase(t *testing.T) {
 	s := dumpTestEnv(t)
-	b := newDumpMemBucket()
+	b := backuptest.NewMemBucket()
 	name := "bk_missing_" + dumpRand()
 	_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{name}})
 	if !errors.Is(err, ErrUnknownDatabase) || !strings.Contains(err.Error(), name) {
 		t.Fatalf("Dump = %v", err)
 	}
-	if len(b.puts) != 0 {
-		t.Fatalf("uploaded %v before checking the databases", b.puts)
+	if len(b.Puts) != 0 {
+		t.Fatalf("uploaded %v before checking the databases", b.Puts)
 	}
 }
 
@@ -390,7 +390,7 @@ func TestDumpTwoDatabasesCrossView(t *testing.T) {
 
 // cancelBucket cancels the dump's context once the upload has started.
 type cancelBucket struct {
-	*dumpMemBucket
+	*backuptest.MemBucket
 	cancel context.CancelFunc
 }
 
@@ -410,19 +410,19 @@ func TestDumpCancelledLeavesNothing(t *testing.T) {
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 1000) FROM seq_1_to_3000;\n"))
 	ctx, cancel := context.WithCancel(t.Context())
-	b := &cancelBucket{newDumpMemBucket(), cancel}
+	b := &cancelBucket{backuptest.NewMemBucket(), cancel}
 	_, err := Dump(ctx, s.src, b, DumpOptions{Databases: []string{db}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Dump = %v, want context.Canceled", err)
 	}
-	if keys := b.keys(); len(keys) != 0 {
+	if keys := b.Keys(); len(keys) != 0 {
 		t.Fatalf("an interrupted backup left %v", keys)
 	}
 }
 
 // hookBucket runs hook once the upload has read its first bytes.
 type hookBucket struct {
-	*dumpMemBucket
+	*backuptest.MemBucket
 	hook func()
 }
 
@@ -446,7 +446,7 @@ func TestDumpServerErrorLeavesNothing(t *testing.T) {
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\n"+
 		"CREATE TABLE a (v BLOB);\nINSERT INTO a SELECT REPEAT('a', 1000) FROM seq_1_to_2000;\nCREATE TABLE z (v INT);\n"))
-	b := &hookBucket{dumpMemBucket: newDumpMemBucket(), hook: func() {
+	b := &hookBucket{backuptest.MemBucket: backuptest.NewMemBucket(), hook: func() {
 		if _, err := s.srcDB.ExecContext(t.Context(), "DROP TABLE "+QuoteIdent(db)+".z"); err != nil {
 			t.Errorf("drop: %v", err)
 		}
@@ -459,7 +459,7 @@ func TestDumpServerErrorLeavesNothing(t *testing.T) {
 		t.Fatalf("Dump = %v, want an error naming table z", err)
 	}
 	t.Logf("error: %v", err)
-	if keys := b.keys(); len(keys) != 0 {
+	if keys := b.Keys(); len(keys) != 0 {
 		t.Fatalf("a failed backup left %v", keys)
 	}
 }
@@ -480,7 +480,7 @@ func TestDumpCaseDistinctDatabases(t *testing.T) {
 			"CREATE EVENT e_" + db + " ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1;\nCREATE VIEW v_" + db + " AS SELECT 1 AS x;\n")
 	}
 	dumpClient(t, s.src, []byte(sqlText.String()))
-	b := newDumpMemBucket()
+	b := backuptest.NewMemBucket()
 	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{upper}})
 	if err != nil {
 		t.Fatal(err)

@@ -119,7 +119,7 @@ type tableOut struct {
 // objectWriter writes the frames of the dump to the object in job order, and records where each
 // section and chunk landed in the stored and the uncompressed stream.
 type objectWriter struct {
-	out *hashCounter // compressed bytes, as stored
+	out *format.HashCounter // compressed bytes, as stored
 	raw int64        // uncompressed bytes written so far
 }
 
@@ -127,27 +127,21 @@ type objectWriter struct {
 // writtenObject), and takes the SHA-256 that the manifest records. One SHA-256 pass over the
 // stored bytes instead of two; CRC-32C runs in hardware, some twenty times as fast.
 func newObjectWriter(w io.Writer) *objectWriter {
-	return &objectWriter{out: &hashCounter{w: w, h: crc32.New(castagnoli)}}
+	return &objectWriter{out: &format.HashCounter{W: w, H: crc32.New(format.Castagnoli)}}
 }
 
 // size describes the stored object written so far; written, the whole object once written.
-func (o *objectWriter) size() int64 { return o.out.n }
-func (o *objectWriter) written() writtenObject {
-	return writtenObject{size: o.out.n, crc32c: o.out.h.(hash.Hash32).Sum32()}
-}
-
-// writtenObject is the object as the dump wrote it, which its read-back must match byte for byte.
-type writtenObject struct {
-	size   int64
-	crc32c uint32
+func (o *objectWriter) size() int64 { return o.out.N }
+func (o *objectWriter) written() verify.Written {
+	return verify.Written{Size: o.out.N, CRC32C: o.out.H.(hash.Hash32).Sum32()}
 }
 
 // pos is the current position, as the start of a range.
-func (o *objectWriter) pos() Range { return Range{Offset: o.out.n, RawOffset: o.raw} }
+func (o *objectWriter) pos() Range { return Range{Offset: o.out.N, RawOffset: o.raw} }
 
 // since returns the range from start to the current position.
 func (o *objectWriter) since(start Range) Range {
-	start.Length = o.out.n - start.Offset
+	start.Length = o.out.N - start.Offset
 	start.RawLength = o.raw - start.RawOffset
 	return start
 }

@@ -1,23 +1,22 @@
 package verify
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
+
+	"github.com/backupctl/backupctl/backup/format"
 )
 
 // A data section cut into chunks is verified chunk by chunk, several decompressed at once: every
 // chunk is a frame of its own. Chunks larger than these are streamed as a whole section instead.
 const (
-	verifyChunkMax    = 4 << 20 // stored bytes of a chunk decoded in memory
-	verifyChunkRawMax = format.ChunkRawMax // and its uncompressed bytes
-	verifyInFlight    = 4       // chunks read ahead of the one being hashed
-	// verifyChunkBufs: chunks in flight, plus those whose bytes wait to be hashed.
-	verifyChunkBufs = verifyInFlight + 2
+	chunkMax    = 4 << 20            // stored bytes of a chunk decoded in memory
+	chunkRawMax = format.ChunkRawMax // and its uncompressed bytes
+	inFlight    = 4                  // chunks read ahead of the one being hashed
+	// chunkBufs: chunks in flight, plus those whose bytes wait to be hashed.
+	chunkBufs = inFlight + 2
 )
 
 // chunkDecoder decodes whole chunks on a few goroutines; results come back in the order asked.
@@ -35,15 +34,15 @@ type chunkJob struct {
 }
 
 func newChunkDecoder(compression string) (*chunkDecoder, error) {
-	d := &chunkDecoder{compression: compression, work: make(chan *chunkJob), free: make(chan *chunkJob, verifyChunkBufs)}
-	for range verifyChunkBufs {
+	d := &chunkDecoder{compression: compression, work: make(chan *chunkJob), free: make(chan *chunkJob, chunkBufs)}
+	for range chunkBufs {
 		d.free <- &chunkJob{done: make(chan struct{}, 1)}
 	}
-	for range min(verifyInFlight, max(2, runtime.NumCPU())) {
-		var z *zstdChunks
-		if compression == CompressZstd {
+	for range min(inFlight, max(2, runtime.NumCPU())) {
+		var z *format.ZstdChunks
+		if compression == format.CompressZstd {
 			var err error
-			z, err = newZstdChunks()
+			z, err = format.NewZstdChunks()
 			if err != nil {
 				d.close()
 				return nil, err
@@ -51,10 +50,10 @@ func newChunkDecoder(compression string) (*chunkDecoder, error) {
 		}
 		go func() {
 			if z != nil {
-				defer z.close()
+				defer z.Close()
 			}
 			for j := range d.work {
-				j.raw, j.err = decodeChunk(z, compression, j.src, j.raw[:0], int(j.want))
+				j.raw, j.err = format.DecodeChunk(z, compression, j.src, j.raw[:0], int(j.want))
 				j.done <- struct{}{}
 			}
 		}()
@@ -75,21 +74,21 @@ func chunkedSection(s sectionRef) (bool, error) {
 	small := true
 	for _, c := range s.table.Chunks {
 		if c.Offset != off || c.RawOffset != raw || c.Length <= 0 {
-			return false, verifyErr("manifest: the chunks of %s do not tile its range (chunk at offset %d, expected %d)", oneLineName(s.name), c.Offset, off)
+			return false, errorf("manifest: the chunks of %s do not tile its range (chunk at offset %d, expected %d)", oneLineName(s.name), c.Offset, off)
 		}
 		off += c.Length
 		raw += c.RawLength
-		small = small && c.Length <= verifyChunkMax && c.RawLength <= verifyChunkRawMax
+		small = small && c.Length <= chunkMax && c.RawLength <= chunkRawMax
 	}
 	if off != s.r.Offset+s.r.Length || raw != s.r.RawOffset+s.r.RawLength {
-		return false, verifyErr("manifest: the chunks of %s end at %d (raw %d), the section at %d (raw %d)", oneLineName(s.name), off, raw, s.r.Offset+s.r.Length, s.r.RawOffset+s.r.RawLength)
+		return false, errorf("manifest: the chunks of %s end at %d (raw %d), the section at %d (raw %d)", oneLineName(s.name), off, raw, s.r.Offset+s.r.Length, s.r.RawOffset+s.r.RawLength)
 	}
 	return small, nil
 }
 
-// verifyChunks reads a chunked section's chunks from r, decompresses several at once and writes
+// readChunks reads a chunked section's chunks from r, decompresses several at once and writes
 // their uncompressed bytes to h in order. It returns the uncompressed byte count.
-func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d *chunkDecoder, h *asyncHash) (int64, error) {
+func readChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d *chunkDecoder, h *asyncHash) (int64, error) {
 	var pending []*chunkJob
 	var n int64
 	wait := func() error {
@@ -99,9 +98,9 @@ func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d 
 		var err error
 		switch {
 		case j.err != nil:
-			err = verifyErr("%s section does not decompress: %v", oneLineName(s.name), j.err)
+			err = errorf("%s section does not decompress: %v", oneLineName(s.name), j.err)
 		case int64(len(j.raw)) != j.want:
-			err = verifyErr("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), j.want)
+			err = errorf("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), j.want)
 		}
 		if err != nil {
 			d.free <- j
@@ -123,7 +122,7 @@ func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d 
 		if err := ctx.Err(); err != nil {
 			return n, drain(err)
 		}
-		if len(pending) == verifyInFlight {
+		if len(pending) == inFlight {
 			if err := wait(); err != nil {
 				return n, drain(err)
 			}
@@ -136,7 +135,7 @@ func verifyChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d 
 		if _, err := io.ReadFull(r, j.src); err != nil {
 			d.free <- j
 			if err == io.ErrUnexpectedEOF || err == io.EOF {
-				err = verifyErr("object %s is truncated in the %s section", key, oneLineName(s.name))
+				err = errorf("object %s is truncated in the %s section", key, oneLineName(s.name))
 			} else {
 				err = fmt.Errorf("read %s: %w", key, err)
 			}

@@ -1,4 +1,4 @@
-package dump
+package backuptest
 
 import (
 	"bytes"
@@ -11,38 +11,39 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/storage"
 )
 
-// dumpMemBucket is an in-memory storage.Bucket for tests. failPutAfter > 0 makes a Put of a dump
+// MemBucket is an in-memory storage.Bucket for tests. FailPutAfter > 0 makes a Put of a dump
 // object fail once it has read that many bytes, as a broken upload would.
-type dumpMemBucket struct {
+type MemBucket struct {
 	mu           sync.Mutex
 	objs         map[string][]byte
-	failPutAfter int64
-	puts         []string
-	// readBack, when set, changes what a Get of a dump object returns.
-	readBack func(stored []byte) []byte
+	FailPutAfter int64
+	Puts         []string
+	// ReadBack, when SetObject, changes what a Get of a dump object returns.
+	ReadBack func(stored []byte) []byte
 }
 
-var _ storage.Bucket = (*dumpMemBucket)(nil)
+var _ storage.Bucket = (*MemBucket)(nil)
 
-func newDumpMemBucket() *dumpMemBucket { return &dumpMemBucket{objs: map[string][]byte{}} }
+func NewMemBucket() *MemBucket { return &MemBucket{objs: map[string][]byte{}} }
 
-func (b *dumpMemBucket) Put(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
+func (b *MemBucket) Put(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
 	b.mu.Lock()
-	b.puts = append(b.puts, key)
-	fail := b.failPutAfter
+	b.Puts = append(b.Puts, key)
+	fail := b.FailPutAfter
 	b.mu.Unlock()
 	var buf bytes.Buffer
 	src := r
-	if fail > 0 && !strings.HasSuffix(key, ManifestName) {
+	if fail > 0 && !strings.HasSuffix(key, format.ManifestName) {
 		src = io.LimitReader(r, fail)
 	}
 	if _, err := io.Copy(&buf, src); err != nil {
 		return storage.ObjectInfo{}, err
 	}
-	if fail > 0 && !strings.HasSuffix(key, ManifestName) {
+	if fail > 0 && !strings.HasSuffix(key, format.ManifestName) {
 		return storage.ObjectInfo{}, errors.New("injected upload failure")
 	}
 	if err := ctx.Err(); err != nil {
@@ -57,32 +58,32 @@ func (b *dumpMemBucket) Put(ctx context.Context, key string, r io.Reader, size i
 	return storage.ObjectInfo{Key: key, Size: int64(buf.Len()), Modified: time.Now()}, nil
 }
 
-func (b *dumpMemBucket) get(key string) ([]byte, bool) {
+func (b *MemBucket) Object(key string) ([]byte, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	v, ok := b.objs[key]
 	return v, ok
 }
 
-func (b *dumpMemBucket) set(key string, v []byte) {
+func (b *MemBucket) SetObject(key string, v []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.objs[key] = v
 }
 
-func (b *dumpMemBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	v, ok := b.get(key)
+func (b *MemBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	v, ok := b.Object(key)
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", key, storage.ErrNotFound)
 	}
-	if b.readBack != nil && !strings.HasSuffix(key, ManifestName) {
-		v = b.readBack(bytes.Clone(v))
+	if b.ReadBack != nil && !strings.HasSuffix(key, format.ManifestName) {
+		v = b.ReadBack(bytes.Clone(v))
 	}
 	return io.NopCloser(bytes.NewReader(v)), nil
 }
 
-func (b *dumpMemBucket) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	v, ok := b.get(key)
+func (b *MemBucket) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	v, ok := b.Object(key)
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", key, storage.ErrNotFound)
 	}
@@ -93,15 +94,15 @@ func (b *dumpMemBucket) GetRange(ctx context.Context, key string, offset, length
 	return io.NopCloser(bytes.NewReader(v[offset:end])), nil
 }
 
-func (b *dumpMemBucket) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
-	v, ok := b.get(key)
+func (b *MemBucket) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	v, ok := b.Object(key)
 	if !ok {
 		return storage.ObjectInfo{}, fmt.Errorf("%s: %w", key, storage.ErrNotFound)
 	}
 	return storage.ObjectInfo{Key: key, Size: int64(len(v))}, nil
 }
 
-func (b *dumpMemBucket) List(ctx context.Context, prefix string) ([]storage.ObjectInfo, error) {
+func (b *MemBucket) List(ctx context.Context, prefix string) ([]storage.ObjectInfo, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []storage.ObjectInfo
@@ -114,16 +115,16 @@ func (b *dumpMemBucket) List(ctx context.Context, prefix string) ([]storage.Obje
 	return out, nil
 }
 
-func (b *dumpMemBucket) Delete(ctx context.Context, key string) error {
+func (b *MemBucket) Delete(ctx context.Context, key string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.objs, key)
 	return nil
 }
 
-func (b *dumpMemBucket) String() string { return "mem://" }
+func (b *MemBucket) String() string { return "mem://" }
 
-func (b *dumpMemBucket) keys() []string {
+func (b *MemBucket) Keys() []string {
 	l, _ := b.List(context.Background(), "")
 	var ks []string
 	for _, o := range l {

@@ -1,4 +1,4 @@
-package backup
+package format
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 	var out []*Manifest
 	for _, o := range objs {
 		id, ok := strings.CutSuffix(o.Key, "/"+ManifestName)
-		if !ok || strings.Contains(id, "/") || checkID(id) != nil {
+		if !ok || strings.Contains(id, "/") || CheckID(id) != nil {
 			continue
 		}
 		m, err := readManifest(ctx, b, id)
@@ -44,7 +44,7 @@ func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 // readManifest reads the manifest of id for List: nil when it is gone or damaged, an error only
 // when the bucket fails.
 func readManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, error) {
-	data, err := fetchManifest(ctx, b, id)
+	data, err := FetchManifest(ctx, b, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil // deleted since the listing
 	}
