@@ -1,5 +1,15 @@
 package backup
 
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
+)
+
 func TestList(t *testing.T) {
 	ctx := context.Background()
 	b := backuptest.NewMemBucket()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -39,7 +40,7 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 	if opts.KeepLast == 0 && opts.KeepDaily == 0 {
 		return nil, ErrNoPolicy
 	}
-	all, err := List(ctx, b)
+	all, err := format.List(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 }
 
 // keepSet decides which backups the policy keeps; all is newest first.
-func keepSet(all []*Manifest, opts PruneOptions) map[string]bool {
+func keepSet(all []*format.Manifest, opts PruneOptions) map[string]bool {
 	keep := map[string]bool{}
 	for i, m := range all {
 		if i < opts.KeepLast {
@@ -85,7 +86,7 @@ func keepSet(all []*Manifest, opts PruneOptions) map[string]bool {
 
 // deleteBackup removes a backup: the manifest first, then every object under its id.
 func deleteBackup(ctx context.Context, b storage.Bucket, id string) error {
-	if err := b.Delete(ctx, ManifestKey(id)); err != nil {
+	if err := b.Delete(ctx, format.ManifestKey(id)); err != nil {
 		return fmt.Errorf("delete manifest of %s: %w", id, err)
 	}
 	objs, err := b.List(ctx, id+"/")

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
 // systemSchemas are left out of a dump unless asked for by name.
@@ -162,7 +164,7 @@ func listDatabases(ctx context.Context, c *sql.Conn, want []string) ([]*dbInfo, 
 		seen[n] = true
 		d, ok := all[n]
 		if !ok {
-			missing = append(missing, QuoteIdent(n))
+			missing = append(missing, sqltext.QuoteIdent(n))
 			continue
 		}
 		out = append(out, d)
@@ -187,21 +189,21 @@ var noDataEngines = map[string]bool{
 // readCatalog fills d with every object of the database. Run it while DDL is blocked, so that
 // the schema matches the snapshot taken right after.
 func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
-	qdb := QuoteString(d.Name)
+	qdb := sqltext.QuoteString(d.Name)
 	// With the database current, SHOW CREATE leaves same-database names unqualified (views,
 	// NEXTVAL defaults), as the format wants: the dump's USE decides where they go.
-	if _, err := c.ExecContext(ctx, "USE "+QuoteIdent(d.Name)); err != nil {
-		return fmt.Errorf("use %s: %w", QuoteIdent(d.Name), err)
+	if _, err := c.ExecContext(ctx, "USE "+sqltext.QuoteIdent(d.Name)); err != nil {
+		return fmt.Errorf("use %s: %w", sqltext.QuoteIdent(d.Name), err)
 	}
-	r, err := queryOne(ctx, c, "SHOW CREATE DATABASE "+QuoteIdent(d.Name))
+	r, err := queryOne(ctx, c, "SHOW CREATE DATABASE "+sqltext.QuoteIdent(d.Name))
 	if err != nil {
-		return fmt.Errorf("show create database %s: %w", QuoteIdent(d.Name), err)
+		return fmt.Errorf("show create database %s: %w", sqltext.QuoteIdent(d.Name), err)
 	}
 	d.Create = r.str("create database")
 
 	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
 	if err != nil {
-		return fmt.Errorf("list tables of %s: %w", QuoteIdent(d.Name), err)
+		return fmt.Errorf("list tables of %s: %w", sqltext.QuoteIdent(d.Name), err)
 	}
 	cols, err := readColumns(ctx, c, d.Name)
 	if err != nil {
@@ -230,9 +232,9 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		if t.Kind == "sequence" {
 			stmt = "SHOW CREATE SEQUENCE "
 		}
-		cr, err := queryOne(ctx, c, stmt+QuoteIdent(d.Name)+"."+QuoteIdent(name))
+		cr, err := queryOne(ctx, c, stmt+sqltext.QuoteIdent(d.Name)+"."+sqltext.QuoteIdent(name))
 		if err != nil {
-			return fmt.Errorf("show create of %s.%s: %w", QuoteIdent(d.Name), QuoteIdent(name), err)
+			return fmt.Errorf("show create of %s.%s: %w", sqltext.QuoteIdent(d.Name), sqltext.QuoteIdent(name), err)
 		}
 		t.Create = sqltext.HexInvalidLiterals(cr.str("create table"))
 		if t.Kind == "sequence" {
@@ -285,9 +287,9 @@ type column struct {
 }
 
 func readColumns(ctx context.Context, c *sql.Conn, db string) (map[string][]column, error) {
-	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
+	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
 	if err != nil {
-		return nil, fmt.Errorf("list columns of %s: %w", QuoteIdent(db), err)
+		return nil, fmt.Errorf("list columns of %s: %w", sqltext.QuoteIdent(db), err)
 	}
 	out := map[string][]column{}
 	for _, r := range inSchema(rs, db) {
@@ -321,13 +323,13 @@ func dumpColumns(cols []column, versioned bool) []colInfo {
 
 // showCreate reads one object's SHOW CREATE row; col names the statement's column.
 func showCreate(ctx context.Context, c *sql.Conn, db, typ, name, col string) (*objInfo, error) {
-	r, err := queryOne(ctx, c, "SHOW CREATE "+typ+" "+QuoteIdent(db)+"."+QuoteIdent(name))
+	r, err := queryOne(ctx, c, "SHOW CREATE "+typ+" "+sqltext.QuoteIdent(db)+"."+sqltext.QuoteIdent(name))
 	if err != nil {
-		return nil, fmt.Errorf("show create %s %s.%s: %w", strings.ToLower(typ), QuoteIdent(db), QuoteIdent(name), err)
+		return nil, fmt.Errorf("show create %s %s.%s: %w", strings.ToLower(typ), sqltext.QuoteIdent(db), sqltext.QuoteIdent(name), err)
 	}
 	stmt, ok := r[col]
 	if !ok {
-		return nil, fmt.Errorf("show create %s %s.%s returned no statement: the user needs the privileges to read it (SELECT on mysql.proc, SHOW VIEW, TRIGGER, EVENT)", strings.ToLower(typ), QuoteIdent(db), QuoteIdent(name))
+		return nil, fmt.Errorf("show create %s %s.%s returned no statement: the user needs the privileges to read it (SELECT on mysql.proc, SHOW VIEW, TRIGGER, EVENT)", strings.ToLower(typ), sqltext.QuoteIdent(db), sqltext.QuoteIdent(name))
 	}
 	return &objInfo{
 		Type: typ, Name: name, Create: stmt,
@@ -341,7 +343,7 @@ func showCreate(ctx context.Context, c *sql.Conn, db, typ, name, col string) (*o
 func readObjects(ctx context.Context, c *sql.Conn, db, typ, q string) ([]*objInfo, error) {
 	rs, err := queryRows(ctx, c, q)
 	if err != nil {
-		return nil, fmt.Errorf("list %ss of %s: %w", strings.ToLower(typ), QuoteIdent(db), err)
+		return nil, fmt.Errorf("list %ss of %s: %w", strings.ToLower(typ), sqltext.QuoteIdent(db), err)
 	}
 	col := map[string]string{"TRIGGER": "sql original statement", "EVENT": "create event"}[typ]
 	var out []*objInfo
@@ -358,9 +360,9 @@ func readObjects(ctx context.Context, c *sql.Conn, db, typ, q string) ([]*objInf
 // readRoutines reads functions, procedures, packages and package bodies, in that order:
 // a package body needs its package.
 func readRoutines(ctx context.Context, c *sql.Conn, db string) ([]*objInfo, error) {
-	rs, err := queryRows(ctx, c, "SELECT ROUTINE_SCHEMA AS s, ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = "+QuoteString(db))
+	rs, err := queryRows(ctx, c, "SELECT ROUTINE_SCHEMA AS s, ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = "+sqltext.QuoteString(db))
 	if err != nil {
-		return nil, fmt.Errorf("list routines of %s: %w", QuoteIdent(db), err)
+		return nil, fmt.Errorf("list routines of %s: %w", sqltext.QuoteIdent(db), err)
 	}
 	rs = inSchema(rs, db)
 	rank := map[string]int{"FUNCTION": 0, "PROCEDURE": 1, "PACKAGE": 2, "PACKAGE BODY": 3}
@@ -393,9 +395,9 @@ func readViews(ctx context.Context, c *sql.Conn, db string, names []string) ([]*
 	if len(names) == 0 {
 		return nil, nil, nil
 	}
-	defs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = "+QuoteString(db))
+	defs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db))
 	if err != nil {
-		return nil, nil, fmt.Errorf("list views of %s: %w", QuoteIdent(db), err)
+		return nil, nil, fmt.Errorf("list views of %s: %w", sqltext.QuoteIdent(db), err)
 	}
 	body := map[string]string{}
 	var all []string
@@ -409,12 +411,12 @@ func readViews(ctx context.Context, c *sql.Conn, db string, names []string) ([]*
 		if err != nil {
 			return nil, nil, err
 		}
-		def, ref := body[n], QuoteIdent(db)+"."
+		def, ref := body[n], sqltext.QuoteIdent(db)+"."
 		if def == "" {
 			def, ref = string(o.Create), "" // SHOW CREATE VIEW leaves same-database names bare
 		}
 		for _, m := range names {
-			if m != n && strings.Contains(def, ref+QuoteIdent(m)) {
+			if m != n && strings.Contains(def, ref+sqltext.QuoteIdent(m)) {
 				o.deps = append(o.deps, m)
 			}
 		}
@@ -436,7 +438,7 @@ func orderDatabases(dbs []*dbInfo) []*dbInfo {
 				continue
 			}
 			for _, def := range d.viewDefs {
-				if strings.Contains(def, QuoteIdent(other.Name)+".") {
+				if strings.Contains(def, sqltext.QuoteIdent(other.Name)+".") {
 					v.deps = append(v.deps, other.Name)
 					break
 				}

@@ -12,6 +12,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
+	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
 // TestDumpConsistentUnderWrites dumps while transfers between accounts commit, each moving one
@@ -19,17 +24,17 @@ import (
 // ledger agree: both tables come from one snapshot. A MyISAM table written by the same
 // transfers must agree with them too: it is read under the lock taken inside the block.
 func TestDumpConsistentUnderWrites(t *testing.T) {
-	t.Run("default", func(t *testing.T) { dumpConsistentUnderWrites(t, DumpOptions{}, false) })
+	t.Run("default", func(t *testing.T) { dumpConsistentUnderWrites(t, Options{}, false) })
 	// Four connections and frames of 16 KiB: the ledger is read as many key ranges by
 	// different connections while transfers commit; they must all see one snapshot.
-	t.Run("parallel-chunked", func(t *testing.T) { dumpConsistentUnderWrites(t, DumpOptions{Parallel: 4, frameBytes: 16 << 10}, true) })
+	t.Run("parallel-chunked", func(t *testing.T) { dumpConsistentUnderWrites(t, Options{Parallel: 4, FrameBytes: 16 << 10}, true) })
 }
 
-func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
+func dumpConsistentUnderWrites(t *testing.T, opts Options, chunked bool) {
 	s := dumpTestEnv(t)
 	db := "bk_consist_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	q := QuoteIdent(db)
+	q := sqltext.QuoteIdent(db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+q+";\nUSE "+q+";\n"+
 		"CREATE TABLE acct (id INT PRIMARY KEY, bal INT NOT NULL);\n"+
 		"INSERT INTO acct SELECT seq, 100 FROM seq_1_to_100;\n"+
@@ -64,7 +69,7 @@ func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
 	var logs bytes.Buffer
 	b, dir := dumpFileBucket(t)
 	opts.Databases, opts.Logger = []string{db}, slog.New(slog.NewJSONHandler(&logs, nil))
-	res, err := Dump(t.Context(), s.src, b, opts)
+	res, err := Run(t.Context(), s.src, b, opts)
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	wg.Wait()
@@ -78,7 +83,7 @@ func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
 		t.Errorf("binlog position not recorded: %+v (binary logging is on in the test server)", res.Binlog)
 	}
 	if chunked {
-		m, err := LoadManifest(t.Context(), b, res.ID)
+		m, err := format.LoadManifest(t.Context(), b, res.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +93,7 @@ func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
 			}
 		}
 	}
-	dumpReplay(t, s.dst, dir+"/"+res.Key, CompressZstd)
+	dumpReplay(t, s.dst, dir+"/"+res.Key, format.CompressZstd)
 	sum := dumpQuery(t, s.dstDB, "SELECT SUM(bal) FROM "+q+".acct")
 	if sum[0][0] != "'10000'" {
 		t.Fatalf("restored balances sum to %s, want 10000", sum[0][0])
@@ -121,17 +126,17 @@ func dumpConsistentUnderWrites(t *testing.T, opts DumpOptions, chunked bool) {
 
 func TestDumpRejectsBadOptions(t *testing.T) {
 	b := backuptest.NewMemBucket()
-	if _, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{Compression: "lz4"}); err == nil || !strings.Contains(err.Error(), "lz4") {
+	if _, err := Run(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, Options{Compression: "lz4"}); err == nil || !strings.Contains(err.Error(), "lz4") {
 		t.Errorf("compression lz4: %v", err)
 	}
-	if _, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: "../x"}); err == nil || !strings.Contains(err.Error(), "not valid") {
+	if _, err := Run(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, Options{ID: "../x"}); err == nil || !strings.Contains(err.Error(), "not valid") {
 		t.Errorf("id ../x: %v", err)
 	}
 	if len(b.Puts) != 0 {
 		t.Errorf("uploaded %v", b.Puts)
 	}
-	id := NewID(time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC))
-	if !strings.HasPrefix(id, "20240131T120000Z-") || len(id) != len("20240131T120000Z-a1b2c3") || checkID(id) != nil {
+	id := format.NewID(time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC))
+	if !strings.HasPrefix(id, "20240131T120000Z-") || len(id) != len("20240131T120000Z-a1b2c3") || format.CheckID(id) != nil {
 		t.Errorf("NewID = %q", id)
 	}
 }
@@ -142,7 +147,7 @@ func TestDumpMemoryBounded(t *testing.T) {
 	s := dumpTestEnv(t)
 	db := "bk_mem_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\n"+
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\n"+
 		"CREATE TABLE t (id INT PRIMARY KEY, v BLOB);\n"+
 		"INSERT INTO t SELECT seq, RANDOM_BYTES(1024) FROM seq_1_to_60000;\n")) // ~60 MB, ~120 MB as hex
 	b, _ := dumpFileBucket(t)
@@ -163,7 +168,7 @@ func TestDumpMemoryBounded(t *testing.T) {
 			}
 		}
 	}()
-	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Compression: CompressGzip})
+	res, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}, Compression: format.CompressGzip})
 	close(done)
 	if err != nil {
 		t.Fatal(err)
@@ -182,9 +187,9 @@ func TestDumpMemoryBounded(t *testing.T) {
 func TestDumpRefusesExistingID(t *testing.T) {
 	b := backuptest.NewMemBucket()
 	const id = "20240101T000000Z-cccccc"
-	backuptest.FakeBackup(t, b, id, CompressZstd, Footer(id))
+	backuptest.FakeBackup(t, b, id, format.CompressZstd, format.Footer(id))
 	before := b.Keys()
-	_, err := Dump(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, DumpOptions{ID: id})
+	_, err := Run(t.Context(), dbconn.Config{Host: "127.0.0.1", Port: 1}, b, Options{ID: id})
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("Dump = %v", err)
 	}

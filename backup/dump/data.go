@@ -6,42 +6,43 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/version"
 )
 
 // maxInsert bounds one INSERT statement; a single larger row gets a statement of its own.
 const maxInsert = 1 << 20
 
-
 // restoreSession puts back the header's session after an object that changed it.
 const restoreSession = "SET NAMES utf8mb4;\nSET SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO';\nSET TIME_ZONE = '+00:00';\n"
 
 // plan creates the dump's jobs in object order: small sections are produced here, data is
 // left to the workers. It fills m's names; the writer fills the ranges.
-func (d *dumper) plan(ctx context.Context, p *dumpPipe, m *Manifest) error {
+func (d *dumper) plan(ctx context.Context, p *pipe, m *format.Manifest) error {
 	d.prog.start(d.dbs)
 	header := fmt.Sprintf("-- %s %s dump %s\n-- server %s\n-- started %s\n%s",
-		ToolName, sqltext.CommentSafe(version.Version), d.id, sqltext.CommentSafe(d.server), d.started.UTC().Format(time.RFC3339), headerSQL)
+		format.ToolName, sqltext.CommentSafe(version.Version), d.id, sqltext.CommentSafe(d.server), d.started.UTC().Format(time.RFC3339), format.HeaderSQL)
 	if err := p.section(ctx, &m.Header, header); err != nil {
 		return err
 	}
-	m.Databases = make([]Database, len(d.dbs))
+	m.Databases = make([]format.Database, len(d.dbs))
 	for i, db := range d.dbs {
 		if err := d.planDatabase(ctx, p, db, &m.Databases[i]); err != nil {
 			return err
 		}
 	}
-	return p.section(ctx, &m.Footer, Footer(d.id))
+	return p.section(ctx, &m.Footer, format.Footer(d.id))
 }
 
-func (d *dumper) planDatabase(ctx context.Context, p *dumpPipe, db *dbInfo, md *Database) error {
-	*md = Database{Name: db.Name, Charset: db.Charset, Collation: db.Collation}
-	if err := p.section(ctx, &md.Create, fmt.Sprintf("%s;\nUSE %s;\n", db.Create, QuoteIdent(db.Name))); err != nil {
+func (d *dumper) planDatabase(ctx context.Context, p *pipe, db *dbInfo, md *format.Database) error {
+	*md = format.Database{Name: db.Name, Charset: db.Charset, Collation: db.Collation}
+	if err := p.section(ctx, &md.Create, fmt.Sprintf("%s;\nUSE %s;\n", db.Create, sqltext.QuoteIdent(db.Name))); err != nil {
 		return err
 	}
-	md.Tables = make([]Table, len(db.Tables))
+	md.Tables = make([]format.Table, len(db.Tables))
 	for i, t := range db.Tables {
-		md.Tables[i] = Table{Name: t.Name, Kind: t.Kind}
+		md.Tables[i] = format.Table{Name: t.Name, Kind: t.Kind}
 		if err := p.section(ctx, &md.Tables[i].Schema, t.Create+";\n"); err != nil {
 			return err
 		}
@@ -56,7 +57,7 @@ func (d *dumper) planDatabase(ctx context.Context, p *dumpPipe, db *dbInfo, md *
 			continue
 		}
 		if err := d.planData(ctx, p, t, mt); err != nil {
-			return fmt.Errorf("dump %s.%s: %w", QuoteIdent(t.DB), QuoteIdent(t.Name), err)
+			return fmt.Errorf("dump %s.%s: %w", sqltext.QuoteIdent(t.DB), sqltext.QuoteIdent(t.Name), err)
 		}
 	}
 	for _, o := range db.Routines {
@@ -89,19 +90,19 @@ func (d *dumper) planDatabase(ctx context.Context, p *dumpPipe, db *dbInfo, md *
 func writeObject(b *strings.Builder, o *objInfo, dbCollation string) {
 	alterDB := o.Type != "VIEW" && o.DBCollation != "" && o.DBCollation != dbCollation
 	if alterDB {
-		fmt.Fprintf(b, "ALTER DATABASE COLLATE %s;\n", QuoteString(o.DBCollation))
+		fmt.Fprintf(b, "ALTER DATABASE COLLATE %s;\n", sqltext.QuoteString(o.DBCollation))
 	}
 	if o.Type != "VIEW" {
-		fmt.Fprintf(b, "SET SQL_MODE = %s;\n", QuoteString(o.SQLMode))
+		fmt.Fprintf(b, "SET SQL_MODE = %s;\n", sqltext.QuoteString(o.SQLMode))
 	}
 	if o.Zone != "" {
-		fmt.Fprintf(b, "SET TIME_ZONE = %s;\n", QuoteString(o.Zone))
+		fmt.Fprintf(b, "SET TIME_ZONE = %s;\n", sqltext.QuoteString(o.Zone))
 	}
 	if o.CharsetClient != "" {
-		fmt.Fprintf(b, "SET CHARACTER_SET_CLIENT = %s;\nSET CHARACTER_SET_RESULTS = %s;\n", QuoteString(o.CharsetClient), QuoteString(o.CharsetClient))
+		fmt.Fprintf(b, "SET CHARACTER_SET_CLIENT = %s;\nSET CHARACTER_SET_RESULTS = %s;\n", sqltext.QuoteString(o.CharsetClient), sqltext.QuoteString(o.CharsetClient))
 	}
 	if o.Collation != "" {
-		fmt.Fprintf(b, "SET COLLATION_CONNECTION = %s;\n", QuoteString(o.Collation))
+		fmt.Fprintf(b, "SET COLLATION_CONNECTION = %s;\n", sqltext.QuoteString(o.Collation))
 	}
 	if o.Type == "VIEW" {
 		b.Write(o.Create)
@@ -113,7 +114,7 @@ func writeObject(b *strings.Builder, o *objInfo, dbCollation string) {
 	}
 	b.WriteString(restoreSession)
 	if alterDB {
-		fmt.Fprintf(b, "ALTER DATABASE COLLATE %s;\n", QuoteString(dbCollation))
+		fmt.Fprintf(b, "ALTER DATABASE COLLATE %s;\n", sqltext.QuoteString(dbCollation))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/dbtest"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -44,7 +45,7 @@ func datasetRoundTrip(t *testing.T, src, dst *dbtest.Server, db, compression str
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+string(dst.Password))
 	t.Cleanup(func() {
 		drop := exec.Command("mariadb", "--no-defaults", "-h", dst.Host, "-P", fmt.Sprint(dst.Port), "-u", dst.User,
-			"-e", "DROP DATABASE IF EXISTS "+backup.QuoteIdent(db))
+			"-e", "DROP DATABASE IF EXISTS "+sqltext.QuoteIdent(db))
 		drop.Env = cmd.Env
 		if out, err := drop.CombinedOutput(); err != nil {
 			t.Logf("drop %s on the target: %v %s", db, err, out)
@@ -78,7 +79,7 @@ func TestDumpEmployeesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objects = bytes.Replace(objects, []byte("use employees;"), []byte("USE "+backup.QuoteIdent(db)+";"), 1)
+	objects = bytes.Replace(objects, []byte("use employees;"), []byte("USE "+sqltext.QuoteIdent(db)+";"), 1)
 	dbtest.RunClient(t, src, db, bytes.NewReader(objects), dbtest.ClientOptions{})
 	res := datasetRoundTrip(t, src, dst, db, backup.CompressGzip)
 	if len(res.Databases) != 1 {

@@ -1,20 +1,20 @@
 package dump
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"path"
-	"regexp"
 	"strconv"
 	"time"
 
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/backupctl/backupctl/backup/verify"
 	"github.com/backupctl/backupctl/storage"
 	"github.com/backupctl/backupctl/version"
 	"github.com/go-sql-driver/mysql"
@@ -24,8 +24,8 @@ import (
 // ErrUnknownDatabase means a database asked for with --database does not exist on the server.
 var ErrUnknownDatabase = errors.New("unknown database")
 
-// DumpOptions choose what Dump dumps and how.
-type DumpOptions struct {
+// Options choose what Run dumps and how.
+type Options struct {
 	// Databases to dump; empty means every database but the system schemas.
 	Databases []string
 	// Compression is zstd (default when empty), gzip or none; Level 0 is the codec's default.
@@ -40,8 +40,8 @@ type DumpOptions struct {
 	// Parallel is the number of connections reading data, all in one snapshot; 0 is
 	// dbconn.DefaultParallel.
 	Parallel int
-	// frameBytes overrides defaultFrameBytes (tests make small tables chunk).
-	frameBytes int
+	// FrameBytes overrides defaultFrameBytes (tests make small tables chunk).
+	FrameBytes int
 }
 
 // sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
@@ -76,7 +76,7 @@ func privilegeHint(err error) string {
 
 // dumper holds one dump's connections and what it has learned.
 type dumper struct {
-	opts    DumpOptions
+	opts    Options
 	log     *slog.Logger
 	id      string
 	started time.Time
@@ -87,42 +87,42 @@ type dumper struct {
 	conn *sql.Conn // reads the catalog, then plans in the snapshot
 	// workers read the data, each in a transaction started inside the same commit block as
 	// conn's, so all of them see one snapshot.
-	workers []*dumpWorker
+	workers []*worker
 	nLock   int // non-transactional tables still to dump while tl holds them
 
 	server string
-	binlog *Binlog
+	binlog *format.Binlog
 	dbs    []*dbInfo
 	prog   progress
 }
 
-// Dump takes one backup: it dumps the databases in one consistent snapshot, streams the
+// Run takes one backup: it dumps the databases in one consistent snapshot, streams the
 // compressed SQL to b, reads the stored object back to verify it, and only then writes the
 // manifest that makes it a backup. On any failure the object is deleted and no manifest exists.
-func Dump(ctx context.Context, db dbconn.Config, b storage.Bucket, opts DumpOptions) (*Result, error) {
+func Run(ctx context.Context, db dbconn.Config, b storage.Bucket, opts Options) (*Result, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Compression == "" {
-		opts.Compression = CompressZstd
+		opts.Compression = format.CompressZstd
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	suffix, err := ObjectSuffix(opts.Compression)
+	suffix, err := format.ObjectSuffix(opts.Compression)
 	if err != nil {
 		return nil, err
 	}
 	started := opts.Now()
 	id := opts.ID
 	if id == "" {
-		id = NewID(started)
+		id = format.NewID(started)
 	}
-	if err := checkID(id); err != nil {
+	if err := format.CheckID(id); err != nil {
 		return nil, err
 	}
-	key := path.Join(id, ObjectName+suffix)
+	key := path.Join(id, format.ObjectName+suffix)
 
 	cfg, err := db.MySQLConfig()
 	if err != nil {
@@ -136,10 +136,10 @@ func Dump(ctx context.Context, db dbconn.Config, b storage.Bucket, opts DumpOpti
 	d := &dumper{opts: opts, log: log, id: id, started: started, db: sql.OpenDB(conn)}
 	defer d.close()
 	// An id given by the caller must not name a backup that exists: a failure would delete it.
-	if _, err := b.Stat(ctx, ManifestKey(id)); err == nil {
+	if _, err := b.Stat(ctx, format.ManifestKey(id)); err == nil {
 		return nil, fmt.Errorf("backup %s already exists in %s; choose another id", id, b)
 	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("check %s in %s: %w", ManifestKey(id), b, err)
+		return nil, fmt.Errorf("check %s in %s: %w", format.ManifestKey(id), b, err)
 	}
 	if err := d.prepare(ctx, db.Address()); err != nil {
 		return nil, err
@@ -164,15 +164,15 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 	}
 	m.FinishedAt = d.opts.Now().UTC()
 	d.log.Info("uploaded", "id", d.id, "key", key, "bucket", b.String(), "size", m.Object.Size)
-	rep, err := verifyRecord(ctx, b, m, written)
+	rep, err := verify.Record(ctx, b, m, written)
 	if err != nil {
 		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
 	}
 	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes, "sha256", m.Object.SHA256)
-	if err := putManifest(ctx, b, m); err != nil {
+	if err := format.PutManifest(ctx, b, m); err != nil {
 		return nil, err
 	}
-	d.log.Info("manifest written: backup complete", "id", d.id, "manifest", ManifestKey(d.id))
+	d.log.Info("manifest written: backup complete", "id", d.id, "manifest", format.ManifestKey(d.id))
 	return d.result(m, rep), nil
 }
 
@@ -181,17 +181,17 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 func removeBackup(ctx context.Context, b storage.Bucket, id, key string, log *slog.Logger) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	for _, k := range []string{ManifestKey(id), key} {
+	for _, k := range []string{format.ManifestKey(id), key} {
 		if err := b.Delete(cctx, k); err != nil {
 			log.Warn("could not delete the object of a failed backup; delete it by hand", "key", k, "bucket", b.String(), "err", err)
 		}
 	}
 }
 
-func (d *dumper) result(m *Manifest, rep *VerifyReport) *Result {
+func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
 	fin := d.opts.Now().UTC()
 	return &Result{
-		ID: m.ID, Key: m.Object.Key, Manifest: ManifestKey(m.ID), Size: m.Object.Size,
+		ID: m.ID, Key: m.Object.Key, Manifest: format.ManifestKey(m.ID), Size: m.Object.Size,
 		SHA256: m.Object.SHA256, Compression: m.Object.Compression, RawSize: m.Object.RawSize,
 		Verified: rep.Verified, BytesRead: rep.BytesRead,
 		Databases: m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
@@ -260,7 +260,7 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 		if err != nil {
 			return &dbconn.ConnectError{Addr: addr, Err: err}
 		}
-		d.workers = append(d.workers, &dumpWorker{conn: c})
+		d.workers = append(d.workers, &worker{conn: c})
 	}
 	if d.lock, err = d.connect(ctx); err != nil {
 		return &dbconn.ConnectError{Addr: addr, Err: err}
@@ -360,7 +360,7 @@ func (d *dumper) lockNonTransactional(ctx context.Context) error {
 			if d.nLock > 0 {
 				names = append(names, ", "...)
 			}
-			names = append(names, QuoteIdent(t.DB)+"."+QuoteIdent(t.Name)+" READ"...)
+			names = append(names, sqltext.QuoteIdent(t.DB)+"."+sqltext.QuoteIdent(t.Name)+" READ"...)
 			d.nLock++
 		}
 	}
@@ -395,7 +395,7 @@ var errNoBinlogPrivilege = errors.New("no privilege to read the binlog position"
 
 // readBinlog reads the binary log position and GTID of the snapshot; nil when binary logging
 // is off.
-func readBinlog(ctx context.Context, c *sql.Conn) (*Binlog, error) {
+func readBinlog(ctx context.Context, c *sql.Conn) (*format.Binlog, error) {
 	rs, err := queryRows(ctx, c, "SHOW MASTER STATUS")
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == 1227 {
@@ -411,7 +411,7 @@ func readBinlog(ctx context.Context, c *sql.Conn) (*Binlog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("binlog position %q: %w", rs[0].str("position"), err)
 	}
-	b := &Binlog{File: rs[0].str("file"), Position: pos}
+	b := &format.Binlog{File: rs[0].str("file"), Position: pos}
 	if g, err := queryOne(ctx, c, "SELECT @@GLOBAL.gtid_binlog_pos AS g"); err == nil {
 		b.GTID = g.str("g")
 	}
@@ -424,11 +424,11 @@ var errUploadEnded = errors.New("upload ended")
 // upload streams the dump into key under errgroup: the producer writes sections into a pipe,
 // the bucket reads it. It returns the manifest of what was stored, not yet verified, and what
 // was written.
-func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Manifest, verify.Written, error) {
-	m := &Manifest{
-		Format: FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: ToolName,
+func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*format.Manifest, verify.Written, error) {
+	m := &format.Manifest{
+		Format: format.FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: format.ToolName,
 		ToolVersion: version.Version, Server: d.server, Binlog: d.binlog,
-		Object: Object{Key: key, Compression: d.opts.Compression},
+		Object: format.Object{Key: key, Compression: d.opts.Compression},
 	}
 	pr, pw := io.Pipe()
 	g, gctx := errgroup.WithContext(ctx)
@@ -463,10 +463,10 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*Man
 		return nil, verify.Written{}, err
 	}
 	w := ow.written()
-	m.Object.Size = w.size
+	m.Object.Size = w.Size
 	m.Object.RawSize = ow.raw
 	if info.Size != 0 && info.Size != m.Object.Size {
-		return nil, w, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", ErrVerify, key, info.Size, m.Object.Size)
+		return nil, w, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", format.ErrVerify, key, info.Size, m.Object.Size)
 	}
 	return m, w, nil
 }

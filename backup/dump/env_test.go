@@ -14,10 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -118,9 +121,9 @@ func dumpReplay(t *testing.T, c dbconn.Config, file, compression string) {
 	t.Helper()
 	var dec []string
 	switch compression {
-	case CompressZstd:
+	case format.CompressZstd:
 		dec = []string{"zstd", "-dc", file}
-	case CompressGzip:
+	case format.CompressGzip:
 		dec = []string{"gzip", "-dc", file}
 	default:
 		dec = []string{"cat", file}
@@ -140,7 +143,7 @@ func (s *dumpServers) dumpDropAtEnd(t *testing.T, db string) {
 	t.Cleanup(func() {
 		ctx := context.WithoutCancel(context.Background())
 		for _, d := range []*sql.DB{s.srcDB, s.dstDB} {
-			if _, err := d.ExecContext(ctx, "DROP DATABASE IF EXISTS "+QuoteIdent(db)); err != nil {
+			if _, err := d.ExecContext(ctx, "DROP DATABASE IF EXISTS "+sqltext.QuoteIdent(db)); err != nil {
 				t.Logf("drop %s: %v", db, err)
 			}
 		}
@@ -192,7 +195,7 @@ func dumpCompare(t *testing.T, a, b *sql.DB, name string) {
 			t.Fatal(err)
 		}
 	}
-	qdb := QuoteString(name)
+	qdb := sqltext.QuoteString(name)
 	same := func(what, q string) [][]string {
 		t.Helper()
 		ra, rb := dumpQuery(t, a, q), dumpQuery(t, b, q)
@@ -208,7 +211,7 @@ func dumpCompare(t *testing.T, a, b *sql.DB, name string) {
 	}
 	for _, r := range tables {
 		tn := strings.Trim(r[0], "'")
-		fq := QuoteIdent(name) + "." + QuoteIdent(tn)
+		fq := sqltext.QuoteIdent(name) + "." + sqltext.QuoteIdent(tn)
 		switch strings.Trim(r[1], "'") {
 		case "VIEW":
 			same("view "+tn, "SHOW CREATE VIEW "+fq)
@@ -222,7 +225,7 @@ func dumpCompare(t *testing.T, a, b *sql.DB, name string) {
 				dumpDiffColumns(t, a, b, name, tn)
 			}
 			if strings.Trim(r[1], "'") == "SYSTEM VERSIONED" {
-				cols := dumpQuery(t, a, "SELECT COLUMN_NAME, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+qdb+" AND TABLE_NAME = "+QuoteString(tn)+" ORDER BY ORDINAL_POSITION")
+				cols := dumpQuery(t, a, "SELECT COLUMN_NAME, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+qdb+" AND TABLE_NAME = "+sqltext.QuoteString(tn)+" ORDER BY ORDINAL_POSITION")
 				sel := "ROW_START, ROW_END"
 				for _, c := range cols {
 					if c[1] == "'ROW START'" || c[1] == "'ROW END'" {
@@ -243,7 +246,7 @@ func dumpCompare(t *testing.T, a, b *sql.DB, name string) {
 		}
 	}
 	for _, r := range same("routines", "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = "+qdb+" ORDER BY 1, 2") {
-		same("routine "+r[1], "SHOW CREATE "+strings.Trim(r[0], "'")+" "+QuoteIdent(name)+"."+QuoteIdent(strings.Trim(r[1], "'")))
+		same("routine "+r[1], "SHOW CREATE "+strings.Trim(r[0], "'")+" "+sqltext.QuoteIdent(name)+"."+sqltext.QuoteIdent(strings.Trim(r[1], "'")))
 	}
 	for _, r := range same("triggers", "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_ORDER, SQL_MODE, CHARACTER_SET_CLIENT, COLLATION_CONNECTION, ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = "+qdb+" ORDER BY 1") {
 		_ = r
@@ -258,11 +261,11 @@ func sortRows(rs [][]string) {
 // dumpDiffColumns reports which columns of a table differ, for a failed CHECKSUM TABLE.
 func dumpDiffColumns(t *testing.T, a, b *sql.DB, db, table string) {
 	t.Helper()
-	cols := dumpQuery(t, a, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+QuoteString(db)+" AND TABLE_NAME = "+QuoteString(table)+" ORDER BY ORDINAL_POSITION")
+	cols := dumpQuery(t, a, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db)+" AND TABLE_NAME = "+sqltext.QuoteString(table)+" ORDER BY ORDINAL_POSITION")
 	found := false
 	for _, c := range cols {
-		col := QuoteIdent(strings.Trim(c[0], "'"))
-		q := "SELECT HEX(" + col + ") FROM " + QuoteIdent(db) + "." + QuoteIdent(table) + " ORDER BY 1"
+		col := sqltext.QuoteIdent(strings.Trim(c[0], "'"))
+		q := "SELECT HEX(" + col + ") FROM " + sqltext.QuoteIdent(db) + "." + sqltext.QuoteIdent(table) + " ORDER BY 1"
 		ra, rb := dumpQuery(t, a, q), dumpQuery(t, b, q)
 		if fmt.Sprint(ra) != fmt.Sprint(rb) {
 			found = true

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"runtime"
 	"strings"
 
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -48,24 +49,24 @@ func chunkKey(cols []column) string {
 	return key
 }
 
-// dumpWorker is one snapshot connection that reads table data.
-type dumpWorker struct {
+// worker is one snapshot connection that reads table data.
+type worker struct {
 	conn *sql.Conn
 	tup  []byte // reused tuple buffer
 }
 
-// dumpPipe joins the planner, the workers and the writer of one dump.
-type dumpPipe struct {
+// pipe joins the planner, the workers and the writer of one dump.
+type pipe struct {
 	pool   *framePool
-	codec  frameCodec
-	order  chan *dumpJob // every job, in object order, for the writer
-	work   chan *dumpJob // data jobs, for the workers
+	codec  format.FrameCodec
+	order  chan *job // every job, in object order, for the writer
+	work   chan *job // data jobs, for the workers
 	seq    int
 	target int // frame size in raw bytes
 }
 
 // newJob registers the next job in object order.
-func (p *dumpPipe) newJob(ctx context.Context, j *dumpJob) error {
+func (p *pipe) newJob(ctx context.Context, j *job) error {
 	j.seq = p.seq
 	p.seq++
 	// Room for every frame the pool allows: a worker ahead of the writer keeps going until the
@@ -82,13 +83,13 @@ func (p *dumpPipe) newJob(ctx context.Context, j *dumpJob) error {
 }
 
 // section adds a whole small section produced here, one frame; its range goes to r.
-func (p *dumpPipe) section(ctx context.Context, r *Range, text string) error {
+func (p *pipe) section(ctx context.Context, r *format.Range, text string) error {
 	return p.sectionThen(ctx, r, text, nil)
 }
 
 // sectionThen is section with a callback the writer runs once the section is written.
-func (p *dumpPipe) sectionThen(ctx context.Context, r *Range, text string, done func(*objectWriter)) error {
-	j := &dumpJob{sec: r, done: done}
+func (p *pipe) sectionThen(ctx context.Context, r *format.Range, text string, done func(*objectWriter)) error {
+	j := &job{sec: r, done: done}
 	if err := p.newJob(ctx, j); err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (p *dumpPipe) sectionThen(ctx context.Context, r *Range, text string, done 
 		return err
 	}
 	f.raw = append(f.raw, text...)
-	if f.comp, err = p.codec.encode(f.comp, f.raw); err != nil {
+	if f.comp, err = p.codec.Encode(f.comp, f.raw); err != nil {
 		p.pool.put(f)
 		return err
 	}
@@ -112,26 +113,26 @@ func (p *dumpPipe) sectionThen(ctx context.Context, r *Range, text string, done 
 // write produces the whole dump into w and fills m's ranges: one planner, the workers reading
 // data on their snapshot connections and compressing it, and one writer that emits the frames
 // in object order, so that the object stays one plain SQL stream whatever the parallelism.
-func (d *dumper) write(ctx context.Context, w io.Writer, m *Manifest) (*objectWriter, error) {
+func (d *dumper) write(ctx context.Context, w io.Writer, m *format.Manifest) (*objectWriter, error) {
 	ow := newObjectWriter(w)
 	n := len(d.workers)
 	if n == 0 {
 		return nil, errNoWorkers
 	}
-	codec, err := newFrameCodec(d.opts.Compression, d.opts.Level, n+1)
+	codec, err := format.NewFrameCodec(d.opts.Compression, d.opts.Level, n+1)
 	if err != nil {
 		return nil, err
 	}
-	defer codec.close()
-	target := d.opts.frameBytes
+	defer codec.Close()
+	target := d.opts.FrameBytes
 	if target <= 0 {
 		target = defaultFrameBytes
 	}
-	p := &dumpPipe{
+	p := &pipe{
 		pool:   newFramePool(2*n+2, 2*target+maxInsert),
 		codec:  codec,
-		order:  make(chan *dumpJob, 4*n+8),
-		work:   make(chan *dumpJob, n),
+		order:  make(chan *job, 4*n+8),
+		work:   make(chan *job, n),
 		target: target,
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -162,7 +163,7 @@ func (d *dumper) write(ctx context.Context, w io.Writer, m *Manifest) (*objectWr
 }
 
 // writeJobs is the writer: it takes the jobs in object order and writes each one's frames.
-func (d *dumper) writeJobs(ctx context.Context, p *dumpPipe, ow *objectWriter) error {
+func (d *dumper) writeJobs(ctx context.Context, p *pipe, ow *objectWriter) error {
 	for j := range p.order {
 		p.pool.advance(j.seq)
 		start := ow.pos()
@@ -203,7 +204,7 @@ func (d *dumper) writeJobs(ctx context.Context, p *dumpPipe, ow *objectWriter) e
 		if t := j.tbl; t != nil && j.last {
 			t.mt.Data = ow.since(t.start)
 			// DataSHA256 is recorded by the verification, from the bytes read back (see
-			// verifyRecord).
+			// verify.Record).
 			t.mt.Rows = t.rows
 			if len(t.chunks) > 1 {
 				t.mt.Chunks = t.chunks
@@ -221,17 +222,17 @@ func (d *dumper) writeJobs(ctx context.Context, p *dumpPipe, ow *objectWriter) e
 
 // planData adds the jobs that read a table's data: one per primary-key range for a large table
 // with an integer key, else one.
-func (d *dumper) planData(ctx context.Context, p *dumpPipe, t *tableInfo, mt *Table) error {
+func (d *dumper) planData(ctx context.Context, p *pipe, t *tableInfo, mt *format.Table) error {
 	tbl := &tableOut{t: t, mt: mt}
 	wheres, err := d.ranges(ctx, t, p.target)
 	if err != nil {
 		return err
 	}
 	for i, where := range wheres {
-		j := &dumpJob{tbl: tbl, first: i == 0, last: i == len(wheres)-1}
-		j.run = func(ctx context.Context, w *dumpWorker, j *dumpJob) error {
+		j := &job{tbl: tbl, first: i == 0, last: i == len(wheres)-1}
+		j.run = func(ctx context.Context, w *worker, j *job) error {
 			if err := d.writeData(ctx, w, p, j, where); err != nil {
-				return fmt.Errorf("dump %s.%s: %w", QuoteIdent(t.DB), QuoteIdent(t.Name), err)
+				return fmt.Errorf("dump %s.%s: %w", sqltext.QuoteIdent(t.DB), sqltext.QuoteIdent(t.Name), err)
 			}
 			return nil
 		}
@@ -256,8 +257,8 @@ func (d *dumper) ranges(ctx context.Context, t *tableInfo, target int) ([]string
 		return []string{""}, nil
 	}
 	want = min(want, maxRanges)
-	k := QuoteIdent(t.ChunkKey)
-	r, err := queryOne(ctx, d.conn, "SELECT MIN("+k+") AS lo, MAX("+k+") AS hi FROM "+QuoteIdent(t.DB)+"."+QuoteIdent(t.Name))
+	k := sqltext.QuoteIdent(t.ChunkKey)
+	r, err := queryOne(ctx, d.conn, "SELECT MIN("+k+") AS lo, MAX("+k+") AS hi FROM "+sqltext.QuoteIdent(t.DB)+"."+sqltext.QuoteIdent(t.Name))
 	if err != nil {
 		return nil, fmt.Errorf("key range: %w", err)
 	}
@@ -292,8 +293,8 @@ func (d *dumper) ranges(ctx context.Context, t *tableInfo, target int) ([]string
 // once it reaches the target size and sent to the writer compressed.
 type frameSink struct {
 	ctx context.Context
-	p   *dumpPipe
-	j   *dumpJob
+	p   *pipe
+	j   *job
 	f   *frame
 }
 
@@ -314,7 +315,7 @@ func (s *frameSink) emit() error {
 	f := s.f
 	s.f = nil
 	var err error
-	if f.comp, err = s.p.codec.encode(f.comp, f.raw); err != nil {
+	if f.comp, err = s.p.codec.Encode(f.comp, f.raw); err != nil {
 		s.p.pool.put(f)
 		return err
 	}
@@ -339,11 +340,11 @@ func (s *frameSink) abandon() {
 // state. Values are the column's bytes as the server holds them (read with
 // character_set_results=binary), whatever the column's character set, and must reach it
 // unconverted: hence SET NAMES binary.
-func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *dumpJob, where string) error {
+func (d *dumper) writeData(ctx context.Context, w *worker, p *pipe, j *job, where string) error {
 	t := j.tbl.t
 	s := &frameSink{ctx: ctx, p: p, j: j}
 	defer s.abandon()
-	from := QuoteIdent(t.DB) + "." + QuoteIdent(t.Name)
+	from := sqltext.QuoteIdent(t.DB) + "." + sqltext.QuoteIdent(t.Name)
 	if t.Kind == "sequence" {
 		r, err := queryOne(ctx, w.conn, "SELECT next_not_cached_value AS n, cycle_count AS c FROM "+from)
 		if err != nil {
@@ -356,7 +357,7 @@ func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *d
 		s.f = f
 		// The state a restart would resume from: the next value not handed out by the cache.
 		// A state, not a row: Rows counts inserted rows.
-		f.raw = fmt.Appendf(f.raw, "DO SETVAL(%s, %s, 0, %s);\n", QuoteIdent(t.Name), r.str("n"), r.str("c"))
+		f.raw = fmt.Appendf(f.raw, "DO SETVAL(%s, %s, 0, %s);\n", sqltext.QuoteIdent(t.Name), r.str("n"), r.str("c"))
 		return s.emit()
 	}
 	if len(t.Columns) == 0 {
@@ -373,7 +374,7 @@ func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *d
 			sel.WriteString(", ")
 			list.WriteString(",")
 		}
-		q := QuoteIdent(c.Name)
+		q := sqltext.QuoteIdent(c.Name)
 		switch c.Kind {
 		case sqltext.KindFloat:
 			// The text protocol prints FLOAT with 6 digits; widened to DOUBLE it prints the
@@ -383,13 +384,13 @@ func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *d
 			q = "(" + q + " + 0)"
 		}
 		sel.WriteString(q)
-		list.WriteString(QuoteIdent(c.Name))
+		list.WriteString(sqltext.QuoteIdent(c.Name))
 	}
 	query := "SELECT " + sel.String() + " FROM " + from
 	if t.Kind == "versioned" {
 		query += " FOR SYSTEM_TIME ALL"
 	}
-	prefix := "INSERT INTO " + QuoteIdent(t.Name) + " (" + list.String() + ") VALUES\n"
+	prefix := "INSERT INTO " + sqltext.QuoteIdent(t.Name) + " (" + list.String() + ") VALUES\n"
 	if err := s.open(); err != nil {
 		return err
 	}
@@ -415,7 +416,7 @@ func (d *dumper) writeData(ctx context.Context, w *dumpWorker, p *dumpPipe, j *d
 			}
 			var err error
 			if f.raw, num, err = appendDriverValue(f.raw, num, v, t.Columns[i].Kind); err != nil {
-				return fmt.Errorf("column %s: %w", QuoteIdent(t.Columns[i].Name), err)
+				return fmt.Errorf("column %s: %w", sqltext.QuoteIdent(t.Columns[i].Name), err)
 			}
 		}
 		f.raw = append(f.raw, ')')

@@ -1,8 +1,12 @@
 package dump
 
-import "time"
+import (
+	"time"
 
-// Result is what a successful Dump reports: printed by `backup now -o json` and written by the
+	"github.com/backupctl/backupctl/backup/format"
+)
+
+// Result is what a successful Run reports: printed by `backup now -o json` and written by the
 // dumper as its Job result. It stays small (no per-table detail) to fit a termination message.
 type Result struct {
 	ID          string `json:"id"`
@@ -24,6 +28,6 @@ type Result struct {
 	StartedAt       time.Time `json:"started_at"`
 	FinishedAt      time.Time `json:"finished_at"`
 	// Binlog is the snapshot's binary log position; null when binary logging is off.
-	Binlog        *Binlog `json:"binlog"`
-	ServerVersion string  `json:"server_version"`
+	Binlog        *format.Binlog `json:"binlog"`
+	ServerVersion string         `json:"server_version"`
 }

@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
+	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/backupctl/backupctl/backup/verify"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -115,9 +119,9 @@ const dumpAdversarialSQL = "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n" +
 func dumpLoadAdversarial(t *testing.T, s *dumpServers, db, marker string) {
 	t.Helper()
 	dumpClient(t, s.src, []byte(strings.ReplaceAll(
-		strings.ReplaceAll(dumpAdversarialSQL, "%[1]s", QuoteIdent(db)), "%[2]s", marker)))
+		strings.ReplaceAll(dumpAdversarialSQL, "%[1]s", sqltext.QuoteIdent(db)), "%[2]s", marker)))
 	// latin1 session: a procedure whose body holds a latin1 byte, replayed under its own charset.
-	dumpClient(t, s.src, []byte("SET NAMES latin1;\nUSE "+QuoteIdent(db)+";\nCREATE PROCEDURE p_latin() SELECT '\xe9' AS e;\n"))
+	dumpClient(t, s.src, []byte("SET NAMES latin1;\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE PROCEDURE p_latin() SELECT '\xe9' AS e;\n"))
 }
 
 // dumpRoundTrip dumps db into b, replays the stored object with the stock tools into the
@@ -125,7 +129,7 @@ func dumpLoadAdversarial(t *testing.T, s *dumpServers, db, marker string) {
 func dumpRoundTrip(t *testing.T, s *dumpServers, db, compression string) *Result {
 	t.Helper()
 	b, dir := dumpFileBucket(t)
-	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Compression: compression})
+	res, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}, Compression: compression})
 	if err != nil {
 		t.Fatalf("Dump: %v", err)
 	}
@@ -152,7 +156,7 @@ func TestDumpAdversarialRoundTrip(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatalf("loading the fixture created %s", marker)
 	}
-	for _, c := range []string{CompressZstd, CompressGzip, CompressNone} {
+	for _, c := range []string{format.CompressZstd, format.CompressGzip, format.CompressNone} {
 		t.Run(c, func(t *testing.T) {
 			res := dumpRoundTrip(t, s, db, c)
 			if _, err := os.Stat(marker); err == nil {
@@ -162,11 +166,11 @@ func TestDumpAdversarialRoundTrip(t *testing.T) {
 				t.Errorf("result %+v", res)
 			}
 			// Triggers did not fire on restored rows.
-			got := dumpQuery(t, s.dstDB, "SELECT v FROM "+QuoteIdent(db)+".t_trig")
+			got := dumpQuery(t, s.dstDB, "SELECT v FROM "+sqltext.QuoteIdent(db)+".t_trig")
 			if len(got) != 1 || got[0][0] != "'row'" {
 				t.Errorf("t_trig on the target: %v", got)
 			}
-			if _, err := s.dstDB.ExecContext(t.Context(), "DROP DATABASE "+QuoteIdent(db)); err != nil {
+			if _, err := s.dstDB.ExecContext(t.Context(), "DROP DATABASE "+sqltext.QuoteIdent(db)); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -182,7 +186,7 @@ func TestDumpFloatExact(t *testing.T) {
 	floats := []float32{math.MaxFloat32, math.SmallestNonzeroFloat32, -math.MaxFloat32, 1.17549435e-38, 0.1, 1.0 / 3, 16777217, 3.4028e38, 1e-10, 123456.789, -0.0}
 	doubles := []float64{math.MaxFloat64, math.SmallestNonzeroFloat64, 2.2250738585072014e-308, 0.1, 0.1 + 0.2, 1.0 / 3, 1e308, 123456789.12345679, 9007199254740993, -1e-300}
 	var sqlText strings.Builder
-	sqlText.WriteString("CREATE DATABASE " + QuoteIdent(db) + ";\nUSE " + QuoteIdent(db) + ";\nCREATE TABLE fl (id INT PRIMARY KEY, f FLOAT, d DOUBLE);\n")
+	sqlText.WriteString("CREATE DATABASE " + sqltext.QuoteIdent(db) + ";\nUSE " + sqltext.QuoteIdent(db) + ";\nCREATE TABLE fl (id INT PRIMARY KEY, f FLOAT, d DOUBLE);\n")
 	for i := range max(len(floats), len(doubles)) {
 		f, d := "NULL", "NULL"
 		if i < len(floats) {
@@ -194,9 +198,9 @@ func TestDumpFloatExact(t *testing.T) {
 		sqlText.WriteString("INSERT INTO fl VALUES (" + strconv.Itoa(i) + ", " + f + ", " + d + ");\n")
 	}
 	dumpClient(t, s.src, []byte(sqlText.String()))
-	dumpRoundTrip(t, s, db, CompressZstd)
+	dumpRoundTrip(t, s, db, format.CompressZstd)
 	// Bit-exact on the target: compare with what was inserted, not only with the source.
-	for _, r := range dumpQuery(t, s.dstDB, "SELECT id, CAST(f AS DOUBLE), d FROM "+QuoteIdent(db)+".fl ORDER BY id") {
+	for _, r := range dumpQuery(t, s.dstDB, "SELECT id, CAST(f AS DOUBLE), d FROM "+sqltext.QuoteIdent(db)+".fl ORDER BY id") {
 		id, _ := strconv.Atoi(strings.Trim(r[0], "'"))
 		if id < len(floats) {
 			got, err := strconv.ParseFloat(strings.Trim(r[1], "'"), 64)
@@ -218,17 +222,17 @@ func TestDumpUploadFailureLeavesNothing(t *testing.T) {
 	s := dumpTestEnv(t)
 	db := "bk_fail_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 100) FROM seq_1_to_2000;\n"))
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 100) FROM seq_1_to_2000;\n"))
 	b := backuptest.NewMemBucket()
 	b.FailPutAfter = 1000
-	_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}})
+	_, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}})
 	if err == nil || !strings.Contains(err.Error(), "injected upload failure") {
 		t.Fatalf("Dump = %v, want the upload failure", err)
 	}
 	if keys := b.Keys(); len(keys) != 0 {
 		t.Fatalf("a failed backup left %v", keys)
 	}
-	ms, err := List(t.Context(), b)
+	ms, err := format.List(t.Context(), b)
 	if err != nil || len(ms) != 0 {
 		t.Fatalf("List = %v, %v", ms, err)
 	}
@@ -240,14 +244,14 @@ func TestDumpReadBackDiffers(t *testing.T) {
 	s := dumpTestEnv(t)
 	db := "bk_readback_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\nCREATE TABLE t (a INT PRIMARY KEY, b TEXT);\nINSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000;\n"))
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a INT PRIMARY KEY, b TEXT);\nINSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000;\n"))
 	for _, tc := range []struct {
 		name, compression string
 		readBack          func([]byte) []byte
 	}{
-		{"a byte of a zstd frame changed", CompressZstd, func(v []byte) []byte { v[len(v)/2] ^= 0x40; return v }},
+		{"a byte of a zstd frame changed", format.CompressZstd, func(v []byte) []byte { v[len(v)/2] ^= 0x40; return v }},
 		// Uncompressed, two bytes of the footer swapped: no codec checksum to catch it.
-		{"two bytes swapped, no frame checksums", CompressNone, func(v []byte) []byte {
+		{"two bytes swapped, no frame checksums", format.CompressNone, func(v []byte) []byte {
 			i := bytes.LastIndex(v, []byte("dump completed"))
 			v[i], v[i+1] = v[i+1], v[i]
 			return v
@@ -256,8 +260,8 @@ func TestDumpReadBackDiffers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := backuptest.NewMemBucket()
 			b.ReadBack = tc.readBack
-			_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Compression: tc.compression})
-			if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), "read back differs from what was written") {
+			_, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}, Compression: tc.compression})
+			if !errors.Is(err, format.ErrVerify) || !strings.Contains(err.Error(), "read back differs from what was written") {
 				t.Fatalf("Dump = %v, want a verification failure saying the read-back differs", err)
 			}
 			if keys := b.Keys(); len(keys) != 0 {
@@ -271,7 +275,7 @@ func TestDumpUnknownDatabase(t *testing.T) {
 	s := dumpTestEnv(t)
 	b := backuptest.NewMemBucket()
 	name := "bk_missing_" + dumpRand()
-	_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{name}})
+	_, err := Run(t.Context(), s.src, b, Options{Databases: []string{name}})
 	if !errors.Is(err, ErrUnknownDatabase) || !strings.Contains(err.Error(), name) {
 		t.Fatalf("Dump = %v", err)
 	}
@@ -281,35 +285,35 @@ func TestDumpUnknownDatabase(t *testing.T) {
 }
 
 // TestDumpS3VerifyTamperTruncate runs a backup through MinIO, then damages the stored object
-// and checks that verify refuses it; and that List shows it newest first.
+// and checks that verify refuses it; and that format.List shows it newest first.
 func TestDumpS3VerifyTamperTruncate(t *testing.T) {
 	s := dumpTestEnv(t)
 	db := "bk_s3_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\nCREATE TABLE t (a INT PRIMARY KEY, b TEXT);\nINSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000;\n"))
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a INT PRIMARY KEY, b TEXT);\nINSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000;\n"))
 	b := dumpS3Bucket(t)
 	ctx := t.Context()
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { clock = clock.Add(time.Second); return clock }
-	r1, err := Dump(ctx, s.src, b, DumpOptions{Databases: []string{db}, Now: now})
+	r1, err := Run(ctx, s.src, b, Options{Databases: []string{db}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := Dump(ctx, s.src, b, DumpOptions{Databases: []string{db}, Now: now, Compression: CompressGzip})
+	r2, err := Run(ctx, s.src, b, Options{Databases: []string{db}, Now: now, Compression: format.CompressGzip})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := List(ctx, b)
+	ms, err := format.List(ctx, b)
 	if err != nil || len(ms) != 2 || ms[0].ID != r2.ID || ms[1].ID != r1.ID {
 		t.Fatalf("List = %v, %v", ms, err)
 	}
-	if rep, err := VerifyID(ctx, b, r1.ID); err != nil || !rep.Verified || rep.BytesRead != r1.Size {
+	if rep, err := verify.ByID(ctx, b, r1.ID); err != nil || !rep.Verified || rep.BytesRead != r1.Size {
 		t.Fatalf("VerifyID = %+v, %v", rep, err)
 	}
 	// The verification of a new backup records each table's data checksum: it must be the
 	// SHA-256 of the table's data section as a ranged read decompresses it.
 	for _, id := range []string{r1.ID, r2.ID} {
-		m, err := LoadManifest(ctx, b, id)
+		m, err := format.LoadManifest(ctx, b, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +322,7 @@ func TestDumpS3VerifyTamperTruncate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec, err := NewDecompressor(rc, m.Object.Compression)
+		dec, err := format.NewDecompressor(rc, m.Object.Compression)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,20 +346,20 @@ func TestDumpS3VerifyTamperTruncate(t *testing.T) {
 	if _, err := b.Put(ctx, r1.Key, bytes.NewReader(tampered), int64(len(tampered))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyID(ctx, b, r1.ID); !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), "checksum mismatch") {
+	if _, err := verify.ByID(ctx, b, r1.ID); !errors.Is(err, format.ErrVerify) || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Fatalf("tampered: %v", err)
 	}
 	trunc := obj.Bytes()[:obj.Len()-100]
 	if _, err := b.Put(ctx, r1.Key, bytes.NewReader(trunc), int64(len(trunc))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyID(ctx, b, r1.ID); !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), "size mismatch") {
+	if _, err := verify.ByID(ctx, b, r1.ID); !errors.Is(err, format.ErrVerify) || !strings.Contains(err.Error(), "size mismatch") {
 		t.Fatalf("truncated: %v", err)
 	}
-	if err := b.Delete(ctx, ManifestKey(r2.ID)); err != nil {
+	if err := b.Delete(ctx, format.ManifestKey(r2.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyID(ctx, b, r2.ID); !errors.Is(err, ErrNoManifest) {
+	if _, err := verify.ByID(ctx, b, r2.ID); !errors.Is(err, format.ErrNoManifest) {
 		t.Fatalf("no manifest: %v", err)
 	}
 }
@@ -368,21 +372,21 @@ func TestDumpTwoDatabasesCrossView(t *testing.T) {
 	a, b := "bk_a_"+r, "bk_b_"+r
 	s.dumpDropAtEnd(t, a)
 	s.dumpDropAtEnd(t, b)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(b)+" CHARACTER SET latin1;\nCREATE TABLE "+QuoteIdent(b)+".t (x INT, s VARCHAR(5));\n"+
-		"INSERT INTO "+QuoteIdent(b)+".t VALUES (1, 'é');\n"+
-		"CREATE DATABASE "+QuoteIdent(a)+";\nCREATE VIEW "+QuoteIdent(a)+".v AS SELECT x, s FROM "+QuoteIdent(b)+".t;\n"))
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(b)+" CHARACTER SET latin1;\nCREATE TABLE "+sqltext.QuoteIdent(b)+".t (x INT, s VARCHAR(5));\n"+
+		"INSERT INTO "+sqltext.QuoteIdent(b)+".t VALUES (1, 'é');\n"+
+		"CREATE DATABASE "+sqltext.QuoteIdent(a)+";\nCREATE VIEW "+sqltext.QuoteIdent(a)+".v AS SELECT x, s FROM "+sqltext.QuoteIdent(b)+".t;\n"))
 	bk, dir := dumpFileBucket(t)
-	res, err := Dump(t.Context(), s.src, bk, DumpOptions{Databases: []string{a, b}})
+	res, err := Run(t.Context(), s.src, bk, Options{Databases: []string{a, b}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(res.Databases, " ") != b+" "+a {
 		t.Errorf("databases in order %v, want %s first", res.Databases, b)
 	}
-	dumpReplay(t, s.dst, filepath.Join(dir, filepath.FromSlash(res.Key)), CompressZstd)
+	dumpReplay(t, s.dst, filepath.Join(dir, filepath.FromSlash(res.Key)), format.CompressZstd)
 	dumpCompare(t, s.srcDB, s.dstDB, b)
 	dumpCompare(t, s.srcDB, s.dstDB, a)
-	got := dumpQuery(t, s.dstDB, "SELECT HEX(s) FROM "+QuoteIdent(a)+".v")
+	got := dumpQuery(t, s.dstDB, "SELECT HEX(s) FROM "+sqltext.QuoteIdent(a)+".v")
 	if len(got) != 1 || got[0][0] != "'E9'" {
 		t.Errorf("view on the target reads %v", got)
 	}
@@ -399,7 +403,7 @@ func (b *cancelBucket) Put(ctx context.Context, key string, r io.Reader, size in
 		return storage.ObjectInfo{}, err
 	}
 	b.cancel()
-	return b.dumpMemBucket.Put(ctx, key, r, size)
+	return b.MemBucket.Put(ctx, key, r, size)
 }
 
 // TestDumpCancelledLeavesNothing: an interrupted backup reports context.Canceled (exit 130)
@@ -408,10 +412,10 @@ func TestDumpCancelledLeavesNothing(t *testing.T) {
 	s := dumpTestEnv(t)
 	db := "bk_cancel_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 1000) FROM seq_1_to_3000;\n"))
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 1000) FROM seq_1_to_3000;\n"))
 	ctx, cancel := context.WithCancel(t.Context())
 	b := &cancelBucket{backuptest.NewMemBucket(), cancel}
-	_, err := Dump(ctx, s.src, b, DumpOptions{Databases: []string{db}})
+	_, err := Run(ctx, s.src, b, Options{Databases: []string{db}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Dump = %v, want context.Canceled", err)
 	}
@@ -427,15 +431,15 @@ type hookBucket struct {
 }
 
 func (b *hookBucket) Put(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
-	if strings.HasSuffix(key, ManifestName) {
-		return b.dumpMemBucket.Put(ctx, key, r, size)
+	if strings.HasSuffix(key, format.ManifestName) {
+		return b.MemBucket.Put(ctx, key, r, size)
 	}
 	head := make([]byte, 100)
 	if _, err := io.ReadFull(r, head); err != nil {
 		return storage.ObjectInfo{}, err
 	}
 	b.hook()
-	return b.dumpMemBucket.Put(ctx, key, io.MultiReader(bytes.NewReader(head), r), size)
+	return b.MemBucket.Put(ctx, key, io.MultiReader(bytes.NewReader(head), r), size)
 }
 
 // TestDumpServerErrorLeavesNothing: a table dropped mid-dump makes the dump fail with a message
@@ -444,17 +448,17 @@ func TestDumpServerErrorLeavesNothing(t *testing.T) {
 	s := dumpTestEnv(t)
 	db := "bk_drop_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+";\nUSE "+QuoteIdent(db)+";\n"+
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\n"+
 		"CREATE TABLE a (v BLOB);\nINSERT INTO a SELECT REPEAT('a', 1000) FROM seq_1_to_2000;\nCREATE TABLE z (v INT);\n"))
-	b := &hookBucket{backuptest.MemBucket: backuptest.NewMemBucket(), hook: func() {
-		if _, err := s.srcDB.ExecContext(t.Context(), "DROP TABLE "+QuoteIdent(db)+".z"); err != nil {
+	b := &hookBucket{MemBucket: backuptest.NewMemBucket(), hook: func() {
+		if _, err := s.srcDB.ExecContext(t.Context(), "DROP TABLE "+sqltext.QuoteIdent(db)+".z"); err != nil {
 			t.Errorf("drop: %v", err)
 		}
 	}}
 	// One connection and small frames: its reading of a stalls (frames wait for the upload,
 	// which the hook holds) before it opens z. With read-ahead z could already be open in the
 	// snapshot, and DROP would wait for the dump's metadata lock while the hook waits for DROP.
-	_, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Parallel: 1, frameBytes: 16 << 10})
+	_, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}, Parallel: 1, FrameBytes: 16 << 10})
 	if err == nil || !strings.Contains(err.Error(), "`z`") || strings.Contains(err.Error(), "upload") {
 		t.Fatalf("Dump = %v, want an error naming table z", err)
 	}
@@ -474,18 +478,18 @@ func TestDumpCaseDistinctDatabases(t *testing.T) {
 	s.dumpDropAtEnd(t, lower)
 	var sqlText strings.Builder
 	for _, db := range []string{upper, lower} {
-		q := QuoteIdent(db)
+		q := sqltext.QuoteIdent(db)
 		sqlText.WriteString("CREATE DATABASE " + q + ";\nUSE " + q + ";\nCREATE TABLE t_" + db + " (a INT);\n" +
 			"CREATE PROCEDURE p_" + db + "() SELECT 1;\nCREATE TRIGGER g_" + db + " BEFORE INSERT ON t_" + db + " FOR EACH ROW SET NEW.a = 1;\n" +
 			"CREATE EVENT e_" + db + " ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1;\nCREATE VIEW v_" + db + " AS SELECT 1 AS x;\n")
 	}
 	dumpClient(t, s.src, []byte(sqlText.String()))
 	b := backuptest.NewMemBucket()
-	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{upper}})
+	res, err := Run(t.Context(), s.src, b, Options{Databases: []string{upper}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := LoadManifest(t.Context(), b, res.ID)
+	m, err := format.LoadManifest(t.Context(), b, res.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,14 +506,14 @@ func TestDumpEmptyDatabase(t *testing.T) {
 	s := dumpTestEnv(t)
 	db := "bk_empty_" + dumpRand()
 	s.dumpDropAtEnd(t, db)
-	dumpClient(t, s.src, []byte("CREATE DATABASE "+QuoteIdent(db)+" CHARACTER SET utf8mb3 COLLATE utf8mb3_bin;\n"))
+	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+" CHARACTER SET utf8mb3 COLLATE utf8mb3_bin;\n"))
 	b, dir := dumpFileBucket(t)
-	res, err := Dump(t.Context(), s.src, b, DumpOptions{Databases: []string{db}, Compression: CompressNone})
+	res, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}, Compression: format.CompressNone})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dumpReplay(t, s.dst, filepath.Join(dir, filepath.FromSlash(res.Key)), CompressNone)
-	q := "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + QuoteString(db)
+	dumpReplay(t, s.dst, filepath.Join(dir, filepath.FromSlash(res.Key)), format.CompressNone)
+	q := "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + sqltext.QuoteString(db)
 	if a, b := fmt.Sprint(dumpQuery(t, s.srcDB, q)), fmt.Sprint(dumpQuery(t, s.dstDB, q)); a != b {
 		t.Fatalf("source %s, target %s", a, b)
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"strconv"
+
+	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
 // eachRow runs query on conn and calls fn with each row's values as the driver returns them:
@@ -68,12 +70,12 @@ func appendDriverValue(dst, num []byte, v driver.Value, k sqltext.ValueKind) ([]
 	return sqltext.AppendValue(dst, num, k), num, nil
 }
 
-// dumpReadBuffer is what a dump connection reads from its socket at once. The driver reads
+// readBuffer is what a dump connection reads from its socket at once. The driver reads
 // at most 4 KiB at a time (its buffer grows only for larger packets): a system call per 4 KiB
 // of rows.
-const dumpReadBuffer = 64 << 10
+const readBuffer = 64 << 10
 
-// dialBuffered connects as the driver would and reads through a buffer of dumpReadBuffer.
+// dialBuffered connects as the driver would and reads through a buffer of readBuffer.
 func dialBuffered(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
@@ -84,7 +86,7 @@ func dialBuffered(ctx context.Context, network, addr string) (net.Conn, error) {
 		// What the driver's own dialer does.
 		_ = tc.SetKeepAlive(true)
 	}
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, dumpReadBuffer)}, nil
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer)}, nil
 }
 
 type bufferedConn struct {

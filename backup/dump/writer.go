@@ -2,13 +2,13 @@ package dump
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"hash"
 	"hash/crc32"
 	"io"
 	"sync"
+
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/verify"
 )
 
 // frame is one compression frame of the object in memory: a whole small section, or one piece
@@ -87,16 +87,16 @@ func (p *framePool) broadcast() {
 	p.wake = make(chan struct{})
 }
 
-// dumpJob produces one or more frames of the object, in order. The jobs of a dump are written
+// job produces one or more frames of the object, in order. The jobs of a dump are written
 // out strictly in the order they were created, whoever produced them.
-type dumpJob struct {
+type job struct {
 	seq    int
 	frames chan *frame // closed when the job has produced all its frames
 	err    error       // set before frames is closed when the job failed
 
 	// sec, when set, receives the range of the job's frames: a whole section (or an empty one
 	// at the current position when the job produced nothing).
-	sec *Range
+	sec *format.Range
 	// tbl is the table whose data section this job holds part of; first and last say whether
 	// the job begins or ends that section.
 	tbl         *tableOut
@@ -104,15 +104,15 @@ type dumpJob struct {
 	// done, when set, runs in the writer once the job is written.
 	done func(*objectWriter)
 	// run produces the frames of a data job on a worker's connection.
-	run func(ctx context.Context, w *dumpWorker, j *dumpJob) error
+	run func(ctx context.Context, w *worker, j *job) error
 }
 
 // tableOut gathers what the writer records for one table's data section.
 type tableOut struct {
 	t      *tableInfo
-	mt     *Table
-	start  Range
-	chunks []Range
+	mt     *format.Table
+	start  format.Range
+	chunks []format.Range
 	rows   int64
 }
 
@@ -120,7 +120,7 @@ type tableOut struct {
 // section and chunk landed in the stored and the uncompressed stream.
 type objectWriter struct {
 	out *format.HashCounter // compressed bytes, as stored
-	raw int64        // uncompressed bytes written so far
+	raw int64               // uncompressed bytes written so far
 }
 
 // The writer takes a CRC-32C of the object, not its SHA-256: the read-back must match it (see
@@ -137,20 +137,20 @@ func (o *objectWriter) written() verify.Written {
 }
 
 // pos is the current position, as the start of a range.
-func (o *objectWriter) pos() Range { return Range{Offset: o.out.N, RawOffset: o.raw} }
+func (o *objectWriter) pos() format.Range { return format.Range{Offset: o.out.N, RawOffset: o.raw} }
 
 // since returns the range from start to the current position.
-func (o *objectWriter) since(start Range) Range {
+func (o *objectWriter) since(start format.Range) format.Range {
 	start.Length = o.out.N - start.Offset
 	start.RawLength = o.raw - start.RawOffset
 	return start
 }
 
 // writeFrame writes one frame and returns its range.
-func (o *objectWriter) writeFrame(f *frame) (Range, error) {
+func (o *objectWriter) writeFrame(f *frame) (format.Range, error) {
 	start := o.pos()
 	if _, err := o.out.Write(f.comp); err != nil {
-		return Range{}, err
+		return format.Range{}, err
 	}
 	o.raw += int64(len(f.raw))
 	return o.since(start), nil

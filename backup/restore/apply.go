@@ -14,16 +14,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/storage"
 )
 
-// restoreApplyFunc executes one statement of a section; streamSpan calls it in stream order.
-type restoreApplyFunc func(ctx context.Context, st Statement, sec *rsection) error
+// applyFunc executes one statement of a section; streamSpan calls it in stream order.
+type applyFunc func(ctx context.Context, st sqltext.Statement, sec *section) error
 
-// restoreStreamSpan reads one span of the object, decompresses it, checks every section's raw length
+// streamSpan reads one span of the object, decompresses it, checks every section's raw length
 // and recorded SHA-256 as the bytes pass, and hands each statement to apply (nil only checks).
 // It returns the number of object bytes read. Any mismatch wraps ErrVerify.
-func restoreStreamSpan(ctx context.Context, b storage.Bucket, m *Manifest, sp *rspan, apply restoreApplyFunc) (int64, error) {
+func streamSpan(ctx context.Context, b storage.Bucket, m *format.Manifest, sp *span, apply applyFunc) (int64, error) {
 	key := m.Object.Key
 	whole := sp.offset == 0 && sp.length == m.Object.Size
 	var rc io.ReadCloser
@@ -37,24 +39,24 @@ func restoreStreamSpan(ctx context.Context, b storage.Bucket, m *Manifest, sp *r
 		return 0, fmt.Errorf("read object %s: %w", key, err)
 	}
 	defer rc.Close()
-	stored := &restoreCounter{r: rc}
+	stored := &counter{r: rc}
 	if whole {
 		stored.h = sha256.New()
 	}
-	dec, err := NewDecompressor(stored, m.Object.Compression)
+	dec, err := format.NewDecompressor(stored, m.Object.Compression)
 	if err != nil {
 		if stored.err != nil {
 			return stored.n, fmt.Errorf("read object %s: %w", key, stored.err)
 		}
-		return stored.n, fmt.Errorf("%w: object %s at offset %d: %v", ErrVerify, key, sp.offset, err)
+		return stored.n, fmt.Errorf("%w: object %s at offset %d: %v", format.ErrVerify, key, sp.offset, err)
 	}
 	defer dec.Close()
-	raw := newRestoreSectionReader(dec, stored, key, sp)
+	raw := newSectionReader(dec, stored, key, sp)
 
 	if apply == nil {
 		_, err = io.Copy(io.Discard, raw)
 	} else {
-		err = restoreSplitApply(ctx, raw, sp, apply)
+		err = splitApply(ctx, raw, sp, apply)
 	}
 	if err != nil {
 		return stored.n, err
@@ -64,22 +66,22 @@ func restoreStreamSpan(ctx context.Context, b storage.Bucket, m *Manifest, sp *r
 		return stored.n, fmt.Errorf("read object %s: %w", key, err)
 	}
 	if stored.n != sp.length {
-		return stored.n, fmt.Errorf("%w: object %s: read %d bytes at offset %d, the manifest says %d", ErrVerify, key, stored.n, sp.offset, sp.length)
+		return stored.n, fmt.Errorf("%w: object %s: read %d bytes at offset %d, the manifest says %d", format.ErrVerify, key, stored.n, sp.offset, sp.length)
 	}
 	if whole {
 		if sum := hex.EncodeToString(stored.h.Sum(nil)); sum != m.Object.SHA256 {
-			return stored.n, fmt.Errorf("%w: object %s: SHA-256 %s, the manifest says %s", ErrVerify, key, sum, m.Object.SHA256)
+			return stored.n, fmt.Errorf("%w: object %s: SHA-256 %s, the manifest says %s", format.ErrVerify, key, sum, m.Object.SHA256)
 		}
 	}
 	return stored.n, nil
 }
 
-// restoreSplitApply splits the raw stream while the previous statements execute, so decompression
+// splitApply splits the raw stream while the previous statements execute, so decompression
 // overlaps the server's work; at most a few statements wait in between.
-func restoreSplitApply(ctx context.Context, raw io.Reader, sp *rspan, apply restoreApplyFunc) error {
+func splitApply(ctx context.Context, raw io.Reader, sp *span, apply applyFunc) error {
 	type item struct {
-		st  Statement
-		sec *rsection
+		st  sqltext.Statement
+		sec *section
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -88,7 +90,7 @@ func restoreSplitApply(ctx context.Context, raw io.Reader, sp *rspan, apply rest
 	var perr error
 	go func() {
 		defer close(ch)
-		s := NewSplitter(raw, sp.rawOffset)
+		s := sqltext.NewSplitter(raw, sp.rawOffset)
 		i := 0
 		for {
 			st, err := s.Next()
@@ -104,7 +106,7 @@ func restoreSplitApply(ctx context.Context, raw io.Reader, sp *rspan, apply rest
 				i++
 			}
 			if i == len(sp.sections) {
-				perr = fmt.Errorf("%w: statement at raw offset %d is outside every section of the manifest", ErrVerify, st.Offset)
+				perr = fmt.Errorf("%w: statement at raw offset %d is outside every section of the manifest", format.ErrVerify, st.Offset)
 				close(failed)
 				return
 			}
@@ -122,7 +124,7 @@ func restoreSplitApply(ctx context.Context, raw io.Reader, sp *rspan, apply rest
 		}
 		select {
 		case <-failed:
-			aerr = errRestoreStream
+			aerr = errStream
 			cancel()
 			continue
 		default:
@@ -137,19 +139,19 @@ func restoreSplitApply(ctx context.Context, raw io.Reader, sp *rspan, apply rest
 	return aerr
 }
 
-// errRestoreStream stands for the producer's error, which splitAndApply returns instead.
-var errRestoreStream = errors.New("stream failed")
+// errStream stands for the producer's error, which splitAndApply returns instead.
+var errStream = errors.New("stream failed")
 
-// restoreCounter counts (and optionally hashes) the stored bytes and keeps the read error, to
+// counter counts (and optionally hashes) the stored bytes and keeps the read error, to
 // tell a failing bucket from a damaged object.
-type restoreCounter struct {
+type counter struct {
 	r   io.Reader
 	n   int64
 	h   hash.Hash
 	err error
 }
 
-func (c *restoreCounter) Read(p []byte) (int, error) {
+func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	if c.h != nil {
@@ -161,13 +163,13 @@ func (c *restoreCounter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// restoreSectionReader passes the raw stream through, checking each section's length and, where the
+// sectionReader passes the raw stream through, checking each section's length and, where the
 // manifest has one, its SHA-256.
-type restoreSectionReader struct {
+type sectionReader struct {
 	r      io.Reader
-	stored *restoreCounter
+	stored *counter
 	key    string
-	secs   []*rsection
+	secs   []*section
 	i      int
 	pos    int64
 	end    int64
@@ -175,14 +177,14 @@ type restoreSectionReader struct {
 	err    error
 }
 
-func newRestoreSectionReader(r io.Reader, stored *restoreCounter, key string, sp *rspan) *restoreSectionReader {
-	s := &restoreSectionReader{r: r, stored: stored, key: key, secs: sp.sections, pos: sp.rawOffset, end: sp.rawOffset + sp.rawLength}
+func newSectionReader(r io.Reader, stored *counter, key string, sp *span) *sectionReader {
+	s := &sectionReader{r: r, stored: stored, key: key, secs: sp.sections, pos: sp.rawOffset, end: sp.rawOffset + sp.rawLength}
 	s.start()
 	s.err = s.closeEnded()
 	return s
 }
 
-func (s *restoreSectionReader) start() {
+func (s *sectionReader) start() {
 	s.h = nil
 	if s.i < len(s.secs) && s.secs[s.i].sha != "" {
 		s.h = sha256.New()
@@ -190,7 +192,7 @@ func (s *restoreSectionReader) start() {
 }
 
 // closeEnded checks every section that ends at the current position.
-func (s *restoreSectionReader) closeEnded() error {
+func (s *sectionReader) closeEnded() error {
 	for s.i < len(s.secs) {
 		sec := s.secs[s.i]
 		if s.pos < sec.r.RawOffset+sec.r.RawLength {
@@ -198,7 +200,7 @@ func (s *restoreSectionReader) closeEnded() error {
 		}
 		if s.h != nil {
 			if sum := hex.EncodeToString(s.h.Sum(nil)); sum != sec.sha {
-				return fmt.Errorf("%w: object %s, %s: SHA-256 of the %s section is %s, the manifest says %s", ErrVerify, s.key, sec.what(), sec.kind, sum, sec.sha)
+				return fmt.Errorf("%w: object %s, %s: SHA-256 of the %s section is %s, the manifest says %s", format.ErrVerify, s.key, sec.what(), sec.kind, sum, sec.sha)
 			}
 		}
 		s.i++
@@ -207,14 +209,14 @@ func (s *restoreSectionReader) closeEnded() error {
 	return nil
 }
 
-func (s *restoreSectionReader) Read(p []byte) (int, error) {
+func (s *sectionReader) Read(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
 	n, err := s.r.Read(p)
 	for b := p[:n]; len(b) > 0; {
 		if s.i >= len(s.secs) {
-			s.err = fmt.Errorf("%w: object %s holds more than the %d bytes the manifest says at raw offset %d", ErrVerify, s.key, s.end-s.secs[0].r.RawOffset, s.secs[0].r.RawOffset)
+			s.err = fmt.Errorf("%w: object %s holds more than the %d bytes the manifest says at raw offset %d", format.ErrVerify, s.key, s.end-s.secs[0].r.RawOffset, s.secs[0].r.RawOffset)
 			return 0, s.err
 		}
 		sec := s.secs[s.i]
@@ -231,30 +233,30 @@ func (s *restoreSectionReader) Read(p []byte) (int, error) {
 	switch {
 	case err == io.EOF:
 		if s.pos != s.end {
-			s.err = fmt.Errorf("%w: object %s ends at raw offset %d, the manifest says %d: it is truncated", ErrVerify, s.key, s.pos, s.end)
+			s.err = fmt.Errorf("%w: object %s ends at raw offset %d, the manifest says %d: it is truncated", format.ErrVerify, s.key, s.pos, s.end)
 			return n, s.err
 		}
 	case err != nil:
 		if s.stored.err != nil {
 			s.err = fmt.Errorf("read object %s: %w", s.key, s.stored.err)
 		} else {
-			s.err = fmt.Errorf("%w: object %s cannot be decompressed at raw offset %d: %v", ErrVerify, s.key, s.pos, err)
+			s.err = fmt.Errorf("%w: object %s cannot be decompressed at raw offset %d: %v", format.ErrVerify, s.key, s.pos, err)
 		}
 		return n, s.err
 	}
 	return n, err
 }
 
-// restoreApplier executes statements on the restore connection and keeps the report.
-type restoreApplier struct {
+// applier executes statements on the restore connection and keeps the report.
+type applier struct {
 	conn   *sql.Conn
-	plan   *restorePlan
+	plan   *plan
 	log    *slog.Logger
-	rep    *RestoreReport
-	checks *restoreTarget
+	rep    *Report
+	checks *targetState
 
-	cur      *rsection
-	curDB    *rdbPlan
+	cur      *section
+	curDB    *dbPlan
 	header   []string // the header's statements, which every data connection replays
 	touched  []string
 	touchSet map[string]bool
@@ -263,7 +265,7 @@ type restoreApplier struct {
 // prepare sets the session up and clears the way: it drops what DropExisting allows to
 // replace (or what is empty and would make CREATE fail) and creates databases the stream will
 // not create itself.
-func (a *restoreApplier) prepare(ctx context.Context) error {
+func (a *applier) prepare(ctx context.Context) error {
 	// Fast, order-independent loading; the header sets the rest. sql_log_bin is left alone:
 	// a restore that replicas do not see must be asked for by the operator.
 	for _, q := range []string{"SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0"} {
@@ -276,13 +278,13 @@ func (a *restoreApplier) prepare(ctx context.Context) error {
 			if a.checks.dbExists[dp.target] {
 				// Refused earlier unless empty or DropExisting.
 				a.log.Info("dropping existing database", "database", dp.target, "objects", a.checks.dbObjects[dp.target])
-				if err := a.exec(ctx, "DROP DATABASE "+QuoteIdent(dp.target)); err != nil {
+				if err := a.exec(ctx, "DROP DATABASE "+sqltext.QuoteIdent(dp.target)); err != nil {
 					return fmt.Errorf("database %s: drop existing: %w", dp.target, err)
 				}
 				a.touch(dp.target)
 			}
 			if a.plan.rename {
-				q := "CREATE DATABASE " + QuoteIdent(dp.target) + restoreDBOptions(dp.src)
+				q := "CREATE DATABASE " + sqltext.QuoteIdent(dp.target) + dbOptions(dp.src)
 				if err := a.exec(ctx, q); err != nil {
 					return fmt.Errorf("database %s: %s: %w", dp.target, q, err)
 				}
@@ -291,14 +293,14 @@ func (a *restoreApplier) prepare(ctx context.Context) error {
 			continue
 		}
 		if !a.checks.dbExists[dp.target] {
-			q := "CREATE DATABASE IF NOT EXISTS " + QuoteIdent(dp.target) + restoreDBOptions(dp.src)
+			q := "CREATE DATABASE IF NOT EXISTS " + sqltext.QuoteIdent(dp.target) + dbOptions(dp.src)
 			if err := a.exec(ctx, q); err != nil {
 				return fmt.Errorf("database %s: %s: %w", dp.target, q, err)
 			}
 			a.touch(dp.target)
 		}
 		for _, t := range dp.tables {
-			ts, ok := a.checks.tables[restoreTableKey(dp.target, t.Name)]
+			ts, ok := a.checks.tables[tableKey(dp.target, t.Name)]
 			if !ok {
 				continue
 			}
@@ -307,7 +309,7 @@ func (a *restoreApplier) prepare(ctx context.Context) error {
 				drop = "DROP VIEW "
 			}
 			a.log.Info("dropping existing table", "database", dp.target, "table", t.Name, "had_rows", ts.hasRows)
-			if err := a.exec(ctx, drop+QuoteIdent(dp.target)+"."+QuoteIdent(t.Name)); err != nil {
+			if err := a.exec(ctx, drop+sqltext.QuoteIdent(dp.target)+"."+sqltext.QuoteIdent(t.Name)); err != nil {
 				return fmt.Errorf("database %s, table %s: drop existing: %w", dp.target, t.Name, err)
 			}
 			a.touch(dp.target)
@@ -316,7 +318,7 @@ func (a *restoreApplier) prepare(ctx context.Context) error {
 	return nil
 }
 
-func restoreDBOptions(d *Database) string {
+func dbOptions(d *format.Database) string {
 	var s string
 	if d.Charset != "" {
 		s += " CHARACTER SET " + d.Charset
@@ -327,12 +329,12 @@ func restoreDBOptions(d *Database) string {
 	return s
 }
 
-func (a *restoreApplier) exec(ctx context.Context, q string) error {
+func (a *applier) exec(ctx context.Context, q string) error {
 	_, err := a.conn.ExecContext(ctx, q)
 	return err
 }
 
-func (a *restoreApplier) touch(db string) {
+func (a *applier) touch(db string) {
 	if a.touchSet == nil {
 		a.touchSet = map[string]bool{}
 	}
@@ -342,26 +344,26 @@ func (a *restoreApplier) touch(db string) {
 	}
 }
 
-// apply executes one statement of a section other than data (which the restorePool loads); it is
+// apply executes one statement of a section other than data (which the workerPool loads); it is
 // the applyFunc of the restore's main connection.
-func (a *restoreApplier) apply(ctx context.Context, st Statement, sec *rsection) error {
+func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section) error {
 	if sec != a.cur {
 		if err := a.enter(ctx, sec); err != nil {
 			return err
 		}
 	}
 	q := st.SQL
-	if sec.kind == rkindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, q) {
+	if sec.kind == kindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, q) {
 		return nil
 	}
 	if a.plan.rename && sec.db != nil {
 		q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
 	}
-	if sec.kind == rkindHeader {
+	if sec.kind == kindHeader {
 		a.header = append(a.header, q)
 	}
 	if _, err := a.conn.ExecContext(ctx, q); err != nil {
-		return restoreStmtError(sec, st, q, err)
+		return stmtError(sec, st, q, err)
 	}
 	if sec.db != nil {
 		a.touch(sec.db.target)
@@ -372,11 +374,11 @@ func (a *restoreApplier) apply(ctx context.Context, st Statement, sec *rsection)
 // wantInTableRestore picks, from a post section, what a --table restore applies: the triggers
 // of its tables, and every SET, which wraps each object in its session and restores the
 // header's after it.
-func (a *restoreApplier) wantInTableRestore(db *rdbPlan, q string) bool {
+func (a *applier) wantInTableRestore(db *dbPlan, q string) bool {
 	if len(q) > 4 && strings.EqualFold(q[:4], "SET ") {
 		return true
 	}
-	table, ok := restoreTriggerTable(q)
+	table, ok := triggerTable(q)
 	if !ok {
 		return false
 	}
@@ -390,7 +392,7 @@ func (a *restoreApplier) wantInTableRestore(db *rdbPlan, q string) bool {
 }
 
 // enter is called at a section's first statement.
-func (a *restoreApplier) enter(ctx context.Context, sec *rsection) error {
+func (a *applier) enter(ctx context.Context, sec *section) error {
 	a.cur = sec
 	if sec.db == nil || sec.db == a.curDB {
 		return nil
@@ -400,7 +402,7 @@ func (a *restoreApplier) enter(ctx context.Context, sec *rsection) error {
 	if sec.db.whole && !a.plan.rename {
 		return nil // the stream's create section says USE
 	}
-	q := "USE " + QuoteIdent(sec.db.target)
+	q := "USE " + sqltext.QuoteIdent(sec.db.target)
 	if err := a.exec(ctx, q); err != nil {
 		return fmt.Errorf("database %s: %s: %w", sec.db.target, q, err)
 	}
@@ -408,7 +410,7 @@ func (a *restoreApplier) enter(ctx context.Context, sec *rsection) error {
 }
 
 // tableDone reports a table whose data is loaded.
-func (a *restoreApplier) tableDone(sec *rsection, rows int64, started time.Time) {
+func (a *applier) tableDone(sec *section, rows int64, started time.Time) {
 	t := sec.table
 	if t.Kind == "sequence" {
 		rows = t.Rows // its SETVAL inserts nothing, but the dump counts its state as a row
@@ -420,7 +422,7 @@ func (a *restoreApplier) tableDone(sec *rsection, rows int64, started time.Time)
 	}
 }
 
-func restoreIsUse(q string) bool {
+func isUse(q string) bool {
 	return len(q) > 4 && strings.EqualFold(q[:3], "USE") && (q[3] == ' ' || q[3] == '\t' || q[3] == '\n' || q[3] == '`')
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/restore"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/dbtest"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -233,7 +235,7 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 	name := src.CreateDatabase(t, "rst_chunks")
 	dbtest.LoadSakila(t, src, name)
 	opts := backup.DumpOptions{Databases: []string{name}, Parallel: 3}
-	backup.SetFrameBytes(&opts, 16<<10)
+	restore.SetFrameBytes(&opts, 16<<10)
 	res, err := backup.Dump(t.Context(), src.Config(), b, opts)
 	if err != nil {
 		t.Fatalf("dump: %v", err)
@@ -304,16 +306,16 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 		dst.DropAtEnd(t, into)
 		// Roll back and fail one statement past the first commit of a job, as InnoDB does to
 		// the victim of a deadlock: the job must replay what was not committed, and only that.
-		prefix := "INSERT INTO " + backup.QuoteIdent(tb.Name) + " "
+		prefix := "INSERT INTO " + sqltext.QuoteIdent(tb.Name) + " "
 		var mu sync.Mutex
 		seen, failed := 0, false
-		backup.SetRestoreExecHook(t, func(conn *sql.Conn, q string) error {
+		restore.SetRestoreExecHook(t, func(conn *sql.Conn, q string) error {
 			if !strings.HasPrefix(q, prefix) {
 				return nil
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if seen++; seen != backup.TxStatements+5 || failed {
+			if seen++; seen != restore.TxStatements+5 || failed {
 				return nil
 			}
 			failed = true

@@ -10,6 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/dump"
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
+	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
 // restoreSourceSQL builds a database with what a restore must get right: foreign keys, awkward
@@ -17,7 +23,7 @@ import (
 // history, and views, routines, triggers and an event whose bodies hold semicolons and qualified
 // names.
 func restoreSourceSQL(db string) []string {
-	q := QuoteIdent(db)
+	q := sqltext.QuoteIdent(db)
 	return []string{
 		"CREATE DATABASE " + q + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
 		"USE " + q,
@@ -66,9 +72,9 @@ func restoreExecAll(t *testing.T, cfg dbconn.Config, stmts []string) {
 // checksum and row count, history included.
 func restoreDefinitions(t *testing.T, db *sql.DB, name string) []string {
 	t.Helper()
-	q := QuoteIdent(name)
+	q := sqltext.QuoteIdent(name)
 	norm := func(s string) string {
-		s = strings.ReplaceAll(s, QuoteIdent(name)+".", "`DB`.")
+		s = strings.ReplaceAll(s, sqltext.QuoteIdent(name)+".", "`DB`.")
 		return s
 	}
 	var out []string
@@ -77,7 +83,7 @@ func restoreDefinitions(t *testing.T, db *sql.DB, name string) []string {
 	}
 	for _, r := range restoreQueryStrings(t, db, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME", name) {
 		tn, typ, _ := strings.Cut(r, "|")
-		obj := q + "." + QuoteIdent(tn)
+		obj := q + "." + sqltext.QuoteIdent(tn)
 		switch typ {
 		case "VIEW":
 			def := restoreQueryStrings(t, db, "SHOW CREATE VIEW "+obj)
@@ -97,7 +103,7 @@ func restoreDefinitions(t *testing.T, db *sql.DB, name string) []string {
 	}
 	for _, r := range restoreQueryStrings(t, db, "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY 1, 2", name) {
 		typ, rn, _ := strings.Cut(r, "|")
-		def := restoreQueryStrings(t, db, "SHOW CREATE "+typ+" "+q+"."+QuoteIdent(rn))
+		def := restoreQueryStrings(t, db, "SHOW CREATE "+typ+" "+q+"."+sqltext.QuoteIdent(rn))
 		out = append(out, strings.ToLower(typ)+" "+norm(def[0]))
 	}
 	for _, tn := range restoreQueryStrings(t, db, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY 1", name) {
@@ -141,13 +147,13 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 	restoreDropAtEnd(t, dst, name, into)
 	restoreExecAll(t, s.src, restoreSourceSQL(name))
 
-	res, err := Dump(t.Context(), s.src, s.bucket, DumpOptions{Databases: []string{name}})
+	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
 	if err != nil {
 		t.Fatalf("dump: %v", err)
 	}
 
 	t.Run("full into the second server", func(t *testing.T) {
-		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, RestoreOptions{})
+		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +166,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 	})
 
 	t.Run("under a new name beside the original", func(t *testing.T) {
-		rep, err := Restore(t.Context(), s.src, s.bucket, res.ID, RestoreOptions{Into: into})
+		rep, err := Restore(t.Context(), s.src, s.bucket, res.ID, Options{Into: into})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +187,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 	})
 
 	t.Run("one table alone", func(t *testing.T) {
-		m, err := LoadManifest(t.Context(), s.bucket, res.ID)
+		m, err := format.LoadManifest(t.Context(), s.bucket, res.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,15 +195,15 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 		// Into a fresh database on the second server: the full restore above made name there.
 		tblDB := restoreRandName("rst_rt_tbl")
 		restoreDropAtEnd(t, dst, tblDB)
-		rep, err := Restore(t.Context(), s.dst, cb, res.ID, RestoreOptions{Tables: []string{name + ".child"}, Into: tblDB})
+		rep, err := Restore(t.Context(), s.dst, cb, res.ID, Options{Tables: []string{name + ".child"}, Into: tblDB})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rep.Rows != 3 {
 			t.Errorf("rows %d, want 3", rep.Rows)
 		}
-		want := restoreQueryStrings(t, src, "CHECKSUM TABLE "+QuoteIdent(name)+".child EXTENDED")[0]
-		got := restoreQueryStrings(t, dst, "CHECKSUM TABLE "+QuoteIdent(tblDB)+".child EXTENDED")[0]
+		want := restoreQueryStrings(t, src, "CHECKSUM TABLE "+sqltext.QuoteIdent(name)+".child EXTENDED")[0]
+		got := restoreQueryStrings(t, dst, "CHECKSUM TABLE "+sqltext.QuoteIdent(tblDB)+".child EXTENDED")[0]
 		if _, w, _ := strings.Cut(want, "|"); !strings.HasSuffix(got, "|"+w) {
 			t.Errorf("checksum %s, want %s", got, want)
 		}
@@ -205,7 +211,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 			t.Errorf("triggers %q, want the table's trigger", got)
 		}
 		d := &m.Databases[0]
-		var allowed []Range
+		var allowed []format.Range
 		allowed = append(allowed, m.Header, d.Post)
 		for _, tb := range d.Tables {
 			if tb.Name == "child" {
@@ -216,7 +222,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 			t.Errorf("--table read the whole object")
 		}
 		for _, r := range cb.ranges {
-			if !slices.ContainsFunc(allowed, func(a Range) bool { return r[0] >= a.Offset && r[0]+r[1] <= a.Offset+a.Length }) {
+			if !slices.ContainsFunc(allowed, func(a format.Range) bool { return r[0] >= a.Offset && r[0]+r[1] <= a.Offset+a.Length }) {
 				t.Errorf("--table read [%d, +%d) outside its ranges", r[0], r[1])
 			}
 		}
@@ -225,7 +231,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 	t.Run("dry run changes nothing", func(t *testing.T) {
 		dry := restoreRandName("rst_rt_dry")
 		before := restoreInventory(t, dst, name, dry)
-		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, RestoreOptions{Into: dry, DryRun: true})
+		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Into: dry, DryRun: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +245,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 
 	t.Run("existing target refused", func(t *testing.T) {
 		before := restoreInventory(t, dst, name)
-		if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, RestoreOptions{}); err == nil || !strings.Contains(err.Error(), "--drop-existing") {
+		if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{}); err == nil || !strings.Contains(err.Error(), "--drop-existing") {
 			t.Errorf("err %v", err)
 		}
 		if after := restoreInventory(t, dst, name); !reflect.DeepEqual(before, after) {
@@ -254,11 +260,11 @@ func TestRestoreSplitsDumpOutput(t *testing.T) {
 	name := restoreRandName("rst_split")
 	restoreDropAtEnd(t, src, name)
 	restoreExecAll(t, s.src, restoreSourceSQL(name))
-	res, err := Dump(t.Context(), s.src, s.bucket, DumpOptions{Databases: []string{name}})
+	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := LoadManifest(t.Context(), s.bucket, res.ID)
+	m, err := format.LoadManifest(t.Context(), s.bucket, res.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,11 +273,11 @@ func TestRestoreSplitsDumpOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	dec, err := NewDecompressor(rc, m.Object.Compression)
+	dec, err := format.NewDecompressor(rc, m.Object.Compression)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sts, err := splitAll(t, dec)
+	sts, err := backuptest.SplitAll(t, dec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +323,7 @@ func restoreLoadSakila(t *testing.T, cfg dbconn.Config, name string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sp := NewSplitter(f, 0)
+		sp := sqltext.NewSplitter(f, 0)
 		for {
 			st, err := sp.Next()
 			if errors.Is(err, io.EOF) {
@@ -329,9 +335,9 @@ func restoreLoadSakila(t *testing.T, cfg dbconn.Config, name string) {
 			q := st.SQL
 			switch q {
 			case "DROP SCHEMA IF EXISTS sakila":
-				q = "DROP SCHEMA IF EXISTS " + QuoteIdent(name)
+				q = "DROP SCHEMA IF EXISTS " + sqltext.QuoteIdent(name)
 			case "CREATE SCHEMA sakila":
-				q = "CREATE SCHEMA " + QuoteIdent(name)
+				q = "CREATE SCHEMA " + sqltext.QuoteIdent(name)
 			default:
 				q = rewriteQualifier(q, "sakila", name)
 			}
@@ -350,11 +356,11 @@ func TestRestoreDumpSakila(t *testing.T) {
 	restoreDropAtEnd(t, src, name, into)
 	restoreDropAtEnd(t, dst, name)
 	restoreLoadSakila(t, s.src, name)
-	res, err := Dump(t.Context(), s.src, s.bucket, DumpOptions{Databases: []string{name}})
+	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
 	if err != nil {
 		t.Fatalf("dump: %v", err)
 	}
-	rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, RestoreOptions{})
+	rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +368,7 @@ func TestRestoreDumpSakila(t *testing.T) {
 	if rep.Tables != 16 || rep.Rows < 40000 {
 		t.Errorf("report %+v", rep)
 	}
-	if _, err := Restore(t.Context(), s.src, s.bucket, res.ID, RestoreOptions{Into: into}); err != nil {
+	if _, err := Restore(t.Context(), s.src, s.bucket, res.ID, Options{Into: into}); err != nil {
 		t.Fatal(err)
 	}
 	restoreCompare(t, src, name, src, into)

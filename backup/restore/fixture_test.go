@@ -7,11 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/storage"
 )
 
 // restoreFixtureRun restores a hand-written backup through Restore.
-func restoreFixtureRun(t *testing.T, target dbconn.Config, b storage.Bucket, m *Manifest, opts RestoreOptions) (*RestoreReport, error) {
+func restoreFixtureRun(t *testing.T, target dbconn.Config, b storage.Bucket, m *format.Manifest, opts Options) (*Report, error) {
 	t.Helper()
 	return Restore(t.Context(), target, b, m.ID, opts)
 }
@@ -20,7 +23,7 @@ func restoreFixtureRun(t *testing.T, target dbconn.Config, b storage.Bucket, m *
 func checkRestoredFixture(t *testing.T, s *restoreServers, cfg dbconn.Config, db string) {
 	t.Helper()
 	conn := restoreTestDB(t, cfg)
-	q := QuoteIdent(db)
+	q := sqltext.QuoteIdent(db)
 	got := restoreQueryStrings(t, conn, "SELECT id, parent_id, note FROM "+q+".child ORDER BY id")
 	want := []string{"1|1|a;b", "2|1|\nDELIMITER ;;\n", "3|2|it's 'quoted' -- not a comment"}
 	if !reflect.DeepEqual(got, want) {
@@ -50,7 +53,7 @@ func TestRestoreFixtureFull(t *testing.T) {
 	restoreDropAtEnd(t, dst, a, b)
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
 	cb := &restoreCountingBucket{Bucket: s.bucket}
-	rep, err := restoreFixtureRun(t, s.dst, cb, m, RestoreOptions{})
+	rep, err := restoreFixtureRun(t, s.dst, cb, m, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +62,7 @@ func TestRestoreFixtureFull(t *testing.T) {
 	if rep.Rows != 14 || rep.Tables != 8 || !reflect.DeepEqual(rep.Databases, []string{a, b}) || rep.Bytes != m.Object.Size {
 		t.Errorf("report %+v: want 14 rows (a sequence counts one), 8 tables, databases %s %s, %d bytes", rep, a, b, m.Object.Size)
 	}
-	// Verify reads the object once; the restore then reads every byte of it exactly once, in
+	// verify.Backup reads the object once; the restore then reads every byte of it exactly once, in
 	// ranges (definitions in stream order, data in chunks over the workers).
 	if n := cb.objectGets(m); n != 1 {
 		t.Errorf("full restore made %d whole reads of the object; want one (verify)", n)
@@ -77,16 +80,16 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
 
 	// --into needs one database.
-	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{Into: into}); err == nil || !strings.Contains(err.Error(), "--into needs exactly one database") {
+	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Into: into}); err == nil || !strings.Contains(err.Error(), "--into needs exactly one database") {
 		t.Errorf("--into over two databases: err %v", err)
 	}
-	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{Databases: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), a) {
+	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Databases: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), a) {
 		t.Errorf("--database nope: err %v; want the list of databases", err)
 	}
 
 	// --database restores only that one, from its ranges.
 	cb := &restoreCountingBucket{Bucket: s.bucket}
-	if _, err := restoreFixtureRun(t, s.dst, cb, m, RestoreOptions{Databases: []string{b}}); err != nil {
+	if _, err := restoreFixtureRun(t, s.dst, cb, m, Options{Databases: []string{b}}); err != nil {
 		t.Fatal(err)
 	}
 	checkRestoredFixture(t, s, s.dst, b)
@@ -101,7 +104,7 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	}
 
 	// --into beside the original: b stays, into gets a copy whose view and procedure point at into.
-	rep, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{Databases: []string{b}, Into: into})
+	rep, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Databases: []string{b}, Into: into})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,18 +132,18 @@ func TestRestoreFixtureTable(t *testing.T) {
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
 
 	for _, spec := range []string{"nodot", a + ".nope", "nodb.child"} {
-		if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{Tables: []string{spec}}); err == nil {
+		if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Tables: []string{spec}}); err == nil {
 			t.Errorf("--table %s: no error", spec)
 		}
 	}
 
 	cb := &restoreCountingBucket{Bucket: s.bucket}
-	rep, err := restoreFixtureRun(t, s.dst, cb, m, RestoreOptions{Tables: []string{b + ".child"}})
+	rep, err := restoreFixtureRun(t, s.dst, cb, m, Options{Tables: []string{b + ".child"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"1|1|a;b", "2|1|\nDELIMITER ;;\n", "3|2|it's 'quoted' -- not a comment"}
-	if got := restoreQueryStrings(t, dst, "SELECT id, parent_id, note FROM "+QuoteIdent(b)+".child ORDER BY id"); !reflect.DeepEqual(got, want) {
+	if got := restoreQueryStrings(t, dst, "SELECT id, parent_id, note FROM "+sqltext.QuoteIdent(b)+".child ORDER BY id"); !reflect.DeepEqual(got, want) {
 		t.Errorf("child: %q", got)
 	}
 	if got := restoreQueryStrings(t, dst, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", b); !reflect.DeepEqual(got, []string{"child"}) {
@@ -156,7 +159,7 @@ func TestRestoreFixtureTable(t *testing.T) {
 	if rep.Rows != 3 || rep.Tables != 1 || len(rep.Warnings) == 0 {
 		t.Errorf("report %+v", rep)
 	}
-	var tbl *Table
+	var tbl *format.Table
 	for i := range m.Databases[1].Tables {
 		if m.Databases[1].Tables[i].Name == "child" {
 			tbl = &m.Databases[1].Tables[i]
@@ -165,14 +168,14 @@ func TestRestoreFixtureTable(t *testing.T) {
 	// Only the header and the table's ranges were read: no whole-object read, every range
 	// inside them.
 	// The post section is read for the table's triggers.
-	allowed := []Range{m.Header, tbl.Schema, tbl.Data, m.Databases[1].Post}
+	allowed := []format.Range{m.Header, tbl.Schema, tbl.Data, m.Databases[1].Post}
 	if n := cb.objectGets(m); n != 0 {
 		t.Errorf("--table read the whole object %d times", n)
 	}
 	var read int64
 	for _, r := range cb.ranges {
 		read += r[1]
-		if !slices.ContainsFunc(allowed, func(a Range) bool { return r[0] >= a.Offset && r[0]+r[1] <= a.Offset+a.Length }) {
+		if !slices.ContainsFunc(allowed, func(a format.Range) bool { return r[0] >= a.Offset && r[0]+r[1] <= a.Offset+a.Length }) {
 			t.Errorf("--table read [%d, +%d), outside the header and the table's ranges %+v", r[0], r[1], allowed)
 		}
 	}
@@ -181,10 +184,10 @@ func TestRestoreFixtureTable(t *testing.T) {
 	}
 
 	// The same table again: it has rows now.
-	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{Tables: []string{b + ".child"}}); !errors.Is(err, ErrTargetNotEmpty) {
+	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Tables: []string{b + ".child"}}); !errors.Is(err, ErrTargetNotEmpty) {
 		t.Errorf("second --table restore: err %v, want ErrTargetNotEmpty", err)
 	}
-	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{Tables: []string{b + ".child"}, DropExisting: true}); err != nil {
+	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Tables: []string{b + ".child"}, DropExisting: true}); err != nil {
 		t.Errorf("--drop-existing: %v", err)
 	}
 }
@@ -197,7 +200,7 @@ func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 
 	before := restoreInventory(t, dst, a)
-	rep, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{DryRun: true})
+	rep, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,16 +211,16 @@ func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 		t.Errorf("dry-run report %+v", rep)
 	}
 
-	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{}); err != nil {
+	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// Existing non-empty target: refused, nothing changed, and the dry run says so too.
 	before = restoreInventory(t, dst, a)
-	_, err = restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{})
+	_, err = restoreFixtureRun(t, s.dst, s.bucket, m, Options{})
 	if !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), "--drop-existing") {
 		t.Errorf("restore over a non-empty database: err %v", err)
 	}
-	rep, err = restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{DryRun: true})
+	rep, err = restoreFixtureRun(t, s.dst, s.bucket, m, Options{DryRun: true})
 	if !errors.Is(err, ErrTargetNotEmpty) || rep == nil || !strings.Contains(rep.Plan[0].Action, "refused") {
 		t.Errorf("dry run over a non-empty database: err %v, report %+v", err, rep)
 	}
@@ -225,10 +228,10 @@ func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 		t.Errorf("a refused restore changed the server")
 	}
 	// --drop-existing replaces it.
-	if _, err := dst.ExecContext(t.Context(), "INSERT INTO "+QuoteIdent(a)+".parent VALUES (99, 'extra')"); err != nil {
+	if _, err := dst.ExecContext(t.Context(), "INSERT INTO "+sqltext.QuoteIdent(a)+".parent VALUES (99, 'extra')"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{DropExisting: true}); err != nil {
+	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{DropExisting: true}); err != nil {
 		t.Fatal(err)
 	}
 	checkRestoredFixture(t, s, s.dst, a)
@@ -240,7 +243,7 @@ func TestRestoreFixtureDamaged(t *testing.T) {
 	a := restoreRandName("rst_bad")
 	restoreDropAtEnd(t, dst, a)
 
-	tamper := func(m *Manifest) func([]byte) []byte {
+	tamper := func(m *format.Manifest) func([]byte) []byte {
 		return func(b []byte) []byte {
 			// Flip a byte inside the last table's data frame: same size, different content.
 			d := m.Databases[0].Tables[1].Data
@@ -252,14 +255,14 @@ func TestRestoreFixtureDamaged(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		edit func(m *Manifest) func([]byte) []byte
-	}{{"tampered", tamper}, {"truncated", func(*Manifest) func([]byte) []byte { return truncate }}} {
+		edit func(m *format.Manifest) func([]byte) []byte
+	}{{"tampered", tamper}, {"truncated", func(*format.Manifest) func([]byte) []byte { return truncate }}} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 			rewriteObject(t, s.bucket, m, tc.edit(m))
 			before := restoreInventory(t, dst, a)
-			_, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{})
-			if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), "nothing was applied") || !strings.Contains(err.Error(), m.Object.Key) {
+			_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{})
+			if !errors.Is(err, format.ErrVerify) || !strings.Contains(err.Error(), "nothing was applied") || !strings.Contains(err.Error(), m.Object.Key) {
 				t.Errorf("err %v; want a verification failure naming the object", err)
 			}
 			if after := restoreInventory(t, dst, a); !reflect.DeepEqual(before, after) {
@@ -271,22 +274,22 @@ func TestRestoreFixtureDamaged(t *testing.T) {
 	t.Run("tampered without verify first", func(t *testing.T) {
 		m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 		rewriteObject(t, s.bucket, m, tamper(m))
-		_, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{NoVerifyFirst: true})
+		_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{NoVerifyFirst: true})
 		// The object is verified alongside the load: the mismatch may be found before or after
 		// the target was touched, and the error must say which.
 		partial := err != nil && strings.Contains(err.Error(), "partial") && strings.Contains(err.Error(), a)
 		untouched := err != nil && strings.Contains(err.Error(), "nothing was applied")
-		if !errors.Is(err, ErrVerify) || partial == untouched {
+		if !errors.Is(err, format.ErrVerify) || partial == untouched {
 			t.Errorf("err %v; want a verification failure saying %s is partial or that nothing was applied", err, a)
 		}
 	})
 	t.Run("truncated without verify first", func(t *testing.T) {
-		_, _ = dst.ExecContext(t.Context(), "DROP DATABASE IF EXISTS "+QuoteIdent(a))
+		_, _ = dst.ExecContext(t.Context(), "DROP DATABASE IF EXISTS "+sqltext.QuoteIdent(a))
 		m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 		rewriteObject(t, s.bucket, m, truncate)
 		before := restoreInventory(t, dst, a)
-		_, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{NoVerifyFirst: true})
-		if !errors.Is(err, ErrVerify) {
+		_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{NoVerifyFirst: true})
+		if !errors.Is(err, format.ErrVerify) {
 			t.Errorf("err %v; want a verification failure", err)
 		}
 		// The size check runs before anything, even without verify-first.
@@ -304,7 +307,7 @@ func TestRestoreFixtureStatementError(t *testing.T) {
 	f := newRestoreFixture(a)
 	f.tables[1].data = "INSERT INTO `parent` (`id`, `nosuch`) VALUES (1,'x'),(2,'" + strings.Repeat("y", 300) + "');\n"
 	m := putRestoreFixture(t, s.bucket, f)
-	_, err := restoreFixtureRun(t, s.dst, s.bucket, m, RestoreOptions{})
+	_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{})
 	if err == nil {
 		t.Fatal("duplicate key: no error")
 	}

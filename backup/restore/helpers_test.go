@@ -19,6 +19,11 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
+	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/backupctl/backupctl/backup/verify"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -33,7 +38,7 @@ type restoreServers struct {
 func restoreTestEnv(t *testing.T) *restoreServers {
 	t.Helper()
 	s := &restoreServers{}
-	s.src, s.dst = testServerConfigs(t)
+	s.src, s.dst = backuptest.ServerConfigs(t)
 	prefix := "restore-test/" + restoreRandName("p")
 	b, err := storage.Open(t.Context(), storage.Config{
 		URL: os.Getenv("BACKUP_S3_ENDPOINT"), Bucket: os.Getenv("BACKUP_S3_BUCKET"), Prefix: prefix,
@@ -83,7 +88,7 @@ func restoreTestDB(t *testing.T, c dbconn.Config) *sql.DB {
 func restoreDropAtEnd(t *testing.T, db *sql.DB, names ...string) {
 	t.Cleanup(func() {
 		for _, n := range names {
-			if _, err := db.ExecContext(context.WithoutCancel(context.Background()), "DROP DATABASE IF EXISTS "+QuoteIdent(n)); err != nil {
+			if _, err := db.ExecContext(context.WithoutCancel(context.Background()), "DROP DATABASE IF EXISTS "+sqltext.QuoteIdent(n)); err != nil {
 				t.Logf("drop %s: %v", n, err)
 			}
 		}
@@ -135,7 +140,7 @@ func restoreInventory(t *testing.T, db *sql.DB, names ...string) []string {
 		for _, r := range restoreQueryStrings(t, db, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1", n) {
 			out = append(out, r)
 			if tn, typ, _ := strings.Cut(r, "|"); typ == "BASE TABLE" {
-				out = append(out, restoreQueryStrings(t, db, "SELECT COUNT(*) FROM "+QuoteIdent(n)+"."+QuoteIdent(tn))...)
+				out = append(out, restoreQueryStrings(t, db, "SELECT COUNT(*) FROM "+sqltext.QuoteIdent(n)+"."+sqltext.QuoteIdent(tn))...)
 			}
 		}
 		out = append(out, restoreQueryStrings(t, db, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY 1", n)...)
@@ -171,7 +176,7 @@ const restoreFixtureHeader = "-- backupctl test fixture\n" +
 // strings holding delimiters and DELIMITER, a sequence, a qualified view, a trigger and a
 // procedure between DELIMITER lines.
 func newRestoreFixture(db string) restoreFixture {
-	q := QuoteIdent(db)
+	q := sqltext.QuoteIdent(db)
 	return restoreFixture{
 		db: db, charset: "utf8mb4", collation: "utf8mb4_unicode_ci",
 		tables: []restoreFixtureTable{
@@ -208,13 +213,13 @@ type restoreSectionWriter struct {
 	compress string
 }
 
-func (w *restoreSectionWriter) section(t *testing.T, sql string) Range {
+func (w *restoreSectionWriter) section(t *testing.T, sql string) format.Range {
 	t.Helper()
-	r := Range{Offset: int64(w.buf.Len()), RawOffset: w.raw, RawLength: int64(len(sql))}
+	r := format.Range{Offset: int64(w.buf.Len()), RawOffset: w.raw, RawLength: int64(len(sql))}
 	if sql == "" {
-		return Range{}
+		return format.Range{}
 	}
-	f, err := newFrame(&w.buf, w.compress, 0)
+	f, err := format.NewFrame(&w.buf, w.compress, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,17 +235,17 @@ func (w *restoreSectionWriter) section(t *testing.T, sql string) Range {
 }
 
 // putRestoreFixture stores the fixtures as one backup and returns its manifest.
-func putRestoreFixture(t *testing.T, b storage.Bucket, fixtures ...restoreFixture) *Manifest {
+func putRestoreFixture(t *testing.T, b storage.Bucket, fixtures ...restoreFixture) *format.Manifest {
 	t.Helper()
 	id := time.Now().UTC().Format("20060102T150405Z") + "-" + restoreRandName("x")[2:8]
-	w := &restoreSectionWriter{compress: CompressZstd}
-	m := &Manifest{Format: FormatVersion, ID: id, StartedAt: time.Now().UTC(), Tool: "backupctl", ToolVersion: "test"}
+	w := &restoreSectionWriter{compress: format.CompressZstd}
+	m := &format.Manifest{Format: format.FormatVersion, ID: id, StartedAt: time.Now().UTC(), Tool: "backupctl", ToolVersion: "test"}
 	m.Header = w.section(t, restoreFixtureHeader)
 	for _, f := range fixtures {
-		d := Database{Name: f.db, Charset: f.charset, Collation: f.collation, Views: f.views, Routines: f.routines, Triggers: f.triggers}
-		d.Create = w.section(t, fmt.Sprintf("CREATE DATABASE %s CHARACTER SET %s COLLATE %s;\nUSE %s;\n", QuoteIdent(f.db), f.charset, f.collation, QuoteIdent(f.db)))
+		d := format.Database{Name: f.db, Charset: f.charset, Collation: f.collation, Views: f.views, Routines: f.routines, Triggers: f.triggers}
+		d.Create = w.section(t, fmt.Sprintf("CREATE DATABASE %s CHARACTER SET %s COLLATE %s;\nUSE %s;\n", sqltext.QuoteIdent(f.db), f.charset, f.collation, sqltext.QuoteIdent(f.db)))
 		for _, ft := range f.tables {
-			d.Tables = append(d.Tables, Table{Name: ft.name, Kind: ft.kind, Rows: ft.rows, Schema: w.section(t, ft.schema)})
+			d.Tables = append(d.Tables, format.Table{Name: ft.name, Kind: ft.kind, Rows: ft.rows, Schema: w.section(t, ft.schema)})
 		}
 		for i, ft := range f.tables {
 			d.Tables[i].Data = w.section(t, ft.data)
@@ -252,7 +257,7 @@ func putRestoreFixture(t *testing.T, b storage.Bucket, fixtures ...restoreFixtur
 	}
 	m.Footer = w.section(t, "-- backupctl dump completed "+id+"\n")
 	sum := sha256.Sum256(w.buf.Bytes())
-	m.Object = Object{Key: id + "/dump.sql.zst", Size: int64(w.buf.Len()), SHA256: hex.EncodeToString(sum[:]), Compression: CompressZstd, RawSize: w.raw}
+	m.Object = format.Object{Key: id + "/dump.sql.zst", Size: int64(w.buf.Len()), SHA256: hex.EncodeToString(sum[:]), Compression: format.CompressZstd, RawSize: w.raw}
 	m.FinishedAt = time.Now().UTC()
 	if _, err := b.Put(t.Context(), m.Object.Key, bytes.NewReader(w.buf.Bytes()), int64(w.buf.Len())); err != nil {
 		t.Fatal(err)
@@ -261,7 +266,7 @@ func putRestoreFixture(t *testing.T, b storage.Bucket, fixtures ...restoreFixtur
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Put(t.Context(), ManifestKey(id), bytes.NewReader(enc), int64(len(enc))); err != nil {
+	if _, err := b.Put(t.Context(), format.ManifestKey(id), bytes.NewReader(enc), int64(len(enc))); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -290,7 +295,7 @@ func (c *restoreCountingBucket) GetRange(ctx context.Context, key string, offset
 }
 
 // objectGets counts whole reads of m's object (the manifest's are not counted).
-func (c *restoreCountingBucket) objectGets(m *Manifest) int {
+func (c *restoreCountingBucket) objectGets(m *format.Manifest) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
@@ -321,7 +326,7 @@ func (c *restoreCountingBucket) rangeCover() (cover [][2]int64, overlap bool) {
 }
 
 // rewriteObject replaces the stored object with edit(object), keeping the manifest.
-func rewriteObject(t *testing.T, b storage.Bucket, m *Manifest, edit func([]byte) []byte) {
+func rewriteObject(t *testing.T, b storage.Bucket, m *format.Manifest, edit func([]byte) []byte) {
 	t.Helper()
 	rc, err := b.Get(t.Context(), m.Object.Key)
 	if err != nil {
@@ -336,4 +341,15 @@ func rewriteObject(t *testing.T, b storage.Bucket, m *Manifest, edit func([]byte
 	if _, err := b.Put(t.Context(), m.Object.Key, bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Restore restores backup id as backup.Restore does, verifying with verify.Backup.
+func Restore(ctx context.Context, target dbconn.Config, b storage.Bucket, id string, opts Options) (*Report, error) {
+	return ByID(ctx, target, b, id, opts, verifyBackup)
+}
+
+// verifyBackup is the Verifier backup.Restore passes.
+func verifyBackup(ctx context.Context, b storage.Bucket, m *format.Manifest) error {
+	_, err := verify.Backup(ctx, b, m)
+	return err
 }

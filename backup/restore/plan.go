@@ -5,75 +5,77 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/backupctl/backupctl/backup/format"
 )
 
 // Section kinds of the dump stream, as named in docs/FORMAT.md.
 const (
-	rkindHeader = "header"
-	rkindCreate = "create"
-	rkindSchema = "schema"
-	rkindData   = "data"
-	rkindPost   = "post"
-	rkindFooter = "footer"
+	kindHeader = "header"
+	kindCreate = "create"
+	kindSchema = "schema"
+	kindData   = "data"
+	kindPost   = "post"
+	kindFooter = "footer"
 )
 
-// rsection is one section of the object that a restore reads.
-type rsection struct {
+// section is one section of the object that a restore reads.
+type section struct {
 	kind  string
-	db    *rdbPlan // nil for header and footer
-	table *Table   // schema and data sections only
-	r     Range
+	db    *dbPlan       // nil for header and footer
+	table *format.Table // schema and data sections only
+	r     format.Range
 	// sha is the expected SHA-256 of the raw bytes, where the manifest records one.
 	sha string
 }
 
 // what names the object a section holds, for messages.
-func (s *rsection) what() string {
+func (s *section) what() string {
 	switch {
 	case s.db == nil:
 		return s.kind
 	case s.table != nil:
 		return fmt.Sprintf("database %s, table %s", s.db.target, s.table.Name)
-	case s.kind == rkindPost && !s.db.whole:
+	case s.kind == kindPost && !s.db.whole:
 		return fmt.Sprintf("database %s, triggers", s.db.target)
-	case s.kind == rkindPost:
+	case s.kind == kindPost:
 		return fmt.Sprintf("database %s, views, routines, triggers and events", s.db.target)
 	}
 	return "database " + s.db.target
 }
 
-// rspan is a run of sections that are contiguous in the object and in the raw stream, read with
+// span is a run of sections that are contiguous in the object and in the raw stream, read with
 // one request and decompressed as one stream.
-type rspan struct {
+type span struct {
 	offset, length       int64
 	rawOffset, rawLength int64
-	sections             []*rsection
+	sections             []*section
 }
 
-// rdbPlan is one database to restore.
-type rdbPlan struct {
-	src    *Database
+// dbPlan is one database to restore.
+type dbPlan struct {
+	src    *format.Database
 	target string
 	// tables are the tables to restore: all of them for a database restore.
-	tables []*Table
+	tables []*format.Table
 	// whole is a database restore (create, every table, post); otherwise a --table restore.
 	whole bool
 }
 
-// restorePlan is what a restore will do, decided from the manifest and the options alone.
-type restorePlan struct {
-	m   *Manifest
-	dbs []*rdbPlan
+// plan is what a restore will do, decided from the manifest and the options alone.
+type plan struct {
+	m   *format.Manifest
+	dbs []*dbPlan
 	// rename is true when --into gives the database a new name.
 	rename bool
 	// full reads the whole object in one request: every section is restored.
 	full bool
 }
 
-// planRestore validates the options against the manifest and decides what to read and apply.
+// makePlan validates the options against the manifest and decides what to read and apply.
 // Errors are one line and say what to do.
-func planRestore(m *Manifest, opts RestoreOptions) (*restorePlan, error) {
-	p := &restorePlan{m: m}
+func makePlan(m *format.Manifest, opts Options) (*plan, error) {
+	p := &plan{m: m}
 	if len(m.Databases) == 0 {
 		return nil, fmt.Errorf("backup %s holds no database: nothing to restore", m.ID)
 	}
@@ -82,15 +84,15 @@ func planRestore(m *Manifest, opts RestoreOptions) (*restorePlan, error) {
 	}
 	switch {
 	case len(opts.Tables) > 0:
-		byDB := map[string]*rdbPlan{}
+		byDB := map[string]*dbPlan{}
 		for _, spec := range opts.Tables {
-			d, t, err := restoreFindTable(m, spec)
+			d, t, err := findTable(m, spec)
 			if err != nil {
 				return nil, err
 			}
 			dp := byDB[d.Name]
 			if dp == nil {
-				dp = &rdbPlan{src: d, target: d.Name}
+				dp = &dbPlan{src: d, target: d.Name}
 				byDB[d.Name] = dp
 				p.dbs = append(p.dbs, dp)
 			}
@@ -101,26 +103,26 @@ func planRestore(m *Manifest, opts RestoreOptions) (*restorePlan, error) {
 	case len(opts.Databases) > 0:
 		seen := map[string]bool{}
 		for _, name := range opts.Databases {
-			d := restoreFindDB(m, name)
+			d := findDB(m, name)
 			if d == nil {
-				return nil, fmt.Errorf("--database %s is not in backup %s; it holds: %s", name, m.ID, restoreListNames(m.DatabaseNames()))
+				return nil, fmt.Errorf("--database %s is not in backup %s; it holds: %s", name, m.ID, listNames(m.DatabaseNames()))
 			}
 			if seen[name] {
 				continue
 			}
 			seen[name] = true
-			p.dbs = append(p.dbs, restoreWholeDB(d))
+			p.dbs = append(p.dbs, wholeDB(d))
 		}
 	default:
 		for i := range m.Databases {
-			p.dbs = append(p.dbs, restoreWholeDB(&m.Databases[i]))
+			p.dbs = append(p.dbs, wholeDB(&m.Databases[i]))
 		}
 	}
 	if opts.Into != "" {
 		if len(p.dbs) != 1 {
-			return nil, fmt.Errorf("--into needs exactly one database but %d are selected (%s); choose one with --database", len(p.dbs), restoreListNames(p.sourceNames()))
+			return nil, fmt.Errorf("--into needs exactly one database but %d are selected (%s); choose one with --database", len(p.dbs), listNames(p.sourceNames()))
 		}
-		if err := restoreCheckDBName(opts.Into); err != nil {
+		if err := checkDBName(opts.Into); err != nil {
 			return nil, fmt.Errorf("--into %q: %w", opts.Into, err)
 		}
 		p.dbs[0].target = opts.Into
@@ -130,15 +132,15 @@ func planRestore(m *Manifest, opts RestoreOptions) (*restorePlan, error) {
 	return p, nil
 }
 
-func restoreWholeDB(d *Database) *rdbPlan {
-	dp := &rdbPlan{src: d, target: d.Name, whole: true}
+func wholeDB(d *format.Database) *dbPlan {
+	dp := &dbPlan{src: d, target: d.Name, whole: true}
 	for i := range d.Tables {
 		dp.tables = append(dp.tables, &d.Tables[i])
 	}
 	return dp
 }
 
-func (p *restorePlan) sourceNames() []string {
+func (p *plan) sourceNames() []string {
 	s := make([]string, len(p.dbs))
 	for i, d := range p.dbs {
 		s[i] = d.src.Name
@@ -146,7 +148,7 @@ func (p *restorePlan) sourceNames() []string {
 	return s
 }
 
-func (p *restorePlan) targetNames() []string {
+func (p *plan) targetNames() []string {
 	s := make([]string, len(p.dbs))
 	for i, d := range p.dbs {
 		s[i] = d.target
@@ -154,7 +156,7 @@ func (p *restorePlan) targetNames() []string {
 	return s
 }
 
-func restoreFindDB(m *Manifest, name string) *Database {
+func findDB(m *format.Manifest, name string) *format.Database {
 	for i := range m.Databases {
 		if m.Databases[i].Name == name {
 			return &m.Databases[i]
@@ -163,17 +165,17 @@ func restoreFindDB(m *Manifest, name string) *Database {
 	return nil
 }
 
-// restoreFindTable resolves "db.table". Names may themselves hold dots, so every split is tried.
-func restoreFindTable(m *Manifest, spec string) (*Database, *Table, error) {
+// findTable resolves "db.table". Names may themselves hold dots, so every split is tried.
+func findTable(m *format.Manifest, spec string) (*format.Database, *format.Table, error) {
 	if !strings.Contains(spec, ".") || strings.HasPrefix(spec, ".") || strings.HasSuffix(spec, ".") {
 		return nil, nil, fmt.Errorf("--table %q is not of the form database.table", spec)
 	}
-	var db *Database
+	var db *format.Database
 	for i := 0; i < len(spec); i++ {
 		if spec[i] != '.' {
 			continue
 		}
-		d := restoreFindDB(m, spec[:i])
+		d := findDB(m, spec[:i])
 		if d == nil {
 			continue
 		}
@@ -185,17 +187,17 @@ func restoreFindTable(m *Manifest, spec string) (*Database, *Table, error) {
 		}
 	}
 	if db == nil {
-		return nil, nil, fmt.Errorf("--table %s: no such database in backup %s; it holds: %s", spec, m.ID, restoreListNames(m.DatabaseNames()))
+		return nil, nil, fmt.Errorf("--table %s: no such database in backup %s; it holds: %s", spec, m.ID, listNames(m.DatabaseNames()))
 	}
 	names := make([]string, len(db.Tables))
 	for i, t := range db.Tables {
 		names[i] = t.Name
 	}
-	return nil, nil, fmt.Errorf("--table %s: no such table in backup %s; database %s holds: %s", spec, m.ID, db.Name, restoreListNames(names))
+	return nil, nil, fmt.Errorf("--table %s: no such table in backup %s; database %s holds: %s", spec, m.ID, db.Name, listNames(names))
 }
 
-// restoreCheckDBName rejects names the server would refuse, before anything is touched.
-func restoreCheckDBName(name string) error {
+// checkDBName rejects names the server would refuse, before anything is touched.
+func checkDBName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("empty database name")
@@ -209,8 +211,8 @@ func restoreCheckDBName(name string) error {
 	return nil
 }
 
-// restoreListNames joins names for a message, eliding a long list.
-func restoreListNames(names []string) string {
+// listNames joins names for a message, eliding a long list.
+func listNames(names []string) string {
 	if len(names) == 0 {
 		return "(none)"
 	}
@@ -222,40 +224,40 @@ func restoreListNames(names []string) string {
 }
 
 // sections lists what the restore reads, in object order.
-func (p *restorePlan) sections() []*rsection {
-	var out []*rsection
-	add := func(kind string, db *rdbPlan, t *Table, r Range, sha string) {
+func (p *plan) sections() []*section {
+	var out []*section
+	add := func(kind string, db *dbPlan, t *format.Table, r format.Range, sha string) {
 		if r.Length == 0 && r.RawLength == 0 {
 			return // an empty section (a table without rows, a database without views)
 		}
-		out = append(out, &rsection{kind: kind, db: db, table: t, r: r, sha: sha})
+		out = append(out, &section{kind: kind, db: db, table: t, r: r, sha: sha})
 	}
-	add(rkindHeader, nil, nil, p.m.Header, "")
+	add(kindHeader, nil, nil, p.m.Header, "")
 	for _, dp := range p.dbs {
 		// Under --into and for --table, the restore creates the database itself.
 		if dp.whole && !p.rename {
-			add(rkindCreate, dp, nil, dp.src.Create, "")
+			add(kindCreate, dp, nil, dp.src.Create, "")
 		}
 		for _, t := range dp.tables {
-			add(rkindSchema, dp, t, t.Schema, "")
-			add(rkindData, dp, t, t.Data, t.DataSHA256)
+			add(kindSchema, dp, t, t.Schema, "")
+			add(kindData, dp, t, t.Data, t.DataSHA256)
 		}
 		// For --table the post section is read for the table's triggers only.
 		if dp.whole || len(dp.src.Triggers) > 0 {
-			add(rkindPost, dp, nil, dp.src.Post, "")
+			add(kindPost, dp, nil, dp.src.Post, "")
 		}
 	}
 	if p.full {
-		add(rkindFooter, nil, nil, p.m.Footer, "")
+		add(kindFooter, nil, nil, p.m.Footer, "")
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].r.Offset < out[j].r.Offset })
 	return out
 }
 
-// restoreSpans groups sections that follow each other in the object, so a database restore costs one
+// spans groups sections that follow each other in the object, so a database restore costs one
 // request per run rather than one per table.
-func restoreSpans(secs []*rsection) []*rspan {
-	var out []*rspan
+func spans(secs []*section) []*span {
+	var out []*span
 	for _, s := range secs {
 		if n := len(out); n > 0 {
 			last := out[n-1]
@@ -266,13 +268,13 @@ func restoreSpans(secs []*rsection) []*rspan {
 				continue
 			}
 		}
-		out = append(out, &rspan{offset: s.r.Offset, length: s.r.Length, rawOffset: s.r.RawOffset, rawLength: s.r.RawLength, sections: []*rsection{s}})
+		out = append(out, &span{offset: s.r.Offset, length: s.r.Length, rawOffset: s.r.RawOffset, rawLength: s.r.RawLength, sections: []*section{s}})
 	}
 	return out
 }
 
 // plannedObjects lists what the restore creates, for --dry-run.
-func (p *restorePlan) plannedObjects() []PlannedObject {
+func (p *plan) plannedObjects() []PlannedObject {
 	var out []PlannedObject
 	for _, dp := range p.dbs {
 		if dp.whole {

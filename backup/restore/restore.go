@@ -9,8 +9,8 @@ import (
 // caller must pass DropExisting to allow it.
 var ErrTargetNotEmpty = errors.New("restore target is not empty")
 
-// RestoreOptions selects what to restore and how.
-type RestoreOptions struct {
+// Options selects what to restore and how.
+type Options struct {
 	// Databases restores only these databases (all when empty).
 	Databases []string
 	// Into restores the single selected database under this name.
@@ -42,8 +42,8 @@ type PlannedObject struct {
 	Action string `json:"action,omitempty"`
 }
 
-// RestoreReport says what a restore did (or, for a dry run, would do).
-type RestoreReport struct {
+// Report says what a restore did (or, for a dry run, would do).
+type Report struct {
 	ID        string   `json:"id"`
 	DryRun    bool     `json:"dry_run"`
 	Databases []string `json:"databases"`

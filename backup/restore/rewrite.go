@@ -2,6 +2,8 @@ package restore
 
 import (
 	"strings"
+
+	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
 // rewriteQualifier returns stmt with every use of database old as a qualifier (old.x, `old`.`x`,
@@ -25,7 +27,7 @@ func rewriteQualifier(stmt, old, new string) string {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			i++
 		case c == '\'' || c == '"':
-			i = restoreSkipQuoted(stmt, i, c)
+			i = skipQuoted(stmt, i, c)
 			prevDot, afterUse = false, false
 		case c == '#' || (c == '-' && strings.HasPrefix(stmt[i:], "--") && (i+2 >= len(stmt) || stmt[i+2] <= ' ')):
 			if j := strings.IndexByte(stmt[i:], '\n'); j >= 0 {
@@ -43,14 +45,14 @@ func rewriteQualifier(stmt, old, new string) string {
 			} else {
 				i = len(stmt)
 			}
-		case c == '`' || restoreIdentByte(c):
+		case c == '`' || identByte(c):
 			start := i
 			var name string
 			if c == '`' {
-				i = restoreSkipQuoted(stmt, i, '`')
+				i = skipQuoted(stmt, i, '`')
 				name = strings.ReplaceAll(stmt[start+1:max(start+1, i-1)], "``", "`")
 			} else {
-				for i < len(stmt) && restoreIdentByte(stmt[i]) {
+				for i < len(stmt) && identByte(stmt[i]) {
 					i++
 				}
 				name = stmt[start:i]
@@ -61,9 +63,9 @@ func rewriteQualifier(stmt, old, new string) string {
 					continue
 				}
 			}
-			if name == old && !prevDot && (afterUse || restoreNextIsDot(stmt, i)) {
+			if name == old && !prevDot && (afterUse || nextIsDot(stmt, i)) {
 				b.WriteString(stmt[last:start])
-				b.WriteString(QuoteIdent(new))
+				b.WriteString(sqltext.QuoteIdent(new))
 				last = i
 			}
 			prevDot, afterUse = false, false
@@ -80,8 +82,8 @@ func rewriteQualifier(stmt, old, new string) string {
 	return b.String()
 }
 
-// restoreSkipQuoted returns the index just past the quoted token starting at i.
-func restoreSkipQuoted(s string, i int, q byte) int {
+// skipQuoted returns the index just past the quoted token starting at i.
+func skipQuoted(s string, i int, q byte) int {
 	for j := i + 1; j < len(s); j++ {
 		switch s[j] {
 		case '\\':
@@ -99,7 +101,7 @@ func restoreSkipQuoted(s string, i int, q byte) int {
 	return len(s)
 }
 
-func restoreNextIsDot(s string, i int) bool {
+func nextIsDot(s string, i int) bool {
 	for ; i < len(s); i++ {
 		switch s[i] {
 		case ' ', '\t', '\r', '\n':
@@ -112,28 +114,28 @@ func restoreNextIsDot(s string, i int) bool {
 	return false
 }
 
-// restoreIdentByte reports whether c may appear in an unquoted identifier (multibyte UTF-8 included).
-func restoreIdentByte(c byte) bool {
+// identByte reports whether c may appear in an unquoted identifier (multibyte UTF-8 included).
+func identByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-// restoreToken is a word of a statement: an identifier (bare or backquoted, unquoted here), or
+// token is a word of a statement: an identifier (bare or backquoted, unquoted here), or
 // one punctuation byte. String literals and comments are dropped.
-type restoreToken struct {
+type token struct {
 	text   string
 	quoted bool
 }
 
-// restoreTokens returns the first limit tokens of stmt; executable comments are read as code.
-func restoreTokens(stmt string, limit int) []restoreToken {
-	var out []restoreToken
+// tokens returns the first limit tokens of stmt; executable comments are read as code.
+func tokens(stmt string, limit int) []token {
+	var out []token
 	for i := 0; i < len(stmt) && len(out) < limit; {
 		c := stmt[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			i++
 		case c == '\'' || c == '"':
-			i = restoreSkipQuoted(stmt, i, c)
+			i = skipQuoted(stmt, i, c)
 		case c == '#' || (c == '-' && strings.HasPrefix(stmt[i:], "--") && (i+2 >= len(stmt) || stmt[i+2] <= ' ')):
 			if j := strings.IndexByte(stmt[i:], '\n'); j >= 0 {
 				i += j + 1
@@ -154,28 +156,28 @@ func restoreTokens(stmt string, limit int) []restoreToken {
 				i = len(stmt)
 			}
 		case c == '`':
-			j := restoreSkipQuoted(stmt, i, '`')
-			out = append(out, restoreToken{text: strings.ReplaceAll(stmt[i+1:max(i+1, j-1)], "``", "`"), quoted: true})
+			j := skipQuoted(stmt, i, '`')
+			out = append(out, token{text: strings.ReplaceAll(stmt[i+1:max(i+1, j-1)], "``", "`"), quoted: true})
 			i = j
-		case restoreIdentByte(c):
+		case identByte(c):
 			j := i
-			for j < len(stmt) && restoreIdentByte(stmt[j]) {
+			for j < len(stmt) && identByte(stmt[j]) {
 				j++
 			}
-			out = append(out, restoreToken{text: stmt[i:j]})
+			out = append(out, token{text: stmt[i:j]})
 			i = j
 		default:
-			out = append(out, restoreToken{text: stmt[i : i+1]})
+			out = append(out, token{text: stmt[i : i+1]})
 			i++
 		}
 	}
 	return out
 }
 
-// restoreTriggerTable returns the table a CREATE TRIGGER statement (as SHOW CREATE TRIGGER
+// triggerTable returns the table a CREATE TRIGGER statement (as SHOW CREATE TRIGGER
 // writes it) is defined on, or false for any other statement.
-func restoreTriggerTable(stmt string) (string, bool) {
-	toks := restoreTokens(stmt, 64)
+func triggerTable(stmt string) (string, bool) {
+	toks := tokens(stmt, 64)
 	kw := func(i int, words ...string) bool {
 		if i >= len(toks) || toks[i].quoted {
 			return false

@@ -49,7 +49,7 @@ func TestRestoreTriggerTable(t *testing.T) {
 		{"CREATE ALGORITHM=UNDEFINED VIEW `v` AS SELECT 'TRIGGER x BEFORE INSERT ON t'", "", false},
 		{"SET SQL_MODE = 'TRIGGER'", "", false},
 	} {
-		table, ok := restoreTriggerTable(tc.in)
+		table, ok := triggerTable(tc.in)
 		if table != tc.table || ok != tc.ok {
 			t.Errorf("restoreTriggerTable(%q) = %q, %v; want %q, %v", tc.in, table, ok, tc.table, tc.ok)
 		}
@@ -68,6 +68,6 @@ func FuzzRestoreRewrite(f *testing.F) {
 		if !strings.Contains(in, "db") && out != in {
 			t.Fatalf("rewrote %q without the name in it: %q", in, out)
 		}
-		restoreTriggerTable(in)
+		triggerTable(in)
 	})
 }

@@ -11,25 +11,37 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/storage"
 )
 
-// restoreVerifier checks the whole object against the manifest before anything is applied.
-type restoreVerifier func(ctx context.Context, b storage.Bucket, m *Manifest) error
+// ByID restores backup id from b: it loads its manifest, then runs Run with verify.
+func ByID(ctx context.Context, target dbconn.Config, b storage.Bucket, id string, opts Options, verify Verifier) (*Report, error) {
+	m, err := format.LoadManifest(ctx, b, id)
+	if err != nil {
+		// LoadManifest's message already says what to do (ErrNoManifest: see `backupctl list`).
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
+	return Run(ctx, target, b, m, opts, verify)
+}
 
-// restoreManifest restores the backup m describes; Restore loads m and passes the verifier.
-func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket, m *Manifest, opts RestoreOptions, verify restoreVerifier) (*RestoreReport, error) {
+// Verifier checks the whole object against the manifest before anything is applied.
+type Verifier func(ctx context.Context, b storage.Bucket, m *format.Manifest) error
+
+// Run restores the backup m describes; Restore loads m and passes the verifier.
+func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.Manifest, opts Options, verify Verifier) (*Report, error) {
 	start := time.Now()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	fail := func(err error) error { return fmt.Errorf("restore %s: %w", m.ID, err) }
-	p, err := planRestore(m, opts)
+	p, err := makePlan(m, opts)
 	if err != nil {
 		return nil, fail(selectionError{err})
 	}
-	rep := &RestoreReport{ID: m.ID, DryRun: opts.DryRun, Databases: p.targetNames()}
+	rep := &Report{ID: m.ID, DryRun: opts.DryRun, Databases: p.targetNames()}
 	for _, dp := range p.dbs {
 		rep.Tables += len(dp.tables)
 	}
@@ -42,13 +54,13 @@ func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket
 		return nil, fail(err)
 	}
 	cfg.DBName = "" // the stream says which database each statement goes to
-	conn, closeConn, err := openRestoreConn(ctx, cfg)
+	conn, closeConn, err := openConn(ctx, cfg)
 	if err != nil {
 		return nil, fail(&dbconn.ConnectError{Addr: target.Address(), Err: err})
 	}
 	defer closeConn()
 
-	checks, err := restoreInspect(ctx, conn, p)
+	checks, err := inspect(ctx, conn, p)
 	if err != nil {
 		return nil, fail(fmt.Errorf("inspect target %s: %w", target.Address(), err))
 	}
@@ -72,7 +84,7 @@ func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket
 	}
 
 	secs := p.sections()
-	if err := restoreCheckSize(ctx, b, m); err != nil {
+	if err := checkSize(ctx, b, m); err != nil {
 		return nil, fail(err)
 	}
 	if !opts.NoVerifyFirst {
@@ -85,19 +97,19 @@ func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket
 			// --table reads only the table's ranges: verify those (their raw lengths and data
 			// SHA-256) rather than the whole object, which could be far larger.
 			log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
-			for _, sp := range restoreSpans(secs) {
-				if _, err := restoreStreamSpan(ctx, b, m, sp, nil); err != nil {
+			for _, sp := range spans(secs) {
+				if _, err := streamSpan(ctx, b, m, sp, nil); err != nil {
 					return nil, fail(fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err))
 				}
 			}
 		}
 	}
 
-	a := &restoreApplier{conn: conn, plan: p, log: log, rep: rep, checks: checks}
+	a := &applier{conn: conn, plan: p, log: log, rep: rep, checks: checks}
 	partial := func(err error) error {
 		if len(a.touched) > 0 {
 			log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
-			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, restoreListNames(a.touched))
+			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, listNames(a.touched))
 		} else {
 			err = fmt.Errorf("%w; nothing was applied", err)
 		}
@@ -110,7 +122,7 @@ func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket
 	if n <= 0 {
 		n = dbconn.DefaultParallel()
 	}
-	pool := &restorePool{n: n, cfg: cfg, plan: p, b: b, m: m, execHook: restoreExecHook}
+	pool := &workerPool{n: n, cfg: cfg, plan: p, b: b, m: m, execHook: execHook}
 	defer pool.closeAll()
 	// Without verify-first, a database restore verifies the whole object alongside the load,
 	// so data can still be loaded in chunks; a mismatch stops the load. A --table restore reads
@@ -118,9 +130,9 @@ func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket
 	alongside := opts.NoVerifyFirst && len(opts.Tables) == 0
 	chunked := !opts.NoVerifyFirst || alongside
 	apply := func(ctx context.Context) error {
-		for _, step := range restoreSteps(secs) {
-			for _, sp := range restoreSpans(step.seq) {
-				n, err := restoreStreamSpan(ctx, b, m, sp, a.apply)
+		for _, step := range steps(secs) {
+			for _, sp := range spans(step.seq) {
+				n, err := streamSpan(ctx, b, m, sp, a.apply)
 				rep.Bytes += n
 				if err != nil {
 					return err
@@ -166,9 +178,9 @@ func restoreManifest(ctx context.Context, target dbconn.Config, b storage.Bucket
 	return rep, nil
 }
 
-// openRestoreConn opens one dedicated connection: session settings and USE must hold for every
+// openConn opens one dedicated connection: session settings and USE must hold for every
 // statement, which a pool would not guarantee.
-func openRestoreConn(ctx context.Context, cfg *mysql.Config) (*sql.Conn, func(), error) {
+func openConn(ctx context.Context, cfg *mysql.Config) (*sql.Conn, func(), error) {
 	cfg.MultiStatements = false // each statement is exec'd alone, so errors point at one
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -183,18 +195,18 @@ func openRestoreConn(ctx context.Context, cfg *mysql.Config) (*sql.Conn, func(),
 	return conn, func() { _ = conn.Close(); _ = db.Close() }, nil
 }
 
-// restoreCheckSize refuses an object whose stored size differs from the manifest's, a cheap
+// checkSize refuses an object whose stored size differs from the manifest's, a cheap
 // check that catches truncation before anything is applied even with NoVerifyFirst.
-func restoreCheckSize(ctx context.Context, b storage.Bucket, m *Manifest) error {
+func checkSize(ctx context.Context, b storage.Bucket, m *format.Manifest) error {
 	info, err := b.Stat(ctx, m.Object.Key)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%w: object %s is missing from %s; nothing was applied", ErrVerify, m.Object.Key, b)
+			return fmt.Errorf("%w: object %s is missing from %s; nothing was applied", format.ErrVerify, m.Object.Key, b)
 		}
 		return fmt.Errorf("stat object %s: %w", m.Object.Key, err)
 	}
 	if info.Size != m.Object.Size {
-		return fmt.Errorf("%w: object %s is %d bytes, the manifest says %d; nothing was applied", ErrVerify, m.Object.Key, info.Size, m.Object.Size)
+		return fmt.Errorf("%w: object %s is %d bytes, the manifest says %d; nothing was applied", format.ErrVerify, m.Object.Key, info.Size, m.Object.Size)
 	}
 	return nil
 }

@@ -6,27 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
-// restoreTableState is what the target holds under a table's name.
-type restoreTableState struct {
+// tableState is what the target holds under a table's name.
+type tableState struct {
 	exists  bool
 	kind    string // TABLE_TYPE: BASE TABLE, SYSTEM VERSIONED, SEQUENCE, VIEW
 	hasRows bool
 }
 
-// restoreTarget is what the target server already holds where the restore would write.
-type restoreTarget struct {
+// targetState is what the target server already holds where the restore would write.
+type targetState struct {
 	dbExists  map[string]bool
 	dbObjects map[string]int
-	tables    map[string]restoreTableState // key: db + "\x00" + table
+	tables    map[string]tableState // key: db + "\x00" + table
 }
 
-func restoreTableKey(db, table string) string { return db + "\x00" + table }
+func tableKey(db, table string) string { return db + "\x00" + table }
 
-// restoreInspect looks, read-only, at the target databases and tables the plan writes.
-func restoreInspect(ctx context.Context, conn *sql.Conn, p *restorePlan) (*restoreTarget, error) {
-	st := &restoreTarget{dbExists: map[string]bool{}, dbObjects: map[string]int{}, tables: map[string]restoreTableState{}}
+// inspect looks, read-only, at the target databases and tables the plan writes.
+func inspect(ctx context.Context, conn *sql.Conn, p *plan) (*targetState, error) {
+	st := &targetState{dbExists: map[string]bool{}, dbObjects: map[string]int{}, tables: map[string]tableState{}}
 	for _, dp := range p.dbs {
 		var one int
 		err := conn.QueryRowContext(ctx, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", dp.target).Scan(&one)
@@ -59,10 +61,10 @@ func restoreInspect(ctx context.Context, conn *sql.Conn, p *restorePlan) (*resto
 			if err != nil {
 				return nil, fmt.Errorf("look up table %s.%s: %w", dp.target, t.Name, err)
 			}
-			ts := restoreTableState{exists: true, kind: kind}
+			ts := tableState{exists: true, kind: kind}
 			switch kind {
 			case "BASE TABLE", "SYSTEM VERSIONED":
-				q := "SELECT 1 FROM " + QuoteIdent(dp.target) + "." + QuoteIdent(t.Name)
+				q := "SELECT 1 FROM " + sqltext.QuoteIdent(dp.target) + "." + sqltext.QuoteIdent(t.Name)
 				if kind == "SYSTEM VERSIONED" {
 					q += " FOR SYSTEM_TIME ALL" // history rows are data too
 				}
@@ -75,14 +77,14 @@ func restoreInspect(ctx context.Context, conn *sql.Conn, p *restorePlan) (*resto
 				// A sequence always holds its state, and a view is a definition someone wrote.
 				ts.hasRows = true
 			}
-			st.tables[restoreTableKey(dp.target, t.Name)] = ts
+			st.tables[tableKey(dp.target, t.Name)] = ts
 		}
 	}
 	return st, nil
 }
 
 // refusal returns why the restore must not proceed without DropExisting, or nil.
-func (s *restoreTarget) refusal(p *restorePlan, drop bool, addr string) error {
+func (s *targetState) refusal(p *plan, drop bool, addr string) error {
 	if drop {
 		return nil
 	}
@@ -95,7 +97,7 @@ func (s *restoreTarget) refusal(p *restorePlan, drop bool, addr string) error {
 			continue
 		}
 		for _, t := range dp.tables {
-			if ts := s.tables[restoreTableKey(dp.target, t.Name)]; ts.hasRows {
+			if ts := s.tables[tableKey(dp.target, t.Name)]; ts.hasRows {
 				what := "rows"
 				if ts.kind == "VIEW" || ts.kind == "SEQUENCE" {
 					what = "a " + strings.ToLower(ts.kind) + " of that name"
@@ -118,9 +120,9 @@ func (s *restoreTarget) refusal(p *restorePlan, drop bool, addr string) error {
 }
 
 // annotate marks in a dry-run plan what a real restore would drop or refuse.
-func (s *restoreTarget) annotate(p *restorePlan, plan []PlannedObject, drop bool) {
-	for i := range plan {
-		o := &plan[i]
+func (s *targetState) annotate(p *plan, objs []PlannedObject, drop bool) {
+	for i := range objs {
+		o := &objs[i]
 		switch o.Kind {
 		case "database":
 			if !s.dbExists[o.Database] {
@@ -135,7 +137,7 @@ func (s *restoreTarget) annotate(p *restorePlan, plan []PlannedObject, drop bool
 				o.Action = fmt.Sprintf("exists with %d objects: refused without --drop-existing", s.dbObjects[o.Database])
 			}
 		case "table", "sequence":
-			ts, ok := s.tables[restoreTableKey(o.Database, o.Name)]
+			ts, ok := s.tables[tableKey(o.Database, o.Name)]
 			if !ok {
 				continue
 			}

@@ -1,4 +1,4 @@
-package sqltext
+package sqltext_test
 
 import (
 	"bytes"
@@ -8,30 +8,14 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
-)
 
-func splitAll(t testing.TB, r io.Reader) ([]Statement, error) {
-	t.Helper()
-	s := NewSplitter(r, 0)
-	var out []Statement
-	for {
-		st, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		out = append(out, st)
-		if len(out) > 1<<20 {
-			t.Fatal("splitter does not progress")
-		}
-	}
-}
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
+	"github.com/backupctl/backupctl/backup/sqltext"
+)
 
 func splitSQL(t testing.TB, in string) []string {
 	t.Helper()
-	sts, err := splitAll(t, strings.NewReader(in))
+	sts, err := backuptest.SplitAll(t, strings.NewReader(in))
 	if err != nil {
 		t.Fatalf("split: %v", err)
 	}
@@ -83,7 +67,7 @@ func TestSplitStatements(t *testing.T) {
 				t.Errorf("split(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
 			// Reading one byte at a time must not change anything: refills happen everywhere.
-			sts, err := splitAll(t, iotest.OneByteReader(strings.NewReader(tt.in)))
+			sts, err := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(tt.in)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +84,7 @@ func TestSplitStatements(t *testing.T) {
 
 func TestSplitOffsets(t *testing.T) {
 	in := "-- c\nSELECT 1;\n\n  /* x */ SELECT 'a;b';\nDELIMITER ;;\nSELECT 3;;\n"
-	sts, err := splitAll(t, strings.NewReader(in))
+	sts, err := backuptest.SplitAll(t, strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +100,7 @@ func TestSplitOffsets(t *testing.T) {
 		}
 	}
 	// A base offset shifts every offset: ranged reads start mid-stream.
-	s := NewSplitter(strings.NewReader(in), 1000)
+	s := sqltext.NewSplitter(strings.NewReader(in), 1000)
 	st, err := s.Next()
 	if err != nil || st.Offset != 1005 {
 		t.Errorf("with base 1000: offset %d, err %v; want 1005", st.Offset, err)
@@ -125,14 +109,14 @@ func TestSplitOffsets(t *testing.T) {
 
 func TestSplitUnclosed(t *testing.T) {
 	for _, in := range []string{"SELECT 'abc", "SELECT `abc", "SELECT 1 /* x", "/* x"} {
-		if _, err := splitAll(t, strings.NewReader(in)); err == nil {
+		if _, err := backuptest.SplitAll(t, strings.NewReader(in)); err == nil {
 			t.Errorf("split(%q): no error for an unclosed quote or comment", in)
 		}
 	}
 }
 
 func TestSplitLimit(t *testing.T) {
-	s := NewSplitter(strings.NewReader("SELECT '"+strings.Repeat("x", 100)+"';"), 0)
+	s := sqltext.NewSplitter(strings.NewReader("SELECT '"+strings.Repeat("x", 100)+"';"), 0)
 	s.Max = 50
 	if _, err := s.Next(); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("over the limit: err %v", err)
@@ -142,7 +126,7 @@ func TestSplitLimit(t *testing.T) {
 func TestSplitReadError(t *testing.T) {
 	boom := errors.New("boom")
 	r := io.MultiReader(strings.NewReader("SELECT 1;SELECT 2"), iotest.ErrReader(boom))
-	sts, err := splitAll(t, r)
+	sts, err := backuptest.SplitAll(t, r)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err %v, want boom", err)
 	}
@@ -162,7 +146,7 @@ func TestSplitLargeStatement(t *testing.T) {
 	}
 	b.WriteString("');\nSELECT 1;\n")
 	want := b.Len() - len(";\nSELECT 1;\n")
-	sts, err := splitAll(t, &b)
+	sts, err := backuptest.SplitAll(t, &b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +164,8 @@ func FuzzSplit(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		whole, errWhole := splitAll(t, strings.NewReader(in))
-		bytewise, errByte := splitAll(t, iotest.OneByteReader(strings.NewReader(in)))
+		whole, errWhole := backuptest.SplitAll(t, strings.NewReader(in))
+		bytewise, errByte := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(in)))
 		if (errWhole == nil) != (errByte == nil) || !reflect.DeepEqual(whole, bytewise) {
 			t.Fatalf("buffering changes the result:\n%v %v\n%v %v", whole, errWhole, bytewise, errByte)
 		}
@@ -213,7 +197,7 @@ func BenchmarkSplit(b *testing.B) {
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		s := NewSplitter(bytes.NewReader(data), 0)
+		s := sqltext.NewSplitter(bytes.NewReader(data), 0)
 		for {
 			if _, err := s.Next(); err != nil {
 				break
