@@ -29,153 +29,229 @@ func ByID(ctx context.Context, target dbconn.Config, b storage.Bucket, id string
 // Verifier checks the whole object against the manifest before anything is applied.
 type Verifier func(ctx context.Context, b storage.Bucket, m *format.Manifest) error
 
-// Run restores the backup m describes; Restore loads m and passes the verifier.
+// Run restores the backup m describes; ByID loads m and passes the verifier. It runs the phases
+// in order: plan the selection, connect and inspect the target, then either report a dry run or
+// verify first, and apply (verifying alongside when not verified first).
 func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.Manifest, opts Options, verify Verifier) (*Report, error) {
-	start := time.Now()
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	s := &session{target: target, b: b, m: m, opts: opts, verify: verify, start: time.Now(), log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
-	fail := func(err error) error { return fmt.Errorf("restore %s: %w", m.ID, err) }
-	p, err := makePlan(m, opts)
+	if err := s.plan(); err != nil {
+		return nil, s.fail(err)
+	}
+	closeConn, err := s.connect(ctx)
 	if err != nil {
-		return nil, fail(selectionError{err})
+		return nil, s.fail(err)
 	}
-	rep := &Report{ID: m.ID, DryRun: opts.DryRun, Databases: p.targetNames()}
-	for _, dp := range p.dbs {
-		rep.Tables += len(dp.tables)
+	defer closeConn()
+	refusal := s.checks.refusal(s.p, opts.DropExisting, target.Address())
+	if opts.DryRun {
+		return s.dryRun(refusal)
 	}
-	if len(opts.Tables) > 0 {
-		rep.Warnings = append(rep.Warnings, "--table restores the table's definition, rows and triggers; views and routines that use it are not restored")
+	if refusal != nil {
+		return nil, s.fail(refusal)
 	}
+	secs := s.p.sections()
+	if err := s.verifyFirst(ctx, secs); err != nil {
+		return nil, s.fail(err)
+	}
+	if err := s.apply(ctx, secs); err != nil {
+		return nil, err
+	}
+	rep := s.rep
+	rep.DurationSeconds = time.Since(s.start).Seconds()
+	s.log.Info("restore complete", "id", m.ID, "databases", rep.Databases, "tables", rep.Tables, "rows", rep.Rows, "bytes", rep.Bytes, "seconds", rep.DurationSeconds)
+	return rep, nil
+}
 
-	cfg, err := target.MySQLConfig()
+// session is one restore in progress: what the phases of Run share.
+type session struct {
+	target dbconn.Config
+	b      storage.Bucket
+	m      *format.Manifest
+	opts   Options
+	verify Verifier
+	start  time.Time
+	log    *slog.Logger
+
+	p      *plan         // what to restore, from plan
+	rep    *Report       // filled in as the phases go
+	cfg    *mysql.Config // the target, from connect
+	conn   *sql.Conn     // the connection that applies definitions in stream order
+	checks *targetState  // what the target holds, from connect
+}
+
+// fail wraps an error of the restore with its id.
+func (s *session) fail(err error) error { return fmt.Errorf("restore %s: %w", s.m.ID, err) }
+
+// plan selects what to restore from the manifest and starts the report; it reads nothing.
+func (s *session) plan() error {
+	p, err := makePlan(s.m, s.opts)
 	if err != nil {
-		return nil, fail(err)
+		return selectionError{err}
+	}
+	s.p = p
+	s.rep = &Report{ID: s.m.ID, DryRun: s.opts.DryRun, Databases: p.targetNames()}
+	for _, dp := range p.dbs {
+		s.rep.Tables += len(dp.tables)
+	}
+	if len(s.opts.Tables) > 0 {
+		s.rep.Warnings = append(s.rep.Warnings, "--table restores the table's definition, rows and triggers; views and routines that use it are not restored")
+	}
+	return nil
+}
+
+// connect opens the connection to the target and inspects what it already holds; the caller
+// closes the connection with the returned function.
+func (s *session) connect(ctx context.Context) (func(), error) {
+	cfg, err := s.target.MySQLConfig()
+	if err != nil {
+		return nil, err
 	}
 	cfg.DBName = "" // the stream says which database each statement goes to
 	conn, closeConn, err := openConn(ctx, cfg)
 	if err != nil {
-		return nil, fail(&dbconn.ConnectError{Addr: target.Address(), Err: err})
+		return nil, &dbconn.ConnectError{Addr: s.target.Address(), Err: err}
 	}
-	defer closeConn()
-
-	checks, err := inspect(ctx, conn, p)
+	checks, err := inspect(ctx, conn, s.p)
 	if err != nil {
-		return nil, fail(fmt.Errorf("inspect target %s: %w", target.Address(), err))
+		closeConn()
+		return nil, fmt.Errorf("inspect target %s: %w", s.target.Address(), err)
 	}
-	refusal := checks.refusal(p, opts.DropExisting, target.Address())
+	s.cfg, s.conn, s.checks = cfg, conn, checks
+	return closeConn, nil
+}
 
-	if opts.DryRun {
-		rep.Plan = p.plannedObjects()
-		checks.annotate(p, rep.Plan, opts.DropExisting)
-		for _, o := range rep.Plan {
-			rep.Rows += o.Rows
-		}
-		rep.DurationSeconds = time.Since(start).Seconds()
-		if refusal != nil {
-			// The report still says what would happen; the error makes the exit code non-zero.
-			return rep, fail(refusal)
-		}
-		return rep, nil
+// dryRun completes the report of a dry run: the plan, annotated with what a real restore would
+// drop or refuse. A refusal is returned with the report.
+func (s *session) dryRun(refusal error) (*Report, error) {
+	rep := s.rep
+	rep.Plan = s.p.plannedObjects()
+	s.checks.annotate(s.p, rep.Plan, s.opts.DropExisting)
+	for _, o := range rep.Plan {
+		rep.Rows += o.Rows
 	}
+	rep.DurationSeconds = time.Since(s.start).Seconds()
 	if refusal != nil {
-		return nil, fail(refusal)
+		// The report still says what would happen; the error makes the exit code non-zero.
+		return rep, s.fail(refusal)
 	}
+	return rep, nil
+}
 
-	secs := p.sections()
-	if err := checkSize(ctx, b, m); err != nil {
-		return nil, fail(err)
+// verifyFirst checks the object before anything is applied: its size always, then, unless
+// NoVerifyFirst, the whole object (or, for --table, the table's ranges).
+func (s *session) verifyFirst(ctx context.Context, secs []*section) error {
+	m := s.m
+	if err := checkSize(ctx, s.b, m); err != nil {
+		return err
 	}
-	if !opts.NoVerifyFirst {
-		if len(opts.Tables) == 0 {
-			log.Info("verifying object before restore", "id", m.ID, "object", m.Object.Key, "bytes", m.Object.Size)
-			if err := verify(ctx, b, m); err != nil {
-				return nil, fail(fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err))
-			}
-		} else {
-			// --table reads only the table's ranges: verify those (their raw lengths and data
-			// SHA-256) rather than the whole object, which could be far larger.
-			log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
-			for _, sp := range spans(secs) {
-				if _, err := streamSpan(ctx, b, m, sp, nil); err != nil {
-					return nil, fail(fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err))
-				}
-			}
+	if s.opts.NoVerifyFirst {
+		return nil
+	}
+	if len(s.opts.Tables) == 0 {
+		s.log.Info("verifying object before restore", "id", m.ID, "object", m.Object.Key, "bytes", m.Object.Size)
+		if err := s.verify(ctx, s.b, m); err != nil {
+			return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
+		}
+		return nil
+	}
+	// --table reads only the table's ranges: verify those (their raw lengths and data
+	// SHA-256) rather than the whole object, which could be far larger.
+	s.log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
+	for _, sp := range spans(secs) {
+		if _, err := streamSpan(ctx, s.b, m, sp, nil); err != nil {
+			return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
 		}
 	}
+	return nil
+}
 
-	a := &applier{conn: conn, plan: p, log: log, rep: rep, checks: checks}
+// apply applies secs to the target: definitions in stream order on the session's connection,
+// table data on a pool of workers. Without verify-first, a database restore verifies the whole
+// object alongside the load. Its error is wrapped, and says whether the target is partial.
+func (s *session) apply(ctx context.Context, secs []*section) error {
+	a := &applier{conn: s.conn, plan: s.p, log: s.log, rep: s.rep, checks: s.checks}
 	partial := func(err error) error {
 		if len(a.touched) > 0 {
-			log.Error("restore failed part way: the target is partial", "id", m.ID, "databases", a.touched)
+			s.log.Error("restore failed part way: the target is partial", "id", s.m.ID, "databases", a.touched)
 			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, listNames(a.touched))
 		} else {
 			err = fmt.Errorf("%w; nothing was applied", err)
 		}
-		return fail(err)
+		return s.fail(err)
 	}
 	if err := a.prepare(ctx); err != nil {
-		return nil, partial(err)
+		return partial(err)
 	}
-	n := opts.Parallel
+	n := s.opts.Parallel
 	if n <= 0 {
 		n = dbconn.DefaultParallel()
 	}
-	pool := &workerPool{n: n, cfg: cfg, plan: p, b: b, m: m, execHook: execHook}
+	pool := &workerPool{n: n, cfg: s.cfg, plan: s.p, b: s.b, m: s.m, execHook: execHook}
 	defer pool.closeAll()
 	// Without verify-first, a database restore verifies the whole object alongside the load,
 	// so data can still be loaded in chunks; a mismatch stops the load. A --table restore reads
 	// only its ranges and checks each table's data against its SHA-256 as it streams.
-	alongside := opts.NoVerifyFirst && len(opts.Tables) == 0
-	chunked := !opts.NoVerifyFirst || alongside
-	apply := func(ctx context.Context) error {
-		for _, step := range steps(secs) {
-			for _, sp := range spans(step.seq) {
-				n, err := streamSpan(ctx, b, m, sp, a.apply)
-				rep.Bytes += n
-				if err != nil {
-					return err
-				}
-			}
-			if len(step.data) == 0 {
-				continue
-			}
-			pool.header = a.header
-			started := time.Now()
-			n, rows, err := pool.load(ctx, step.data, chunked)
+	alongside := s.opts.NoVerifyFirst && len(s.opts.Tables) == 0
+	chunked := !s.opts.NoVerifyFirst || alongside
+	load := func(ctx context.Context) error { return s.load(ctx, a, pool, secs, chunked) }
+	var err error
+	if alongside {
+		err = s.verifyAlongside(ctx, load)
+	} else {
+		err = load(ctx)
+	}
+	if err != nil {
+		return partial(err)
+	}
+	return nil
+}
+
+// load streams secs step by step: each step's definitions through a, then its tables' data
+// through the pool.
+func (s *session) load(ctx context.Context, a *applier, pool *workerPool, secs []*section, chunked bool) error {
+	rep := s.rep
+	for _, step := range steps(secs) {
+		for _, sp := range spans(step.seq) {
+			n, err := streamSpan(ctx, s.b, s.m, sp, a.apply)
 			rep.Bytes += n
-			for _, sec := range step.data {
-				a.touch(sec.db.target)
-			}
 			if err != nil {
 				return err
 			}
-			for _, sec := range step.data {
-				a.tableDone(sec, rows[sec.table], started)
-			}
+		}
+		if len(step.data) == 0 {
+			continue
+		}
+		pool.header = a.header
+		started := time.Now()
+		n, rows, err := pool.load(ctx, step.data, chunked)
+		rep.Bytes += n
+		for _, sec := range step.data {
+			a.touch(sec.db.target)
+		}
+		if err != nil {
+			return err
+		}
+		for _, sec := range step.data {
+			a.tableDone(sec, rows[sec.table], started)
+		}
+	}
+	return nil
+}
+
+// verifyAlongside runs load while the whole object is verified; a mismatch stops the load.
+func (s *session) verifyAlongside(ctx context.Context, load func(context.Context) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.verify(gctx, s.b, s.m); err != nil {
+			return fmt.Errorf("object %s fails verification: %w", s.m.Object.Key, err)
 		}
 		return nil
-	}
-	if alongside {
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error {
-			if err := verify(gctx, b, m); err != nil {
-				return fmt.Errorf("object %s fails verification: %w", m.Object.Key, err)
-			}
-			return nil
-		})
-		g.Go(func() error { return apply(gctx) })
-		err = g.Wait()
-	} else {
-		err = apply(ctx)
-	}
-	if err != nil {
-		return nil, partial(err)
-	}
-	rep.DurationSeconds = time.Since(start).Seconds()
-	log.Info("restore complete", "id", m.ID, "databases", rep.Databases, "tables", rep.Tables, "rows", rep.Rows, "bytes", rep.Bytes, "seconds", rep.DurationSeconds)
-	return rep, nil
+	})
+	g.Go(func() error { return load(gctx) })
+	return g.Wait()
 }
 
 // openConn opens one dedicated connection: session settings and USE must hold for every
