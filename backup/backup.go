@@ -66,8 +66,11 @@ const ManifestName = format.ManifestName
 
 // Compression names accepted by --compression.
 const (
+	// CompressZstd is zstd, the default.
 	CompressZstd = format.CompressZstd
+	// CompressGzip is gzip.
 	CompressGzip = format.CompressGzip
+	// CompressNone stores the SQL uncompressed.
 	CompressNone = format.CompressNone
 )
 

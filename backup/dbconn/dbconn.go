@@ -131,6 +131,7 @@ type ConnectError struct {
 	Err  error
 }
 
+// Error says which server could not be reached and why.
 func (e *ConnectError) Error() string {
 	return "connect to MariaDB at " + e.Addr + ": " + e.Err.Error()
 }

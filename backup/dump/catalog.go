@@ -496,6 +496,7 @@ func orderViews(views []*objInfo) []*objInfo {
 // ErrUnknownDatabase.
 type unknownDatabaseError struct{ names []string }
 
+// Error lists the missing databases.
 func (e *unknownDatabaseError) Error() string {
 	what := "database " + e.names[0] + " does"
 	if len(e.names) > 1 {
@@ -504,4 +505,5 @@ func (e *unknownDatabaseError) Error() string {
 	return "--database: " + what + " not exist on the server; `SHOW DATABASES` lists them (names are case-sensitive)"
 }
 
+// Unwrap makes the error ErrUnknownDatabase.
 func (e *unknownDatabaseError) Unwrap() error { return ErrUnknownDatabase }

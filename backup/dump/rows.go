@@ -94,4 +94,5 @@ type bufferedConn struct {
 	r *bufio.Reader
 }
 
+// Read reads through the buffer.
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

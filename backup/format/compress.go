@@ -13,8 +13,11 @@ import (
 
 // Compression names accepted by --compression.
 const (
+	// CompressZstd is zstd, the default.
 	CompressZstd = "zstd"
+	// CompressGzip is gzip.
 	CompressGzip = "gzip"
+	// CompressNone stores the SQL uncompressed.
 	CompressNone = "none"
 )
 
@@ -103,6 +106,7 @@ type gzipCodec struct {
 	pool  sync.Pool
 }
 
+// Encode appends src gzipped as one member to dst.
 func (c *gzipCodec) Encode(dst, src []byte) ([]byte, error) {
 	buf := bytes.NewBuffer(dst)
 	w, _ := c.pool.Get().(*kgzip.Writer)
@@ -123,15 +127,21 @@ func (c *gzipCodec) Encode(dst, src []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// Close releases nothing: the writers are garbage.
 func (c *gzipCodec) Close() {}
 
 type noneCodec struct{}
 
+// Encode appends src as it is.
 func (noneCodec) Encode(dst, src []byte) ([]byte, error) { return append(dst, src...), nil }
-func (noneCodec) Close()                                 {}
+
+// Close does nothing.
+func (noneCodec) Close() {}
 
 type nopFrame struct{ io.Writer }
 
+// Close ends nothing: an uncompressed section has no frame.
 func (nopFrame) Close() error { return nil }
 
 // NewDecompressor reads the uncompressed stream of r, across all frames.

@@ -19,6 +19,7 @@ type SectionDecoder struct {
 	r           io.Reader
 }
 
+// NewSectionDecoder returns a decoder of one section read from r, stored with compression.
 func NewSectionDecoder(r io.Reader, compression string) (*SectionDecoder, error) {
 	d := &SectionDecoder{compression: compression}
 	switch compression {
@@ -58,8 +59,10 @@ func (d *SectionDecoder) Reset(r io.Reader) error {
 	return nil
 }
 
+// Read reads uncompressed bytes of the section.
 func (d *SectionDecoder) Read(p []byte) (int, error) { return d.r.Read(p) }
 
+// Close releases the decoder.
 func (d *SectionDecoder) Close() {
 	if d.z != nil {
 		d.z.Close()

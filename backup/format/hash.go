@@ -13,6 +13,7 @@ type HashCounter struct {
 	N int64
 }
 
+// Write writes p to W, counting and hashing what was written.
 func (c *HashCounter) Write(p []byte) (int, error) {
 	n, err := c.W.Write(p)
 	c.N += int64(n)
@@ -20,4 +21,5 @@ func (c *HashCounter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Castagnoli is the CRC-32C table of the object checksum a dump takes as it writes.
 var Castagnoli = crc32.MakeTable(crc32.Castagnoli)

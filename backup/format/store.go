@@ -28,10 +28,12 @@ type noManifestError struct {
 	cause error
 }
 
+// Error says the backup has no manifest and where to look.
 func (e *noManifestError) Error() string {
 	return fmt.Sprintf("backup %s has no manifest: it is incomplete or does not exist; `backupctl list` shows the backups", e.id)
 }
 
+// Unwrap makes the error ErrNoManifest and its cause.
 func (e *noManifestError) Unwrap() []error { return []error{ErrNoManifest, e.cause} }
 
 // LoadManifest reads and checks the manifest of backup id. A missing manifest is ErrNoManifest.

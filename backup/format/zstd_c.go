@@ -123,6 +123,7 @@ func (z *cZstd) Close() {
 // frame's content checksum; about twice as fast as the Go decoder.
 type ZstdChunks struct{ d *C.ZSTD_DCtx }
 
+// NewZstdChunks returns a decoder of whole zstd chunks.
 func NewZstdChunks() (*ZstdChunks, error) {
 	d := C.ZSTD_createDCtx()
 	if d == nil {
@@ -151,6 +152,7 @@ func (z *ZstdChunks) Decode(dst, src []byte, limit int) ([]byte, error) {
 	return dst[:len(dst)+int(n)], nil
 }
 
+// Close frees the decoder.
 func (z *ZstdChunks) Close() { C.ZSTD_freeDCtx(z.d) }
 
 func zstdErr(code C.size_t) error {

@@ -25,12 +25,16 @@ func newZstdCodec(level, conc int) (FrameCodec, error) {
 
 type goZstd struct{ e *zstd.Encoder }
 
+// Encode appends src compressed as one frame to dst.
 func (c goZstd) Encode(dst, src []byte) ([]byte, error) { return c.e.EncodeAll(src, dst), nil }
-func (c goZstd) Close()                                 { _ = c.e.Close() }
+
+// Close releases the encoder.
+func (c goZstd) Close() { _ = c.e.Close() }
 
 // ZstdChunks decodes whole chunks held in memory.
 type ZstdChunks struct{ d *zstd.Decoder }
 
+// NewZstdChunks returns a decoder of whole zstd chunks.
 func NewZstdChunks() (*ZstdChunks, error) {
 	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*ChunkRawMax))
 	if err != nil {
@@ -49,4 +53,5 @@ func (z *ZstdChunks) Decode(dst, src []byte, limit int) ([]byte, error) {
 	return out, err
 }
 
+// Close releases the decoder.
 func (z *ZstdChunks) Close() { z.d.Close() }

@@ -151,6 +151,7 @@ type counter struct {
 	err error
 }
 
+// Read reads from the object, counting the bytes.
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
@@ -209,6 +210,7 @@ func (s *sectionReader) closeEnded() error {
 	return nil
 }
 
+// Read reads the stream, checking each section as it ends.
 func (s *sectionReader) Read(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err

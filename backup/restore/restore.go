@@ -63,5 +63,8 @@ var ErrBadSelection = errors.New("bad restore selection")
 // selectionError keeps the planner's message and matches ErrBadSelection.
 type selectionError struct{ error }
 
-func (e selectionError) Unwrap() error      { return e.error }
+// Unwrap returns the planner's error.
+func (e selectionError) Unwrap() error { return e.error }
+
+// Is makes the error ErrBadSelection.
 func (selectionError) Is(target error) bool { return target == ErrBadSelection }

@@ -61,6 +61,7 @@ func (a *aheadReader) produce(r io.Reader) {
 	}
 }
 
+// Read returns the bytes read ahead, in order.
 func (a *aheadReader) Read(p []byte) (int, error) {
 	for len(a.cur) == 0 {
 		if a.buf != nil {
@@ -118,6 +119,7 @@ func newAsyncHash() *asyncHash {
 	return a
 }
 
+// Write hands a copy of p to the hashing goroutine.
 func (a *asyncHash) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {

@@ -28,8 +28,10 @@ type MemBucket struct {
 
 var _ storage.Bucket = (*MemBucket)(nil)
 
+// NewMemBucket returns an empty MemBucket.
 func NewMemBucket() *MemBucket { return &MemBucket{objs: map[string][]byte{}} }
 
+// Put stores what r holds under key; FailPutAfter makes it fail part way.
 func (b *MemBucket) Put(ctx context.Context, key string, r io.Reader, size int64) (storage.ObjectInfo, error) {
 	b.mu.Lock()
 	b.Puts = append(b.Puts, key)
@@ -58,6 +60,7 @@ func (b *MemBucket) Put(ctx context.Context, key string, r io.Reader, size int64
 	return storage.ObjectInfo{Key: key, Size: int64(buf.Len()), Modified: time.Now()}, nil
 }
 
+// Object returns the bytes stored under key.
 func (b *MemBucket) Object(key string) ([]byte, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -65,12 +68,14 @@ func (b *MemBucket) Object(key string) ([]byte, bool) {
 	return v, ok
 }
 
+// SetObject stores v under key, replacing what was there.
 func (b *MemBucket) SetObject(key string, v []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.objs[key] = v
 }
 
+// Get reads the object under key; ReadBack may change what it returns.
 func (b *MemBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	v, ok := b.Object(key)
 	if !ok {
@@ -82,6 +87,7 @@ func (b *MemBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) 
 	return io.NopCloser(bytes.NewReader(v)), nil
 }
 
+// GetRange reads length bytes of key from offset.
 func (b *MemBucket) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	v, ok := b.Object(key)
 	if !ok {
@@ -94,6 +100,7 @@ func (b *MemBucket) GetRange(ctx context.Context, key string, offset, length int
 	return io.NopCloser(bytes.NewReader(v[offset:end])), nil
 }
 
+// Stat returns the size of the object under key.
 func (b *MemBucket) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
 	v, ok := b.Object(key)
 	if !ok {
@@ -102,6 +109,7 @@ func (b *MemBucket) Stat(ctx context.Context, key string) (storage.ObjectInfo, e
 	return storage.ObjectInfo{Key: key, Size: int64(len(v))}, nil
 }
 
+// List returns the objects whose keys start with prefix, in key order.
 func (b *MemBucket) List(ctx context.Context, prefix string) ([]storage.ObjectInfo, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -115,6 +123,7 @@ func (b *MemBucket) List(ctx context.Context, prefix string) ([]storage.ObjectIn
 	return out, nil
 }
 
+// Delete removes the object under key.
 func (b *MemBucket) Delete(ctx context.Context, key string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -122,8 +131,10 @@ func (b *MemBucket) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// String names the bucket in messages.
 func (b *MemBucket) String() string { return "mem://" }
 
+// Keys returns the keys stored, sorted.
 func (b *MemBucket) Keys() []string {
 	l, _ := b.List(context.Background(), "")
 	var ks []string

@@ -24,6 +24,7 @@ type SectionWriter struct {
 	rawHash hash.Hash          // SHA-256 of the open Section's uncompressed bytes
 }
 
+// NewSectionWriter returns a writer of sections to w, each a frame of its own.
 func NewSectionWriter(w io.Writer, compression string, level int) *SectionWriter {
 	return &SectionWriter{
 		out:         &format.HashCounter{W: w, H: sha256.New()},
@@ -106,4 +107,5 @@ func (s *SectionWriter) Empty() format.Range {
 // Size and Sum describe the stored object written so far.
 func (s *SectionWriter) Size() int64 { return s.out.N }
 
+// Sum is the SHA-256 of the stored bytes written so far.
 func (s *SectionWriter) Sum() string { return hex.EncodeToString(s.out.H.Sum(nil)) }
