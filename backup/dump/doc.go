@@ -4,9 +4,9 @@
 // The pipeline:
 //
 //  1. prepare: one connection blocks DDL (BACKUP STAGE, or FLUSH TABLES WITH READ LOCK) while
-//     the catalog is read (databases, tables,
-//     views, routines, triggers, sequences) and the binlog position; every worker connection
-//     then opens a consistent snapshot, and the lock is released.
+//     the catalog (databases, tables, views, routines, triggers, sequences) and the binlog
+//     position are read; every worker connection then opens a consistent snapshot, and the
+//     lock is released.
 //  2. plan: one goroutine walks the catalog in object order and creates jobs: small sections
 //     (header, CREATE DATABASE, table schemas, views and routines, footer) are rendered at once;
 //     a large table's data is cut into chunks by primary-key ranges.
