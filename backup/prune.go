@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -40,7 +39,7 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 	if opts.KeepLast == 0 && opts.KeepDaily == 0 {
 		return nil, ErrNoPolicy
 	}
-	all, err := format.List(ctx, b)
+	all, err := List(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +61,7 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 }
 
 // keepSet decides which backups the policy keeps; all is newest first.
-func keepSet(all []*format.Manifest, opts PruneOptions) map[string]bool {
+func keepSet(all []*Manifest, opts PruneOptions) map[string]bool {
 	keep := map[string]bool{}
 	for i, m := range all {
 		if i < opts.KeepLast {
@@ -86,7 +85,7 @@ func keepSet(all []*format.Manifest, opts PruneOptions) map[string]bool {
 
 // deleteBackup removes a backup: the manifest first, then every object under its id.
 func deleteBackup(ctx context.Context, b storage.Bucket, id string) error {
-	if err := b.Delete(ctx, format.ManifestKey(id)); err != nil {
+	if err := b.Delete(ctx, ManifestKey(id)); err != nil {
 		return fmt.Errorf("delete manifest of %s: %w", id, err)
 	}
 	objs, err := b.List(ctx, id+"/")
