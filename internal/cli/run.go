@@ -92,28 +92,18 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	log := g.Logger()
-	res, err := backup.Dump(ctx, db, b, backup.DumpOptions{
+	res, pruned, err := backup.DumpAndPrune(ctx, db, b, backup.DumpOptions{
 		Databases:   o.Database,
 		Compression: o.Compression,
 		Level:       o.CompressionLevel,
 		Parallel:    o.Parallel,
-		Logger:      log,
+		Logger:      g.Logger(),
 		Now:         time.Now,
-	})
-	if err != nil {
+	}, backup.PruneOptions{KeepLast: o.KeepLast, KeepDaily: o.KeepDaily})
+	if res == nil {
 		return nil, explainDB(err)
 	}
-	out := &BackupResult{Result: res}
-	if o.RetentionFlags.Enabled() {
-		rep, err := backup.Prune(ctx, b, backup.PruneOptions{KeepLast: o.KeepLast, KeepDaily: o.KeepDaily})
-		if err != nil {
-			return out, fmt.Errorf("backup %s is verified and kept, but retention failed: %w", res.ID, err)
-		}
-		log.Info("retention applied", "kept", len(rep.Kept), "deleted", rep.Deleted)
-		out.Pruned = rep
-	}
-	return out, nil
+	return &BackupResult{Result: res, Pruned: pruned}, err
 }
 
 // LocalRestore restores a backup from this process.

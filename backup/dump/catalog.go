@@ -1,0 +1,509 @@
+package dump
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/backupctl/backupctl/backup/sqltext"
+)
+
+// systemSchemas are left out of a dump unless asked for by name.
+var systemSchemas = map[string]bool{
+	"information_schema": true, "performance_schema": true, "mysql": true, "sys": true,
+}
+
+// dbInfo is one database as read from the catalog.
+type dbInfo struct {
+	Name, Charset, Collation string
+	// Create is SHOW CREATE DATABASE: charset, collation and comment.
+	Create string
+	// Tables in dump order: sequences, then non-transactional tables (their locks are released
+	// once they are dumped), then the rest, each group by name.
+	Tables []*tableInfo
+	// Post objects in creation order: routines first (views may call functions), then views in
+	// dependency order, then triggers, then events.
+	Routines, Views, Triggers, Events []*objInfo
+	// viewDefs are the stored view definitions, fully qualified, to find views that read
+	// other databases (see orderDatabases).
+	viewDefs []string
+}
+
+// tableInfo is one base table, system-versioned table or sequence.
+type tableInfo struct {
+	DB, Name string
+	Kind     string // "table", "sequence", "versioned"
+	Engine   string
+	// Locked: a non-transactional table whose data is read under LOCK TABLES ... READ taken
+	// while commits were blocked, so it matches the snapshot.
+	Locked bool
+	// SkipData: engines whose rows are not theirs (MERGE, FEDERATED, ...) or that hold none.
+	SkipData bool
+	Create   string
+	Columns  []colInfo
+	// DataLength is the server's estimate of the data size; ChunkKey is the single integer
+	// primary key column by whose ranges the data may be read in parallel, or "".
+	DataLength int64
+	ChunkKey   string
+}
+
+// colInfo is one column written in INSERTs.
+type colInfo struct {
+	Name string
+	Kind sqltext.ValueKind
+}
+
+// objInfo is a view, routine, trigger or event with the session it was created in.
+type objInfo struct {
+	Type string // VIEW, FUNCTION, PROCEDURE, PACKAGE, PACKAGE BODY, TRIGGER, EVENT
+	Name string
+	// Create is the statement's bytes as the server holds them, in CharsetClient.
+	Create                                  []byte
+	SQLMode, CharsetClient, Collation, Zone string
+	// DBCollation is the database collation a routine was created under: it gives parameters
+	// and variables declared without a character set theirs.
+	DBCollation string
+	// deps are the names of same-database views this view reads (views only).
+	deps []string
+}
+
+// row is one catalog result row keyed by lower-case column name. A NULL column is absent.
+type row map[string][]byte
+
+func (r row) str(k string) string { return string(r[k]) }
+
+// queryRows runs a catalog query and copies every row; catalogs are small.
+func queryRows(ctx context.Context, c *sql.Conn, q string) ([]row, error) {
+	rs, err := c.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []row
+	for rs.Next() {
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		r := make(row, len(cols))
+		for i, v := range vals {
+			if v != nil {
+				r[strings.ToLower(cols[i])] = append([]byte{}, v...)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+// inSchema keeps the rows whose column s is exactly db. information_schema compares names
+// with a case-insensitive collation, and `Foo` and `foo` are two databases on most servers.
+func inSchema(rs []row, db string) []row {
+	out := rs[:0]
+	for _, r := range rs {
+		if r.str("s") == db {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// queryOne runs a query that must return exactly one row.
+func queryOne(ctx context.Context, c *sql.Conn, q string) (row, error) {
+	rs, err := queryRows(ctx, c, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("%d rows, expected one", len(rs))
+	}
+	return rs[0], nil
+}
+
+// listDatabases returns the databases to dump, in order: the named ones (each must exist), or
+// every database but the system schemas.
+func listDatabases(ctx context.Context, c *sql.Conn, want []string) ([]*dbInfo, error) {
+	rs, err := queryRows(ctx, c, "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
+	if err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	all := map[string]*dbInfo{}
+	var names []string
+	for _, r := range rs {
+		d := &dbInfo{Name: r.str("schema_name"), Charset: r.str("default_character_set_name"), Collation: r.str("default_collation_name")}
+		all[d.Name] = d
+		names = append(names, d.Name)
+	}
+	var out []*dbInfo
+	if len(want) == 0 {
+		for _, n := range names {
+			if !systemSchemas[strings.ToLower(n)] {
+				out = append(out, all[n])
+			}
+		}
+		return out, nil
+	}
+	seen := map[string]bool{}
+	var missing []string
+	for _, n := range want {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		d, ok := all[n]
+		if !ok {
+			missing = append(missing, sqltext.QuoteIdent(n))
+			continue
+		}
+		out = append(out, d)
+	}
+	if len(missing) > 0 {
+		return nil, &unknownDatabaseError{names: missing}
+	}
+	return out, nil
+}
+
+// nonTransactional reports whether rows of engine can change outside a transaction snapshot.
+func nonTransactional(engine string) bool {
+	return !strings.EqualFold(engine, "InnoDB")
+}
+
+// noDataEngines hold no rows of their own: dumping MERGE or FEDERATED rows would duplicate
+// another table's data on restore.
+var noDataEngines = map[string]bool{
+	"MRG_MYISAM": true, "FEDERATED": true, "BLACKHOLE": true, "CONNECT": true, "SPIDER": true,
+}
+
+// readCatalog fills d with every object of the database. Run it while DDL is blocked, so that
+// the schema matches the snapshot taken right after.
+func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
+	qdb := sqltext.QuoteString(d.Name)
+	// With the database current, SHOW CREATE leaves same-database names unqualified (views,
+	// NEXTVAL defaults), as the format wants: the dump's USE decides where they go.
+	if _, err := c.ExecContext(ctx, "USE "+sqltext.QuoteIdent(d.Name)); err != nil {
+		return fmt.Errorf("use %s: %w", sqltext.QuoteIdent(d.Name), err)
+	}
+	r, err := queryOne(ctx, c, "SHOW CREATE DATABASE "+sqltext.QuoteIdent(d.Name))
+	if err != nil {
+		return fmt.Errorf("show create database %s: %w", sqltext.QuoteIdent(d.Name), err)
+	}
+	d.Create = r.str("create database")
+
+	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
+	if err != nil {
+		return fmt.Errorf("list tables of %s: %w", sqltext.QuoteIdent(d.Name), err)
+	}
+	cols, err := readColumns(ctx, c, d.Name)
+	if err != nil {
+		return err
+	}
+	var seqs, locked, rest []*tableInfo
+	var views []string
+	for _, r := range inSchema(tabs, d.Name) {
+		name, typ := r.str("table_name"), r.str("table_type")
+		t := &tableInfo{DB: d.Name, Name: name, Engine: r.str("engine")}
+		t.DataLength, _ = strconv.ParseInt(r.str("data_length"), 10, 64) // an estimate, used only to plan chunks
+		switch typ {
+		case "VIEW":
+			views = append(views, name)
+			continue
+		case "SEQUENCE":
+			t.Kind = "sequence"
+		case "SYSTEM VERSIONED":
+			t.Kind = "versioned"
+		case "BASE TABLE":
+			t.Kind = "table"
+		default:
+			continue // temporary and system views are not dumped
+		}
+		stmt := "SHOW CREATE TABLE "
+		if t.Kind == "sequence" {
+			stmt = "SHOW CREATE SEQUENCE "
+		}
+		cr, err := queryOne(ctx, c, stmt+sqltext.QuoteIdent(d.Name)+"."+sqltext.QuoteIdent(name))
+		if err != nil {
+			return fmt.Errorf("show create of %s.%s: %w", sqltext.QuoteIdent(d.Name), sqltext.QuoteIdent(name), err)
+		}
+		t.Create = sqltext.HexInvalidLiterals(cr.str("create table"))
+		if t.Kind == "sequence" {
+			seqs = append(seqs, t)
+			continue
+		}
+		t.SkipData = noDataEngines[strings.ToUpper(t.Engine)] ||
+			(strings.EqualFold(d.Name, "mysql") && (name == "general_log" || name == "slow_log"))
+		t.Columns = dumpColumns(cols[name], t.Kind == "versioned")
+		if t.Kind == "table" {
+			t.ChunkKey = chunkKey(cols[name])
+		}
+		if nonTransactional(t.Engine) && !t.SkipData {
+			t.Locked = true
+			locked = append(locked, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	d.Tables = slices.Concat(seqs, locked, rest)
+
+	// The statements of views, routines, triggers and events are read as raw bytes
+	// (character_set_results=binary) and replayed under the character_set_client they were
+	// written in, as mysqldump does: converting them would change their string literals.
+	if _, err := c.ExecContext(ctx, "SET character_set_results = binary"); err != nil {
+		return err
+	}
+	defer c.ExecContext(ctx, "SET character_set_results = utf8mb4") //nolint:errcheck // checked by the next query on c
+	if d.Routines, err = readRoutines(ctx, c, d.Name); err != nil {
+		return err
+	}
+	if d.Views, d.viewDefs, err = readViews(ctx, c, d.Name, views); err != nil {
+		return err
+	}
+	if d.Triggers, err = readObjects(ctx, c, d.Name, "TRIGGER",
+		"SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = "+qdb+
+			" ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER"); err != nil {
+		return err
+	}
+	if d.Events, err = readObjects(ctx, c, d.Name, "EVENT",
+		"SELECT EVENT_SCHEMA AS s, EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = "+qdb+" ORDER BY EVENT_NAME"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// column is a row of information_schema.COLUMNS.
+type column struct {
+	name, dataType, generated, expr, key string
+}
+
+func readColumns(ctx context.Context, c *sql.Conn, db string) (map[string][]column, error) {
+	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
+	if err != nil {
+		return nil, fmt.Errorf("list columns of %s: %w", sqltext.QuoteIdent(db), err)
+	}
+	out := map[string][]column{}
+	for _, r := range inSchema(rs, db) {
+		t := r.str("table_name")
+		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression"), r.str("column_key")})
+	}
+	return out, nil
+}
+
+// dumpColumns returns the columns written in INSERTs: all but generated ones (the server
+// computes them), invisible ones included. A system-versioned table also gets its row start and
+// row end, implicit (ROW_START, ROW_END) or named, so that its history can be inserted.
+func dumpColumns(cols []column, versioned bool) []colInfo {
+	var out []colInfo
+	explicitPeriod := false
+	for _, c := range cols {
+		period := strings.EqualFold(c.expr, "ROW START") || strings.EqualFold(c.expr, "ROW END")
+		if period {
+			explicitPeriod = true
+		}
+		if c.generated == "ALWAYS" && !(versioned && period) {
+			continue
+		}
+		out = append(out, colInfo{Name: c.name, Kind: sqltext.KindOf(c.dataType)})
+	}
+	if versioned && !explicitPeriod {
+		out = append(out, colInfo{"ROW_START", sqltext.KindString}, colInfo{"ROW_END", sqltext.KindString})
+	}
+	return out
+}
+
+// showCreate reads one object's SHOW CREATE row; col names the statement's column.
+func showCreate(ctx context.Context, c *sql.Conn, db, typ, name, col string) (*objInfo, error) {
+	r, err := queryOne(ctx, c, "SHOW CREATE "+typ+" "+sqltext.QuoteIdent(db)+"."+sqltext.QuoteIdent(name))
+	if err != nil {
+		return nil, fmt.Errorf("show create %s %s.%s: %w", strings.ToLower(typ), sqltext.QuoteIdent(db), sqltext.QuoteIdent(name), err)
+	}
+	stmt, ok := r[col]
+	if !ok {
+		return nil, fmt.Errorf("show create %s %s.%s returned no statement: the user needs the privileges to read it (SELECT on mysql.proc, SHOW VIEW, TRIGGER, EVENT)", strings.ToLower(typ), sqltext.QuoteIdent(db), sqltext.QuoteIdent(name))
+	}
+	return &objInfo{
+		Type: typ, Name: name, Create: stmt,
+		SQLMode: r.str("sql_mode"), CharsetClient: r.str("character_set_client"),
+		Collation: r.str("collation_connection"), Zone: r.str("time_zone"),
+		DBCollation: r.str("database collation"),
+	}, nil
+}
+
+// readObjects reads the objects named by q (one column n) with SHOW CREATE typ.
+func readObjects(ctx context.Context, c *sql.Conn, db, typ, q string) ([]*objInfo, error) {
+	rs, err := queryRows(ctx, c, q)
+	if err != nil {
+		return nil, fmt.Errorf("list %ss of %s: %w", strings.ToLower(typ), sqltext.QuoteIdent(db), err)
+	}
+	col := map[string]string{"TRIGGER": "sql original statement", "EVENT": "create event"}[typ]
+	var out []*objInfo
+	for _, r := range inSchema(rs, db) {
+		o, err := showCreate(ctx, c, db, typ, r.str("n"), col)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// readRoutines reads functions, procedures, packages and package bodies, in that order:
+// a package body needs its package.
+func readRoutines(ctx context.Context, c *sql.Conn, db string) ([]*objInfo, error) {
+	rs, err := queryRows(ctx, c, "SELECT ROUTINE_SCHEMA AS s, ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = "+sqltext.QuoteString(db))
+	if err != nil {
+		return nil, fmt.Errorf("list routines of %s: %w", sqltext.QuoteIdent(db), err)
+	}
+	rs = inSchema(rs, db)
+	rank := map[string]int{"FUNCTION": 0, "PROCEDURE": 1, "PACKAGE": 2, "PACKAGE BODY": 3}
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		if ra, rb := rank[a.str("routine_type")], rank[b.str("routine_type")]; ra != rb {
+			return ra < rb
+		}
+		return a.str("routine_name") < b.str("routine_name")
+	})
+	var out []*objInfo
+	for _, r := range rs {
+		typ := r.str("routine_type")
+		if _, ok := rank[typ]; !ok {
+			continue
+		}
+		o, err := showCreate(ctx, c, db, typ, r.str("routine_name"), "create "+strings.ToLower(typ))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// readViews reads the views and orders them so that each comes after the views it reads.
+// MariaDB 10.11 has no VIEW_TABLE_USAGE, so dependencies come from the stored definitions,
+// where every table reference is written `db`.`name`.
+func readViews(ctx context.Context, c *sql.Conn, db string, names []string) ([]*objInfo, []string, error) {
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	defs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db))
+	if err != nil {
+		return nil, nil, fmt.Errorf("list views of %s: %w", sqltext.QuoteIdent(db), err)
+	}
+	body := map[string]string{}
+	var all []string
+	for _, r := range inSchema(defs, db) {
+		body[r.str("table_name")] = r.str("view_definition")
+		all = append(all, r.str("view_definition"))
+	}
+	var views []*objInfo
+	for _, n := range names {
+		o, err := showCreate(ctx, c, db, "VIEW", n, "create view")
+		if err != nil {
+			return nil, nil, err
+		}
+		def, ref := body[n], sqltext.QuoteIdent(db)+"."
+		if def == "" {
+			def, ref = string(o.Create), "" // SHOW CREATE VIEW leaves same-database names bare
+		}
+		for _, m := range names {
+			if m != n && strings.Contains(def, ref+sqltext.QuoteIdent(m)) {
+				o.deps = append(o.deps, m)
+			}
+		}
+		views = append(views, o)
+	}
+	return orderViews(views), all, nil
+}
+
+// orderDatabases puts a database whose views read another dumped database after that one, so
+// that a stock replay creates the tables before the views (each database's views are in its own
+// post section). Independent databases keep their order; a cycle is broken in the given order.
+func orderDatabases(dbs []*dbInfo) []*dbInfo {
+	views := make([]*objInfo, len(dbs))
+	byName := map[string]*dbInfo{}
+	for i, d := range dbs {
+		v := &objInfo{Name: d.Name}
+		for _, other := range dbs {
+			if other == d {
+				continue
+			}
+			for _, def := range d.viewDefs {
+				if strings.Contains(def, sqltext.QuoteIdent(other.Name)+".") {
+					v.deps = append(v.deps, other.Name)
+					break
+				}
+			}
+		}
+		views[i] = v
+		byName[d.Name] = d
+	}
+	out := make([]*dbInfo, 0, len(dbs))
+	for _, v := range orderViews(views) {
+		out = append(out, byName[v.Name])
+	}
+	return out
+}
+
+// orderViews sorts views topologically, keeping name order among independent ones. A cycle
+// (only possible through a false dependency, such as a name inside a string) is broken in name
+// order.
+func orderViews(views []*objInfo) []*objInfo {
+	done := map[string]bool{}
+	var out []*objInfo
+	for len(out) < len(views) {
+		progress := false
+		for _, v := range views {
+			if done[v.Name] {
+				continue
+			}
+			ready := true
+			for _, d := range v.deps {
+				if !done[d] {
+					ready = false
+					break
+				}
+			}
+			if ready {
+				done[v.Name] = true
+				out = append(out, v)
+				progress = true
+			}
+		}
+		if !progress {
+			for _, v := range views {
+				if !done[v.Name] {
+					done[v.Name] = true
+					out = append(out, v)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// unknownDatabaseError names the --database values the server does not have; it is
+// ErrUnknownDatabase.
+type unknownDatabaseError struct{ names []string }
+
+// Error lists the missing databases.
+func (e *unknownDatabaseError) Error() string {
+	what := "database " + e.names[0] + " does"
+	if len(e.names) > 1 {
+		what = "databases " + strings.Join(e.names, ", ") + " do"
+	}
+	return "--database: " + what + " not exist on the server; `SHOW DATABASES` lists them (names are case-sensitive)"
+}
+
+// Unwrap makes the error ErrUnknownDatabase.
+func (e *unknownDatabaseError) Unwrap() error { return ErrUnknownDatabase }

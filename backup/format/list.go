@@ -1,0 +1,59 @@
+package format
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/backupctl/backupctl/storage"
+)
+
+// List returns the backups in b, newest first, from their manifests only: a prefix without a
+// manifest is an incomplete backup and is not listed, and neither is a manifest that fails its
+// own checksum (`backupctl verify ID` says why).
+func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
+	objs, err := b.List(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", b, err)
+	}
+	var out []*Manifest
+	for _, o := range objs {
+		id, ok := strings.CutSuffix(o.Key, "/"+ManifestName)
+		if !ok || strings.Contains(id, "/") || CheckID(id) != nil {
+			continue
+		}
+		m, err := readManifest(ctx, b, id)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			out = append(out, m)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].StartedAt.Equal(out[j].StartedAt) {
+			return out[i].StartedAt.After(out[j].StartedAt)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
+}
+
+// readManifest reads the manifest of id for List: nil when it is gone or damaged, an error only
+// when the bucket fails.
+func readManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, error) {
+	data, err := FetchManifest(ctx, b, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil // deleted since the listing
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := DecodeManifest(data)
+	if err != nil || m.ID != id {
+		return nil, nil
+	}
+	return m, nil
+}

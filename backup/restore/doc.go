@@ -1,0 +1,21 @@
+// Package restore applies a backup to a MariaDB server.
+//
+// Run goes through these phases:
+//
+//  1. plan: from the manifest alone, select the databases or tables to restore (Options), the
+//     sections to read and the names they get on the target (--into). A selection that does
+//     not fit the backup is ErrBadSelection and nothing is touched.
+//  2. connect: open one connection to the target and inspect what it holds; a non-empty
+//     database or table is refused (ErrTargetNotEmpty) unless DropExisting. A dry run stops
+//     here with the plan, annotated with what a real restore would do.
+//  3. verify first: check the object's size, then, unless NoVerifyFirst, the whole object with
+//     the Verifier (or, for --table, only the table's ranges). Nothing is applied yet.
+//  4. apply: the sections are read in steps, in object order. Definitions (CREATE DATABASE,
+//     schemas, views, routines, triggers) are decompressed, split into statements
+//     (sqltext.Splitter), rewritten for --into and executed in stream order on the one
+//     connection; table data is loaded in parallel by a pool of workers, a table cut into chunks
+//     chunk by chunk, in transactions of a few statements. Every section is checked against
+//     the manifest (raw length, data SHA-256) as it streams.
+//  5. verify alongside: with NoVerifyFirst, a database restore verifies the whole object while it
+//     loads; a mismatch stops the load and leaves the target partial, which the error says.
+package restore
