@@ -29,7 +29,7 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 		}
 		return g.Print(res)
 	}
-	args, err := backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+	args, err := c.jobArgs()
 	if err != nil {
 		return err
 	}
@@ -39,6 +39,11 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 	}
 	s := c.spec(args)
 	return runJob(ctx, g, c.kubeFlags, kc, jobs.BackupJob(s, time.Now()), s)
+}
+
+// jobArgs is the dumper's command line for the Job.
+func (c *backupNowCmd) jobArgs() ([]string, error) {
+	return backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
 }
 
 // backupArgs is the dumper's command line for a backup Job.

@@ -26,9 +26,23 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 		}
 		return g.Print(res)
 	}
-	conn, err := dumperArgs(c.DBFlags, c.StorageFlags, c.kubeFlags)
+	args, err := c.jobArgs()
 	if err != nil {
 		return err
+	}
+	kc, err := c.client()
+	if err != nil {
+		return err
+	}
+	s := c.spec(args)
+	return runJob(ctx, g, c.kubeFlags, kc, jobs.RestoreJob(s, c.ID, time.Now()), s)
+}
+
+// jobArgs is the dumper's command line for the Job.
+func (c *restoreCmd) jobArgs() ([]string, error) {
+	conn, err := dumperArgs(c.DBFlags, c.StorageFlags, c.kubeFlags)
+	if err != nil {
+		return nil, err
 	}
 	o := c.RestoreOptions
 	args := []string{"restore", c.ID}
@@ -52,10 +66,5 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if o.Parallel > 0 {
 		args = append(args, fmt.Sprintf("--parallel=%d", o.Parallel))
 	}
-	kc, err := c.client()
-	if err != nil {
-		return err
-	}
-	s := c.spec(append(args, conn...))
-	return runJob(ctx, g, c.kubeFlags, kc, jobs.RestoreJob(s, c.ID, time.Now()), s)
+	return append(args, conn...), nil
 }

@@ -78,8 +78,13 @@ func infoOf(cj *batchv1.CronJob) scheduleInfo {
 	return in
 }
 
+// jobArgs is the dumper's command line for the CronJob's Jobs.
+func (c *scheduleSetCmd) jobArgs() ([]string, error) {
+	return backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+}
+
 func (c *scheduleSetCmd) Run(ctx context.Context, g *cli.Globals) error {
-	args, err := backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+	args, err := c.jobArgs()
 	if err != nil {
 		return err
 	}
