@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -40,31 +40,14 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 // jobArgs is the dumper's command line for the Job.
 func (c *restoreCmd) jobArgs() ([]string, error) {
-	conn, err := dumperArgs(c.DBFlags, c.StorageFlags, c.kubeFlags)
+	conn, bucket, err := dumperConn(c.DBFlags, c.StorageFlags, c.kubeFlags)
 	if err != nil {
 		return nil, err
 	}
 	o := c.RestoreOptions
-	args := []string{"restore", c.ID}
-	for _, d := range o.Database {
-		args = append(args, "--database="+d)
-	}
-	for _, t := range o.Table {
-		args = append(args, "--table="+t)
-	}
-	if o.Into != "" {
-		args = append(args, "--into="+o.Into)
-	}
-	for _, f := range []struct {
-		name string
-		on   bool
-	}{{"--drop-existing", o.DropExisting}, {"--dry-run", o.DryRun}, {"--no-verify-first", o.NoVerifyFirst}} {
-		if f.on {
-			args = append(args, f.name)
-		}
-	}
-	if o.Parallel > 0 {
-		args = append(args, fmt.Sprintf("--parallel=%d", o.Parallel))
-	}
-	return append(args, conn...), nil
+	return contract.RestoreCommand{
+		ID: c.ID, Databases: o.Database, Tables: o.Table, Into: o.Into,
+		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
+		DB: conn, Storage: bucket,
+	}.Args(), nil
 }

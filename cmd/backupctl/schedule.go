@@ -7,6 +7,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -125,7 +126,7 @@ func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
 	}
 	cj, err := kc.GetCronJob(ctx, c.Namespace, c.Name)
 	if err != nil {
-		return &cli.ExitError{Code: cli.ExitNotFound, Err: err}
+		return contract.NotFound(err)
 	}
 	return g.Print(infoOf(cj))
 }
