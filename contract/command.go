@@ -59,8 +59,7 @@ type BackupCommand struct {
 
 // Args is the dumper's argument list for c.
 func (c BackupCommand) Args() []string {
-	var a argv
-	a = append(a, "backup")
+	a := argv{"backup"}
 	a.each("database", c.Databases)
 	a = append(a, "--compression="+c.Compression, "--compression-level="+strconv.Itoa(c.CompressionLevel))
 	a.int("parallel", c.Parallel)
@@ -85,8 +84,7 @@ type RestoreCommand struct {
 
 // Args is the dumper's argument list for c.
 func (c RestoreCommand) Args() []string {
-	var a argv
-	a = append(a, "restore", c.ID)
+	a := argv{"restore", c.ID}
 	a.each("database", c.Databases)
 	a.each("table", c.Tables)
 	a.str("into", c.Into)
