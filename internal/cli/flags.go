@@ -1,5 +1,7 @@
 // Package cli holds what backupctl and the dumper share: connection and storage flags (each with
-// its environment twin), output, logging, and the mapping of errors to exit codes.
+// its environment twin), output, logging, parsing with kong, and the one mapping of errors to
+// exit codes (ExitCode). The codes themselves, the error kinds, the Job's result and the dumper's
+// command line in a Job are package contract's.
 package cli
 
 import (
