@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/contract"
 )
 
 // nameTime formats `now` in Job names: sortable, and valid in a DNS label.
@@ -91,7 +91,7 @@ func jobSpec(s Spec, labels map[string]string) batchv1.JobSpec {
 					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
 						ContainerName: ptr.To(ContainerName),
 						Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
-						Values:        []int32{cli.ExitUsage, cli.ExitNotFound},
+						Values:        []int32{contract.ExitUsage, contract.ExitNotFound},
 					},
 				},
 				{
@@ -181,8 +181,9 @@ func podSpec(s Spec) corev1.PodSpec {
 			Resources:       *s.Resources.DeepCopy(),
 			VolumeMounts:    mounts,
 			// The dumper writes its JSON result there; if it dies first, its last log lines
-			// stand in, so a failure always says something.
-			TerminationMessagePath:   terminationLogPath,
+			// stand in, so a failure always says something. Kubernetes' default, set explicitly
+			// so our objects equal what the API stores.
+			TerminationMessagePath:   contract.TerminationLogPath,
 			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			SecurityContext: &corev1.SecurityContext{
 				RunAsNonRoot:             ptr.To(true),

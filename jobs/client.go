@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
-	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/contract"
 )
 
 // Client submits and follows our Jobs; everything else about them is built by the pure builders.
@@ -50,9 +50,9 @@ func loadConfig(kubeconfig, kubeContext string) (*rest.Config, string, error) {
 	cfg, err := cc.ClientConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
-			return nil, "", cli.Usagef("no kubeconfig found: set --kubeconfig or KUBECONFIG, or create ~/.kube/config")
+			return nil, "", contract.Usagef("no kubeconfig found: set --kubeconfig or KUBECONFIG, or create ~/.kube/config")
 		}
-		return nil, "", cli.Usagef("load kubeconfig: %v: check --kubeconfig, KUBECONFIG and --context", err)
+		return nil, "", contract.Usagef("load kubeconfig: %v: check --kubeconfig, KUBECONFIG and --context", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
@@ -71,7 +71,7 @@ func (c *Client) Preflight(ctx context.Context, s Spec) error {
 	// Secret lookup below still catches a missing namespace.
 	if _, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil && !apierrors.IsForbidden(err) {
 		if apierrors.IsNotFound(err) {
-			return cli.Usagef("namespace %q does not exist: create it (kubectl apply -f deploy/) or pass --namespace", ns)
+			return contract.Usagef("namespace %q does not exist: create it (kubectl apply -f deploy/) or pass --namespace", ns)
 		}
 		return apiError(err, "read namespace %q", ns)
 	}
@@ -83,7 +83,7 @@ func (c *Client) Preflight(ctx context.Context, s Spec) error {
 	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return cli.Usagef("secret %q not found in namespace %q: create it with keys %s (see deploy/examples/secret.yaml) or pass --secret",
+			return contract.Usagef("secret %q not found in namespace %q: create it with keys %s (see deploy/examples/secret.yaml) or pass --secret",
 				s.Secret, ns, strings.Join(SecretKeys, ", "))
 		}
 		return apiError(err, "read secret %s/%s", ns, s.Secret)
@@ -98,13 +98,13 @@ func (c *Client) Preflight(ctx context.Context, s Spec) error {
 		}
 	}
 	if len(missing) > 0 {
-		return cli.Usagef("secret %s/%s lacks key(s) %s: add them (kubectl -n %s edit secret %s)",
+		return contract.Usagef("secret %s/%s lacks key(s) %s: add them (kubectl -n %s edit secret %s)",
 			ns, s.Secret, strings.Join(missing, ", "), ns, s.Secret)
 	}
 	// Without its ServiceAccount the Job cannot create a pod, and would sit until its deadline.
 	if _, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, s.ServiceAccount, metav1.GetOptions{}); err != nil && !apierrors.IsForbidden(err) {
 		if apierrors.IsNotFound(err) {
-			return cli.Usagef("service account %q not found in namespace %q: create it (kubectl apply -f deploy/) or pass --service-account",
+			return contract.Usagef("service account %q not found in namespace %q: create it (kubectl apply -f deploy/) or pass --service-account",
 				s.ServiceAccount, ns)
 		}
 		return apiError(err, "read service account %s/%s", ns, s.ServiceAccount)
@@ -139,11 +139,11 @@ func (c *Client) checkCABundle(ctx context.Context, ns string, b CABundle) error
 	case apierrors.IsForbidden(err):
 		return nil // the Role grants no access to it: the pod will say
 	case apierrors.IsNotFound(err):
-		return cli.Usagef("CA bundle %s %q not found in namespace %q: create it or fix the CA bundle flag", kind, name, ns)
+		return contract.Usagef("CA bundle %s %q not found in namespace %q: create it or fix the CA bundle flag", kind, name, ns)
 	case err != nil:
 		return apiError(err, "read %s %s/%s", kind, ns, name)
 	case !has:
-		return cli.Usagef("CA bundle %s %s/%s has no key %q: add it or name the right key", kind, ns, name, b.key())
+		return contract.Usagef("CA bundle %s %s/%s has no key %q: add it or name the right key", kind, ns, name, b.key())
 	}
 	return nil
 }
@@ -152,7 +152,7 @@ func (c *Client) checkCABundle(ctx context.Context, ns string, b CABundle) error
 func apiError(err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
 	if apierrors.IsForbidden(err) {
-		return cli.Usagef("%s: permission denied: bind your user to the Role in deploy/20-rbac.yaml, which names the Secret and ServiceAccount it may read (%v)", what, err)
+		return contract.Usagef("%s: permission denied: bind your user to the Role in deploy/20-rbac.yaml, which names the Secret and ServiceAccount it may read (%v)", what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -249,7 +249,7 @@ func (c *Client) createJob(ctx context.Context, job *batchv1.Job) (*batchv1.Job,
 	case apierrors.IsAlreadyExists(err):
 		return nil, fmt.Errorf("job %s/%s already exists (started the same second): retry in a moment: %w", job.Namespace, job.Name, err)
 	case apierrors.IsNotFound(err):
-		return nil, cli.Usagef("namespace %q does not exist: create it (kubectl apply -f deploy/) or pass --namespace", job.Namespace)
+		return nil, contract.Usagef("namespace %q does not exist: create it (kubectl apply -f deploy/) or pass --namespace", job.Namespace)
 	case err != nil:
 		return nil, apiError(err, "create job %s/%s", job.Namespace, job.Name)
 	}

@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/contract"
 )
 
 func ns(name string) *corev1.Namespace {
@@ -93,7 +93,7 @@ func TestPreflight(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Preflight() = %v\nwant it to contain %s", err, tt.wantErr)
 			}
-			var ue *cli.UsageError
+			var ue *contract.UsageError
 			if !errors.As(err, &ue) {
 				t.Errorf("Preflight() error %T is not a usage error", err)
 			}
@@ -294,7 +294,7 @@ func TestRunFollowsToCompletion(t *testing.T) {
 	}
 	want := &Outcome{
 		Namespace: "backupctl", JobName: testJob, Succeeded: true, Pod: testJob + "-a", Attempts: 1,
-		TerminationMessage: okMsg, Result: &cli.JobResult{OK: true, Result: []byte(`{"id":"x"}`)},
+		TerminationMessage: okMsg, Result: &contract.JobResult{OK: true, Result: []byte(`{"id":"x"}`)},
 		LastLogLines: []string{"fake logs"}, // what the fake serves as any pod's log
 	}
 	if d := cmp.Diff(want, r.o); d != "" {

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/contract"
 )
 
 // Defaults a CronSpec falls back to.
@@ -69,10 +69,10 @@ func (c CronSpec) withDefaults() CronSpec {
 // ValidateSchedule checks a cron expression with the parser the CronJob controller uses.
 func ValidateSchedule(schedule string) error {
 	if strings.Contains(schedule, "TZ=") {
-		return cli.Usagef("--schedule %q sets a time zone: drop TZ=/CRON_TZ= and use --time-zone", schedule)
+		return contract.Usagef("--schedule %q sets a time zone: drop TZ=/CRON_TZ= and use --time-zone", schedule)
 	}
 	if _, err := cron.ParseStandard(schedule); err != nil {
-		return cli.Usagef("invalid --schedule %q (%v): give five fields, minute hour day-of-month month day-of-week, e.g. %q", schedule, err, DefaultSchedule)
+		return contract.Usagef("invalid --schedule %q (%v): give five fields, minute hour day-of-month month day-of-week, e.g. %q", schedule, err, DefaultSchedule)
 	}
 	return nil
 }
@@ -80,10 +80,10 @@ func ValidateSchedule(schedule string) error {
 // ValidateTimeZone checks a time zone the way the API server does: an IANA name, not "Local".
 func ValidateTimeZone(tz string) error {
 	if strings.EqualFold(tz, "Local") {
-		return cli.Usagef("invalid --time-zone %q: give an IANA name such as Europe/Berlin or Etc/UTC", tz)
+		return contract.Usagef("invalid --time-zone %q: give an IANA name such as Europe/Berlin or Etc/UTC", tz)
 	}
 	if _, err := time.LoadLocation(tz); err != nil {
-		return cli.Usagef("invalid --time-zone %q (unknown time zone): give an IANA name such as Europe/Berlin or Etc/UTC", tz)
+		return contract.Usagef("invalid --time-zone %q (unknown time zone): give an IANA name such as Europe/Berlin or Etc/UTC", tz)
 	}
 	return nil
 }

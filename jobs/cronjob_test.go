@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
-	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/contract"
 )
 
 // wantCronJob is what CronJob must build from Spec{Args: testArgs} and CronSpec{}.
@@ -82,7 +82,7 @@ func TestCronJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := CronJob(tt.spec, tt.cron)
 			if tt.wantErr != "" {
-				var ue *cli.UsageError
+				var ue *contract.UsageError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &ue) {
 					t.Fatalf("CronJob() error = %v, want a usage error containing %q", err, tt.wantErr)
 				}

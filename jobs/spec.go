@@ -5,9 +5,11 @@ package jobs
 
 import (
 	"path"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/version"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -46,16 +48,13 @@ const (
 
 // Secret keys the dumper reads from the environment; the Secret must hold all three.
 const (
-	KeyDBPassword   = "BACKUP_DB_PASSWORD"    // MariaDB password
-	KeyAWSAccessKey = "AWS_ACCESS_KEY_ID"     // S3 access key
-	KeyAWSSecretKey = "AWS_SECRET_ACCESS_KEY" // S3 secret key
+	KeyDBPassword   = contract.EnvDBPassword   // MariaDB password
+	KeyAWSAccessKey = contract.EnvAWSAccessKey // S3 access key
+	KeyAWSSecretKey = contract.EnvAWSSecretKey // S3 secret key
 )
 
-// terminationLogPath is Kubernetes' default, set explicitly so our objects equal what the API stores.
-const terminationLogPath = "/dev/termination-log"
-
 // SecretKeys lists the keys the Secret must hold, in the order they become env vars.
-var SecretKeys = []string{KeyDBPassword, KeyAWSAccessKey, KeyAWSSecretKey}
+var SecretKeys = slices.Clone(contract.SecretEnv)
 
 // Labels set on every object we build; selectors rely on them.
 const (

@@ -8,7 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/contract"
 )
 
 // Outcome is how a Job ended, as Wait saw it.
@@ -26,7 +26,7 @@ type Outcome struct {
 	// TerminationMessage is the dumper container's raw termination message; Result is that
 	// message parsed, nil when it is not the dumper's JSON (e.g. log lines after a crash).
 	TerminationMessage string
-	Result             *cli.JobResult
+	Result             *contract.JobResult
 	ExitCode           int32
 	// LastLogLines are the last lines the last pod logged.
 	LastLogLines []string
@@ -153,7 +153,7 @@ func (t *tracker) outcome() *Outcome {
 			o.ExitCode = term.ExitCode
 			o.TerminationMessage = term.Message
 			if strings.HasPrefix(strings.TrimSpace(term.Message), "{") {
-				if jr, err := cli.ParseJobResult(term.Message); err == nil {
+				if jr, err := contract.ParseJobResult(term.Message); err == nil {
 					o.Result = jr
 				}
 			}

@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/contract"
 )
 
 const testJob = "backupctl-backup-20261126-220405"
@@ -57,7 +57,7 @@ func waiting(reason, msg string) corev1.ContainerState {
 
 var running = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
 
-func resultJSON(t *testing.T, jr cli.JobResult) string {
+func resultJSON(t *testing.T, jr contract.JobResult) string {
 	b, err := json.Marshal(jr)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func resultJSON(t *testing.T, jr cli.JobResult) string {
 
 func TestTrackerOutcome(t *testing.T) {
 	okMsg := `{"ok":true,"exit_code":0,"result":{"id":"20261126T220405Z"}}`
-	denied := cli.JobResult{OK: false, ExitCode: 2, Error: "connect to MariaDB: Error 1045: Access denied for user 'backupctl'@'10.0.0.7'"}
+	denied := contract.JobResult{OK: false, ExitCode: 2, Error: "connect to MariaDB: Error 1045: Access denied for user 'backupctl'@'10.0.0.7'"}
 	deniedMsg := resultJSON(t, denied)
 
 	tests := []struct {
@@ -87,7 +87,7 @@ func TestTrackerOutcome(t *testing.T) {
 			want: Outcome{
 				Namespace: "backupctl", JobName: testJob, Succeeded: true, Pod: testJob + "-a", Attempts: 1,
 				TerminationMessage: okMsg,
-				Result:             &cli.JobResult{OK: true, Result: json.RawMessage(`{"id":"20261126T220405Z"}`)},
+				Result:             &contract.JobResult{OK: true, Result: json.RawMessage(`{"id":"20261126T220405Z"}`)},
 			},
 		},
 		{
@@ -124,7 +124,7 @@ func TestTrackerOutcome(t *testing.T) {
 				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-b", Attempts: 2,
 				Reason:             "backoff limit reached after 2 failed attempt(s): upload part 3: connection reset",
 				TerminationMessage: `{"ok":false,"exit_code":1,"error":"upload part 3: connection reset"}`,
-				Result:             &cli.JobResult{ExitCode: 1, Error: "upload part 3: connection reset"},
+				Result:             &contract.JobResult{ExitCode: 1, Error: "upload part 3: connection reset"},
 				ExitCode:           1,
 			},
 		},
@@ -244,7 +244,7 @@ func TestTrackerOutcome(t *testing.T) {
 			want: Outcome{
 				Namespace: "backupctl", JobName: testJob, Succeeded: true, Pod: testJob + "-a", Attempts: 1,
 				TerminationMessage: okMsg,
-				Result:             &cli.JobResult{OK: true, Result: json.RawMessage(`{"id":"20261126T220405Z"}`)},
+				Result:             &contract.JobResult{OK: true, Result: json.RawMessage(`{"id":"20261126T220405Z"}`)},
 			},
 		},
 		{

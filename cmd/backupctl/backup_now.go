@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -29,7 +29,7 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 		}
 		return g.Print(res)
 	}
-	args, err := backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+	args, err := c.jobArgs()
 	if err != nil {
 		return err
 	}
@@ -41,23 +41,23 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 	return runJob(ctx, g, c.kubeFlags, kc, jobs.BackupJob(s, time.Now()), s)
 }
 
-// backupArgs is the dumper's command line for a backup Job.
+// jobArgs is the dumper's command line for the Job.
+func (c *backupNowCmd) jobArgs() ([]string, error) {
+	return backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+}
+
+// backupArgs is the dumper's command line for a backup Job, now or on the schedule.
 func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	conn, err := dumperArgs(db, st, k)
+	conn, bucket, err := dumperConn(db, st, k)
 	if err != nil {
 		return nil, err
 	}
-	a := []string{"backup"}
-	for _, d := range o.Database {
-		a = append(a, "--database="+d)
-	}
-	a = append(a, "--compression="+o.Compression, fmt.Sprintf("--compression-level=%d", o.CompressionLevel))
-	if o.Parallel > 0 {
-		a = append(a, fmt.Sprintf("--parallel=%d", o.Parallel))
-	}
-	a = append(a, o.RetentionFlags.Args()...)
-	return append(a, conn...), nil
+	return contract.BackupCommand{
+		Databases: o.Database, Compression: o.Compression, CompressionLevel: o.CompressionLevel,
+		Parallel: o.Parallel, KeepLast: o.KeepLast, KeepDaily: o.KeepDaily,
+		DB: conn, Storage: bucket,
+	}.Args(), nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -30,14 +31,14 @@ func TestEndpointCredentialsNeverReachAJob(t *testing.T) {
 			cjYAML, _ := yaml.Marshal(cj)
 			t.Fatalf("backupArgs accepted %q; the Job would be:\n%s\nand the CronJob:\n%s", endpoint, job, cjYAML)
 		}
-		if _, err2 := dumperArgs(db, st, kubeFlags{}); err2 == nil {
-			t.Errorf("dumperArgs (restore) accepted %q", endpoint)
+		if _, _, err2 := dumperConn(db, st, kubeFlags{}); err2 == nil {
+			t.Errorf("dumperConn (restore) accepted %q", endpoint)
 		}
 		if msg := err.Error(); strings.Contains(msg, "LEAKED") || !strings.Contains(msg, "AWS_SECRET_ACCESS_KEY") {
 			t.Errorf("backupArgs(%q) error = %s", endpoint, msg)
 		}
-		if cli.ExitCode(err) != cli.ExitUsage {
-			t.Errorf("exit code %d, want %d", cli.ExitCode(err), cli.ExitUsage)
+		if cli.ExitCode(err) != contract.ExitUsage {
+			t.Errorf("exit code %d, want %d", cli.ExitCode(err), contract.ExitUsage)
 		}
 	}
 }

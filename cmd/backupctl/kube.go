@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 	"github.com/backupctl/backupctl/storage"
@@ -62,52 +62,42 @@ func (k kubeFlags) client() (*jobs.Client, error) {
 	return c, nil
 }
 
-// dumperArgs renders the non-secret connection and storage settings as the dumper's flags.
-// The password and the keys never appear here: the Job takes them from the Secret.
-func dumperArgs(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, error) {
+// dumperConn is the connection and storage part of the dumper's command line in a Job: the
+// settings that name files on this machine are refused, or replaced by the CA bundle mounted in
+// the pod. The password and the keys never appear here: the Job takes them from the Secret.
+func dumperConn(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) (contract.DB, contract.Storage, error) {
 	if db.DBPasswordFile != "" {
-		return nil, cli.Usagef("--db-password-file applies to --local only: in a Job the password comes from the Secret %q (key BACKUP_DB_PASSWORD)", k.Secret)
+		return contract.DB{}, contract.Storage{}, contract.Usagef("--db-password-file applies to --local only: in a Job the password comes from the Secret %q (key BACKUP_DB_PASSWORD)", k.Secret)
 	}
 	if st.To != "" {
-		return nil, cli.Usagef("--to %s is a directory on this machine, which a Job cannot write: use --s3-endpoint and --bucket, or --local", storage.RedactURL(st.To))
+		return contract.DB{}, contract.Storage{}, contract.Usagef("--to %s is a directory on this machine, which a Job cannot write: use --s3-endpoint and --bucket, or --local", storage.RedactURL(st.To))
 	}
 	// Checked here, before the endpoint is copied into a Job's or CronJob's args.
 	if err := storage.CheckEndpoint(st.S3Endpoint); err != nil {
-		return nil, err
+		return contract.DB{}, contract.Storage{}, err
 	}
 	if st.S3CAFile != "" && k.CAConfigMap == "" {
-		return nil, cli.Usagef("--s3-ca-file is a file on this machine: for a Job put the CA bundle in a ConfigMap (key ca.crt) and pass --ca-configmap")
+		return contract.DB{}, contract.Storage{}, contract.Usagef("--s3-ca-file is a file on this machine: for a Job put the CA bundle in a ConfigMap (key ca.crt) and pass --ca-configmap")
 	}
-	var a []string
-	add := func(name, v string) {
-		if v != "" {
-			a = append(a, "--"+name+"="+v)
-		}
-	}
-	if db.DBSocket != "" {
-		add("db-socket", db.DBSocket)
-	} else {
-		add("db-host", db.DBHost)
-		add("db-port", strconv.Itoa(db.DBPort))
-	}
-	add("db-user", db.DBUser)
-	if db.DBTLS != "" && db.DBTLS != "off" {
-		add("db-tls", db.DBTLS)
-		if k.CAConfigMap != "" {
-			add("db-tls-ca", (jobs.CABundle{ConfigMap: k.CAConfigMap}).File())
-		}
-	}
-	add("db-timeout", db.DBTimeout.String())
-	add("db-io-timeout", db.DBIOTimeout.String())
-	add("s3-endpoint", st.S3Endpoint)
-	add("bucket", st.Bucket)
-	add("prefix", st.Prefix)
-	add("s3-region", st.S3Region)
-	add("s3-part-size", st.S3PartSize)
+	var caFile string
 	if k.CAConfigMap != "" {
-		add("s3-ca-file", (jobs.CABundle{ConfigMap: k.CAConfigMap}).File())
+		caFile = (jobs.CABundle{ConfigMap: k.CAConfigMap}).File()
 	}
-	return a, nil
+	c := contract.DB{
+		Socket: db.DBSocket, Host: db.DBHost, Port: db.DBPort, User: db.DBUser,
+		Timeout: db.DBTimeout, IOTimeout: db.DBIOTimeout,
+	}
+	if c.Socket != "" {
+		c.Host, c.Port = "", 0
+	}
+	if db.DBTLS != "" && db.DBTLS != "off" {
+		c.TLS, c.TLSCA = db.DBTLS, caFile
+	}
+	s := contract.Storage{
+		Endpoint: st.S3Endpoint, Bucket: st.Bucket, Prefix: st.Prefix, Region: st.S3Region,
+		PartSize: st.S3PartSize, CAFile: caFile,
+	}
+	return c, s, nil
 }
 
 // runJob preflights, submits and follows a Job, and turns its outcome into the dumper's result
@@ -161,17 +151,17 @@ func reportOutcome(g *cli.Globals, k kubeFlags, out *jobs.Outcome) error {
 		}
 		if m, ok := v.(map[string]any); ok {
 			if verified, present := m["verified"]; present && verified != true {
-				return &cli.ExitError{Code: cli.ExitVerify, Err: fmt.Errorf("job %s/%s: the dumper did not verify the backup", out.Namespace, out.JobName)}
+				return contract.VerifyFailed(fmt.Errorf("job %s/%s: the dumper did not verify the backup", out.Namespace, out.JobName))
 			}
 			m["job"] = out.Namespace + "/" + out.JobName
 		}
 		return g.Print(v)
 	}
 	reason := out.Reason
-	code := cli.ExitFailed
+	code := contract.ExitFailed
 	// A dumper stopped by a signal (deadline, deleted pod) only knows it was interrupted; the
 	// Job's own reason says why.
-	interrupted := out.Result != nil && out.Result.ExitCode == cli.ExitInterrupted && out.Reason != ""
+	interrupted := out.Result != nil && out.Result.ExitCode == contract.ExitInterrupted && out.Reason != ""
 	if out.Result != nil && !out.Result.OK && !interrupted {
 		if out.Result.Error != "" {
 			reason = out.Result.Error
@@ -189,5 +179,5 @@ func reportOutcome(g *cli.Globals, k kubeFlags, out *jobs.Outcome) error {
 			fmt.Fprintf(g.Err(), "  %s\n", l)
 		}
 	}
-	return &cli.ExitError{Code: code, Err: fmt.Errorf("job %s/%s failed: %s", out.Namespace, out.JobName, strings.TrimSpace(reason))}
+	return &contract.ExitError{Code: code, Err: fmt.Errorf("job %s/%s failed: %s", out.Namespace, out.JobName, strings.TrimSpace(reason))}
 }

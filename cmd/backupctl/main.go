@@ -26,5 +26,10 @@ type backupctlCLI struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.Main(ctx, "backupctl", "Verified MariaDB backups on Kubernetes.", &backupctlCLI{}, os.Args[1:]))
+	c := &backupctlCLI{}
+	kctx, err := cli.Parse(ctx, "backupctl", "Verified MariaDB backups on Kubernetes.", c, os.Args[1:])
+	if err == nil {
+		err = kctx.Run()
+	}
+	os.Exit(cli.Exit(&c.Globals, "backupctl", err))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 )
 
@@ -15,7 +16,7 @@ type pruneCmd struct {
 
 func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if !c.RetentionFlags.Enabled() {
-		return cli.Usagef("%v", backup.ErrNoPolicy)
+		return contract.Usagef("%v", backup.ErrNoPolicy)
 	}
 	b, err := c.StorageFlags.Open(ctx)
 	if err != nil {

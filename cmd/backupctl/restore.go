@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -26,36 +26,28 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 		}
 		return g.Print(res)
 	}
-	conn, err := dumperArgs(c.DBFlags, c.StorageFlags, c.kubeFlags)
+	args, err := c.jobArgs()
 	if err != nil {
 		return err
-	}
-	o := c.RestoreOptions
-	args := []string{"restore", c.ID}
-	for _, d := range o.Database {
-		args = append(args, "--database="+d)
-	}
-	for _, t := range o.Table {
-		args = append(args, "--table="+t)
-	}
-	if o.Into != "" {
-		args = append(args, "--into="+o.Into)
-	}
-	for _, f := range []struct {
-		name string
-		on   bool
-	}{{"--drop-existing", o.DropExisting}, {"--dry-run", o.DryRun}, {"--no-verify-first", o.NoVerifyFirst}} {
-		if f.on {
-			args = append(args, f.name)
-		}
-	}
-	if o.Parallel > 0 {
-		args = append(args, fmt.Sprintf("--parallel=%d", o.Parallel))
 	}
 	kc, err := c.client()
 	if err != nil {
 		return err
 	}
-	s := c.spec(append(args, conn...))
+	s := c.spec(args)
 	return runJob(ctx, g, c.kubeFlags, kc, jobs.RestoreJob(s, c.ID, time.Now()), s)
+}
+
+// jobArgs is the dumper's command line for the Job.
+func (c *restoreCmd) jobArgs() ([]string, error) {
+	conn, bucket, err := dumperConn(c.DBFlags, c.StorageFlags, c.kubeFlags)
+	if err != nil {
+		return nil, err
+	}
+	o := c.RestoreOptions
+	return contract.RestoreCommand{
+		ID: c.ID, Databases: o.Database, Tables: o.Table, Into: o.Into,
+		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
+		DB: conn, Storage: bucket,
+	}.Args(), nil
 }

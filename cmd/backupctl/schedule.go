@@ -7,6 +7,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -78,8 +79,13 @@ func infoOf(cj *batchv1.CronJob) scheduleInfo {
 	return in
 }
 
+// jobArgs is the dumper's command line for the CronJob's Jobs.
+func (c *scheduleSetCmd) jobArgs() ([]string, error) {
+	return backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+}
+
 func (c *scheduleSetCmd) Run(ctx context.Context, g *cli.Globals) error {
-	args, err := backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+	args, err := c.jobArgs()
 	if err != nil {
 		return err
 	}
@@ -120,7 +126,7 @@ func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
 	}
 	cj, err := kc.GetCronJob(ctx, c.Namespace, c.Name)
 	if err != nil {
-		return &cli.ExitError{Code: cli.ExitNotFound, Err: err}
+		return contract.NotFound(err)
 	}
 	return g.Print(infoOf(cj))
 }

@@ -25,7 +25,12 @@ type dumperCLI struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.Main(ctx, "dumper", "Runs inside the backupctl Jobs: dump, verify and restore MariaDB.", &dumperCLI{}, os.Args[1:]))
+	c := &dumperCLI{}
+	kctx, err := cli.Parse(ctx, "dumper", "Runs inside the backupctl Jobs: dump, verify and restore MariaDB.", c, os.Args[1:])
+	if err == nil {
+		err = kctx.Run()
+	}
+	os.Exit(cli.Exit(&c.Globals, "dumper", err))
 }
 
 type versionCmd struct{}

@@ -3,9 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/contract"
+	"github.com/backupctl/backupctl/storage"
 )
 
 type testCLI struct {
@@ -24,8 +30,11 @@ func runMain(t *testing.T, env map[string]string, args ...string) (int, string) 
 	var out, errb bytes.Buffer
 	c := &testCLI{}
 	c.Stdout, c.Stderr = &out, &errb
-	code := Main(context.Background(), "backupctl", "test", c, args)
-	return code, errb.String()
+	kctx, err := Parse(context.Background(), "backupctl", "test", c, args)
+	if err == nil {
+		err = kctx.Run()
+	}
+	return Exit(&c.Globals, "backupctl", err), errb.String()
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
@@ -45,8 +54,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stderr := runMain(t, tc.env, tc.args...)
-			if code != ExitUsage {
-				t.Errorf("exit code %d, want %d; stderr: %s", code, ExitUsage, stderr)
+			if code != contract.ExitUsage {
+				t.Errorf("exit code %d, want %d; stderr: %s", code, contract.ExitUsage, stderr)
 			}
 			if !strings.Contains(stderr, tc.want) {
 				t.Errorf("stderr %q does not mention %q", stderr, tc.want)
@@ -71,35 +80,52 @@ func TestPrintText(t *testing.T) {
 	}
 }
 
-func TestJobResultRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv(TerminationLogEnv, dir+"/log")
-	WriteTerminationLog(map[string]any{"id": "abc", "pad": strings.Repeat("x", 5000)}, nil)
-	b := mustRead(t, dir+"/log")
-	if len(b) > maxTerminationMessage {
-		t.Fatalf("termination message is %d bytes, over the kubelet's %d", len(b), maxTerminationMessage)
-	}
-	jr, err := ParseJobResult(string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !jr.OK || jr.ExitCode != 0 {
-		t.Errorf("got %+v, want ok", jr)
-	}
-	WriteTerminationLog(nil, Usagef("bad --bucket"))
-	jr, err = ParseJobResult(string(mustRead(t, dir+"/log")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if jr.OK || jr.ExitCode != ExitUsage || jr.Error != "bad --bucket" {
-		t.Errorf("got %+v, want a usage failure", jr)
-	}
-}
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
+// TestTerminationLogExitCode: the dumper's termination log carries the exit code it exits with.
+func TestTerminationLogExitCode(t *testing.T) {
+	path := t.TempDir() + "/log"
+	t.Setenv(contract.TerminationLogEnv, path)
+	WriteTerminationLog(nil, fmt.Errorf("verify: %w", contract.Usagef("bad --bucket")))
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	jr, err := contract.ParseJobResult(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jr.OK || jr.ExitCode != contract.ExitUsage || jr.Error != "verify: bad --bucket" {
+		t.Errorf("got %+v, want a usage failure", jr)
+	}
+}
+
+// TestExitCode: each kind of error has its code, whatever wraps it.
+func TestExitCode(t *testing.T) {
+	cases := []struct {
+		err  error
+		want int
+	}{
+		{nil, contract.ExitOK},
+		{errors.New("boom"), contract.ExitFailed},
+		{contract.Usagef("bad"), contract.ExitUsage},
+		{&parseError{err: errors.New("unknown flag")}, contract.ExitUsage},
+		{&hintedError{err: errors.New("denied"), hint: "check --db-user"}, contract.ExitUsage},
+		{contract.VerifyFailed(errors.New("sha256 differs")), contract.ExitVerify},
+		{contract.NotFound(errors.New("no such cronjob")), contract.ExitNotFound},
+		{&contract.ExitError{Code: contract.ExitRefused, Err: errors.New("job failed")}, contract.ExitRefused},
+		{context.Canceled, contract.ExitInterrupted},
+		{backup.ErrNoManifest, contract.ExitNotFound},
+		{backup.ErrTargetNotEmpty, contract.ExitRefused},
+		{backup.ErrVerify, contract.ExitVerify},
+		{storage.ErrConfig, contract.ExitUsage},
+		{backup.ErrUnknownDatabase, contract.ExitUsage},
+		{backup.ErrBadSelection, contract.ExitUsage},
+	}
+	for _, tc := range cases {
+		if got := ExitCode(fmt.Errorf("wrapped: %w", tc.err)); tc.err != nil && got != tc.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+		if got := ExitCode(tc.err); got != tc.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
 }

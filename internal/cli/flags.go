@@ -1,5 +1,7 @@
 // Package cli holds what backupctl and the dumper share: connection and storage flags (each with
-// its environment twin), output, logging, and the mapping of errors to exit codes.
+// its environment twin), output, logging, parsing with kong, and the one mapping of errors to
+// exit codes (ExitCode). The codes themselves, the error kinds, the Job's result and the dumper's
+// command line in a Job are package contract's.
 package cli
 
 import (
@@ -12,6 +14,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -41,11 +44,11 @@ func (f DBFlags) Config() (backup.DBConfig, error) {
 	if f.DBPasswordFile != "" {
 		b, err := os.ReadFile(f.DBPasswordFile)
 		if err != nil {
-			return c, Usagef("read --db-password-file: %v", err)
+			return c, contract.Usagef("read --db-password-file: %v", err)
 		}
 		c.Password = backup.Secret(strings.TrimRight(string(b), "\r\n"))
 	} else {
-		c.Password = backup.Secret(os.Getenv("BACKUP_DB_PASSWORD"))
+		c.Password = backup.Secret(os.Getenv(contract.EnvDBPassword))
 	}
 	return c, nil
 }
@@ -66,24 +69,24 @@ type StorageFlags struct {
 func (f StorageFlags) Config() (storage.Config, error) {
 	c := storage.Config{
 		Bucket: f.Bucket, Prefix: f.Prefix, Region: f.S3Region, CAFile: f.S3CAFile,
-		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		AccessKey: os.Getenv(contract.EnvAWSAccessKey), SecretKey: os.Getenv(contract.EnvAWSSecretKey),
 	}
 	switch {
 	case f.To != "" && f.S3Endpoint != "":
-		return c, Usagef("both --to and --s3-endpoint are set: choose one place to store backups")
+		return c, contract.Usagef("both --to and --s3-endpoint are set: choose one place to store backups")
 	case f.To != "":
 		if !strings.HasPrefix(f.To, "file://") {
-			return c, Usagef("--to %q must be a file:///path URL; for S3 use --s3-endpoint and --bucket", storage.RedactURL(f.To))
+			return c, contract.Usagef("--to %q must be a file:///path URL; for S3 use --s3-endpoint and --bucket", storage.RedactURL(f.To))
 		}
 		c.URL = f.To
 	case f.S3Endpoint != "":
 		c.URL = f.S3Endpoint
 	default:
-		return c, Usagef("no storage given: set --s3-endpoint and --bucket (BACKUP_S3_ENDPOINT, BACKUP_S3_BUCKET), or --to file:///path")
+		return c, contract.Usagef("no storage given: set --s3-endpoint and --bucket (BACKUP_S3_ENDPOINT, BACKUP_S3_BUCKET), or --to file:///path")
 	}
 	n, err := humanize.ParseBytes(f.S3PartSize)
 	if err != nil {
-		return c, Usagef("--s3-part-size %q is not a size such as 16MiB", f.S3PartSize)
+		return c, contract.Usagef("--s3-part-size %q is not a size such as 16MiB", f.S3PartSize)
 	}
 	c.PartSize = int64(n)
 	return c, nil

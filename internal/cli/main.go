@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/version"
 	"github.com/go-sql-driver/mysql"
 )
@@ -21,52 +22,66 @@ func VersionString(name string) string {
 	return fmt.Sprintf("%s %s (%s, %s/%s, zstd: %s)", name, version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, backup.ZstdEncoder())
 }
 
-// globalsOf finds the embedded Globals of a CLI struct.
+// hasGlobals is a CLI struct that embeds Globals.
 type hasGlobals interface{ globals() *Globals }
 
 func (g *Globals) globals() *Globals { return g }
 
-// Main parses args into cliStruct (which embeds Globals), runs the selected command with the
-// context and the Globals bound, prints an error in one line, and returns the exit code.
-func Main(ctx context.Context, name, description string, cliStruct hasGlobals, args []string) int {
+// parseError is a command line the grammar refuses: exit code 2.
+type parseError struct {
+	err  error
+	help bool // point at --help
+}
+
+func (e *parseError) Error() string { return e.err.Error() }
+func (e *parseError) Unwrap() error { return e.err }
+
+// Parse parses args into cliStruct (which embeds Globals), with the context and the Globals
+// bound for the selected command's Run. It first quiets the MySQL driver's own logging and sets
+// the heap's soft limit, for every command.
+func Parse(ctx context.Context, name, description string, cliStruct hasGlobals, args []string) (*kong.Context, error) {
 	// The driver logs connection trouble on its own; our error says it in one line instead.
 	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	setMemoryLimit(0)
-	g := cliStruct.globals()
 	parser, err := kong.New(cliStruct,
 		kong.Name(name),
 		kong.Description(description),
 		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.BindTo(ctx, (*context.Context)(nil)),
-		kong.Bind(g),
+		kong.Bind(cliStruct.globals()),
 		kong.Exit(func(code int) {
 			// kong exits after --help (code 0); any other exit is a usage error.
 			if code != 0 {
-				code = ExitUsage
+				code = contract.ExitUsage
 			}
 			os.Exit(code)
 		}),
 	)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return ExitFailed
+		return nil, err
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		var pe *kong.ParseError
-		if errors.As(err, &pe) {
-			fmt.Fprintf(g.Err(), "%s: %v (see %s --help)\n", name, err, name)
-			return ExitUsage
-		}
-		fmt.Fprintf(g.Err(), "%s: %v\n", name, err)
-		return ExitUsage
+		return nil, &parseError{err: err, help: errors.As(err, &pe)}
 	}
-	if err := kctx.Run(); err != nil {
+	return kctx, nil
+}
+
+// Exit prints err, if any, in one line on the Globals' stderr and returns the exit code.
+func Exit(g *Globals, name string, err error) int {
+	var pe *parseError
+	switch {
+	case err == nil:
+	case errors.As(err, &pe) && pe.help:
+		fmt.Fprintf(g.Err(), "%s: %v (see %s --help)\n", name, pe.err, name)
+	case errors.As(err, &pe):
+		fmt.Fprintf(g.Err(), "%s: %v\n", name, pe.err)
+	default:
 		fmt.Fprintf(g.Err(), "%s: %v\n", name, oneLine(err.Error()))
-		return ExitCode(err)
 	}
-	return ExitOK
+	return ExitCode(err)
 }
 
 // oneLine keeps an error message on one line for logs and terminals.

@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/contract"
 )
 
 // BackupOptions choose what a backup dumps and how.
@@ -24,13 +24,13 @@ func (o BackupOptions) Validate() error {
 		hi = 9
 	}
 	if o.Compression != "none" && o.CompressionLevel != 0 && (o.CompressionLevel < lo || o.CompressionLevel > hi) {
-		return Usagef("--compression-level %d is out of range for %s: use %d to %d, or 0 for the default", o.CompressionLevel, o.Compression, lo, hi)
+		return contract.Usagef("--compression-level %d is out of range for %s: use %d to %d, or 0 for the default", o.CompressionLevel, o.Compression, lo, hi)
 	}
 	if o.Parallel < 0 {
-		return Usagef("--parallel %d cannot be negative (0 picks from the CPUs)", o.Parallel)
+		return contract.Usagef("--parallel %d cannot be negative (0 picks from the CPUs)", o.Parallel)
 	}
 	if o.KeepLast < 0 || o.KeepDaily < 0 {
-		return Usagef("--keep-last and --keep-daily cannot be negative")
+		return contract.Usagef("--keep-last and --keep-daily cannot be negative")
 	}
 	return nil
 }
@@ -43,18 +43,6 @@ type RetentionFlags struct {
 
 // Enabled says whether any rule is set.
 func (r RetentionFlags) Enabled() bool { return r.KeepLast > 0 || r.KeepDaily > 0 }
-
-// Args renders the rules as flags for the dumper.
-func (r RetentionFlags) Args() []string {
-	var a []string
-	if r.KeepLast > 0 {
-		a = append(a, fmt.Sprintf("--keep-last=%d", r.KeepLast))
-	}
-	if r.KeepDaily > 0 {
-		a = append(a, fmt.Sprintf("--keep-daily=%d", r.KeepDaily))
-	}
-	return a
-}
 
 // BackupResult is a verified backup and, when retention ran, what it pruned.
 type BackupResult struct {
@@ -113,7 +101,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		return nil, err
 	}
 	if o.Into != "" && len(o.Table) > 0 {
-		return nil, Usagef("--into and --table cannot be combined: --into renames a whole database")
+		return nil, contract.Usagef("--into and --table cannot be combined: --into renames a whole database")
 	}
 	b, err := st.Open(ctx)
 	if err != nil {

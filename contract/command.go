@@ -1,0 +1,142 @@
+package contract
+
+import (
+	"strconv"
+	"time"
+)
+
+// The secrets reach the dumper only as environment variables, from the Job's Secret: never as
+// flags, which show in `kubectl describe`, the CronJob and `ps`. The dumper has no flag for them.
+const (
+	EnvDBPassword   = "BACKUP_DB_PASSWORD"    // MariaDB password
+	EnvAWSAccessKey = "AWS_ACCESS_KEY_ID"     // S3 access key
+	EnvAWSSecretKey = "AWS_SECRET_ACCESS_KEY" // S3 secret key
+)
+
+// SecretEnv lists the secret environment variables, in the order a Job sets them.
+var SecretEnv = []string{EnvDBPassword, EnvAWSAccessKey, EnvAWSSecretKey}
+
+// The commands below are the dumper's command line as plain values; Args renders them for a
+// Job's container. Each field's `dumper` tag names the dumper's flag (or argument) that carries
+// it: a test parses Args back with the dumper's own grammar and compares every field.
+// An empty string, a zero number or false leaves the flag out, and the dumper takes its default.
+
+// DB says how the dumper reaches MariaDB. The password is not here: see EnvDBPassword.
+type DB struct {
+	Socket string `dumper:"db-socket"`
+	Host   string `dumper:"db-host"`
+	Port   int    `dumper:"db-port"`
+	User   string `dumper:"db-user"`
+	TLS    string `dumper:"db-tls"`    // off (or empty), on, skip-verify
+	TLSCA  string `dumper:"db-tls-ca"` // a path inside the pod
+	// Timeout and IOTimeout are always given: zero turns the timeout off.
+	Timeout   time.Duration `dumper:"db-timeout"`
+	IOTimeout time.Duration `dumper:"db-io-timeout"`
+}
+
+// Storage says where the dumper finds the bucket. The keys are not here: see EnvAWSAccessKey.
+type Storage struct {
+	Endpoint string `dumper:"s3-endpoint"`
+	Bucket   string `dumper:"bucket"`
+	Prefix   string `dumper:"prefix"`
+	Region   string `dumper:"s3-region"`
+	PartSize string `dumper:"s3-part-size"` // a size such as 16MiB
+	CAFile   string `dumper:"s3-ca-file"`   // a path inside the pod
+}
+
+// BackupCommand is `dumper backup`: dump, upload, verify, then apply the retention rules.
+type BackupCommand struct {
+	Databases   []string `dumper:"database"`
+	Compression string   `dumper:"compression"` // always given
+	// CompressionLevel is always given: 0 is the codec's default.
+	CompressionLevel int `dumper:"compression-level"`
+	Parallel         int `dumper:"parallel"`
+	KeepLast         int `dumper:"keep-last"`
+	KeepDaily        int `dumper:"keep-daily"`
+	DB
+	Storage
+}
+
+// Args is the dumper's argument list for c.
+func (c BackupCommand) Args() []string {
+	a := argv{"backup"}
+	a.each("database", c.Databases)
+	a = append(a, "--compression="+c.Compression, "--compression-level="+strconv.Itoa(c.CompressionLevel))
+	a.int("parallel", c.Parallel)
+	a.int("keep-last", c.KeepLast)
+	a.int("keep-daily", c.KeepDaily)
+	return a.conn(c.DB, c.Storage)
+}
+
+// RestoreCommand is `dumper restore ID`.
+type RestoreCommand struct {
+	ID            string   `dumper:"id"` // the argument
+	Databases     []string `dumper:"database"`
+	Tables        []string `dumper:"table"` // DB.TABLE
+	Into          string   `dumper:"into"`
+	DropExisting  bool     `dumper:"drop-existing"`
+	DryRun        bool     `dumper:"dry-run"`
+	NoVerifyFirst bool     `dumper:"no-verify-first"`
+	Parallel      int      `dumper:"parallel"`
+	DB
+	Storage
+}
+
+// Args is the dumper's argument list for c.
+func (c RestoreCommand) Args() []string {
+	a := argv{"restore", c.ID}
+	a.each("database", c.Databases)
+	a.each("table", c.Tables)
+	a.str("into", c.Into)
+	a.bool("drop-existing", c.DropExisting)
+	a.bool("dry-run", c.DryRun)
+	a.bool("no-verify-first", c.NoVerifyFirst)
+	a.int("parallel", c.Parallel)
+	return a.conn(c.DB, c.Storage)
+}
+
+// argv builds an argument list, one --name=value a flag.
+type argv []string
+
+func (a *argv) str(name, v string) {
+	if v != "" {
+		*a = append(*a, "--"+name+"="+v)
+	}
+}
+
+func (a *argv) int(name string, v int) {
+	if v != 0 {
+		a.str(name, strconv.Itoa(v))
+	}
+}
+
+func (a *argv) bool(name string, on bool) {
+	if on {
+		*a = append(*a, "--"+name)
+	}
+}
+
+func (a *argv) each(name string, vs []string) {
+	for _, v := range vs {
+		*a = append(*a, "--"+name+"="+v)
+	}
+}
+
+// conn appends the connection and storage flags and returns the whole list.
+func (a argv) conn(db DB, st Storage) []string {
+	a.str("db-socket", db.Socket)
+	a.str("db-host", db.Host)
+	a.int("db-port", db.Port)
+	a.str("db-user", db.User)
+	a.str("db-tls", db.TLS)
+	a.str("db-tls-ca", db.TLSCA)
+	a.str("db-timeout", db.Timeout.String())
+	a.str("db-io-timeout", db.IOTimeout.String())
+	a.str("s3-endpoint", st.Endpoint)
+	a.str("bucket", st.Bucket)
+	a.str("prefix", st.Prefix)
+	a.str("s3-region", st.Region)
+	a.str("s3-part-size", st.PartSize)
+	a.str("s3-ca-file", st.CAFile)
+	return a
+}
