@@ -22,6 +22,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
@@ -104,10 +105,8 @@ func mariadbTemplate(t testing.TB) string {
 			templateErr = err
 			return
 		}
-		out, err := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+dir+"/data", "--user=root",
-			"--auth-root-authentication-method=socket", "--skip-test-db").CombinedOutput()
-		if err != nil {
-			templateErr = fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+		if err := testenv.InitDatadir(dir+"/data", ""); err != nil {
+			templateErr = err
 			return
 		}
 		templateDir = dir + "/data"
@@ -120,14 +119,14 @@ func mariadbTemplate(t testing.TB) string {
 
 // mariaDB is a private MariaDB server of one test: its own datadir, socket and port.
 type mariaDB struct {
-	name  string
-	dir   string
-	sock  string
-	port  int
-	user  string
-	pass  string
-	extra []string
-	p     *proc
+	testenv.MariaDBServer
+	name string
+	dir  string
+	sock string
+	port int
+	user string
+	pass string
+	p    *proc
 }
 
 // startMariaDB starts a private server with a password user "faults" (and root on the socket).
@@ -141,38 +140,23 @@ func startMariaDB(t testing.TB, name, password string, extra ...string) *mariaDB
 	if out, err := exec.Command("cp", "-a", tmpl, dir+"/data").CombinedOutput(); err != nil {
 		t.Fatalf("copy datadir: %v %s", err, out)
 	}
-	m := &mariaDB{name: name, dir: dir, sock: dir + "/sock", port: freePort(t), user: "faults", pass: password, extra: extra}
+	srv := testenv.MariaDBServer{Dir: dir, Port: freePort(t), Extra: extra}
+	m := &mariaDB{MariaDBServer: srv, name: name, dir: dir, sock: srv.Socket(), port: srv.Port, user: "faults", pass: password}
 	t.Cleanup(func() { m.stopWait(); _ = os.RemoveAll(dir) })
 	m.start(t)
-	m.root(t, fmt.Sprintf(`CREATE USER 'faults'@'%%' IDENTIFIED BY '%[1]s';
-		CREATE USER 'faults'@'localhost' IDENTIFIED BY '%[1]s';
-		GRANT ALL ON *.* TO 'faults'@'%%' WITH GRANT OPTION;
-		GRANT ALL ON *.* TO 'faults'@'localhost' WITH GRANT OPTION;`, password))
+	if err := m.CreateUser(m.user, password); err != nil {
+		t.Fatalf("%s: %v", m.name, err)
+	}
 	return m
 }
 
 // start (re)starts the server on its datadir and waits until it answers.
 func (m *mariaDB) start(t testing.TB) {
 	t.Helper()
-	args := append([]string{"--no-defaults", "--datadir=" + m.dir + "/data", "--socket=" + m.sock,
-		"--port=" + strconv.Itoa(m.port), "--bind-address=127.0.0.1", "--pid-file=" + m.dir + "/pid",
-		"--log-error=" + m.dir + "/error.log", "--user=root", "--log-bin=" + m.dir + "/data/binlog",
-		"--server-id=1", "--binlog-format=ROW", "--innodb-buffer-pool-size=256M",
-		"--innodb-log-file-size=256M", "--max-allowed-packet=256M", "--skip-name-resolve",
-	}, m.extra...)
-	m.p = startProc(t, m.dir+"/stdout.log", os.Environ(), "mariadbd", args...)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if exec.Command("mariadb-admin", "--no-defaults", "-uroot", "--socket="+m.sock, "ping").Run() == nil {
-			return
-		}
-		if !m.p.alive() {
-			b, _ := os.ReadFile(m.dir + "/error.log")
-			t.Fatalf("private MariaDB %s did not start:\n%s", m.name, tailString(string(b), 2000))
-		}
-		time.Sleep(200 * time.Millisecond)
+	m.p = startProc(t, m.dir+"/stdout.log", os.Environ(), "mariadbd", m.Args()...)
+	if err := m.WaitReady(60*time.Second, m.p.alive); err != nil {
+		t.Fatalf("private MariaDB %s: %v", m.name, err)
 	}
-	t.Fatalf("private MariaDB %s did not answer within 60s", m.name)
 }
 
 // kill sends sig to the server (SIGKILL: a crash; SIGSTOP: a stall).
@@ -194,12 +178,11 @@ func (m *mariaDB) waitDead(t testing.TB) {
 // root runs SQL as root through the stock client on the socket.
 func (m *mariaDB) root(t testing.TB, sql string) string {
 	t.Helper()
-	cmd := exec.Command("mariadb", "--no-defaults", "-uroot", "--socket="+m.sock, "-N", "-B", "-e", sql)
-	out, err := cmd.CombinedOutput()
+	out, err := m.Root(sql)
 	if err != nil {
-		t.Fatalf("%s: %s: %v\n%s", m.name, tailString(sql, 300), err, out)
+		t.Fatalf("%s: %v", m.name, err)
 	}
-	return strings.TrimSpace(string(out))
+	return out
 }
 
 // server describes it for dbtest (TCP, password user).
