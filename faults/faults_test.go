@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // bigRows is the size of the big table: rows of 1000 random bytes, about 100 MB stored (hex in
@@ -74,22 +75,22 @@ func sameAfterCrash(t testing.TB, before *dbtest.Inventory, s *dbtest.Server, db
 
 // wantFailed checks a fault's exit code is 1: a failure, not "interrupted" (130), which would
 // blame the user, nor any other.
-func wantFailed(t testing.TB, r cliResult) {
+func wantFailed(t testing.TB, r testenv.Result) {
 	t.Helper()
-	if r.code != exitFailed {
-		t.Errorf("exit %d, want %d (the operation failed): %s", r.code, exitFailed, r.message())
+	if r.Code != exitFailed {
+		t.Errorf("exit %d, want %d (the operation failed): %s", r.Code, exitFailed, r.Message())
 	}
 }
 
 // afterFailure checks what every failed run must leave: a non-zero exit, one line, no
 // manifest and no object under prefix.
-func afterFailure(t *testing.T, o *outcome, r cliResult, st *s3Store, prefix string) {
+func afterFailure(t *testing.T, o *outcome, r testenv.Result, st *s3Store, prefix string) {
 	t.Helper()
 	o.set(r)
-	if r.code == 0 {
-		t.Errorf("exit 0 after the fault; stdout: %s", r.stdout)
+	if r.Code == 0 {
+		t.Errorf("exit 0 after the fault; stdout: %s", r.Stdout)
 	}
-	if msgs := r.messages(); len(msgs) != 1 {
+	if msgs := r.Messages(); len(msgs) != 1 {
 		t.Errorf("stderr has %d lines besides the JSON log, want 1 line naming the cause: %q", len(msgs), msgs)
 	}
 	if ms := st.manifests(t, prefix+"/"); len(ms) > 0 {
@@ -114,11 +115,11 @@ func noIncompleteUpload(t *testing.T, o *outcome, st *s3Store, key string) {
 }
 
 // waitID waits for the "snapshot taken" log line and returns the backup's id.
-func waitID(t testing.TB, r *running) string {
+func waitID(t testing.TB, r running) string {
 	t.Helper()
-	rec, ok := r.waitLog(2*time.Minute, msgIs("snapshot taken"))
+	rec, ok := r.WaitRecord(2*time.Minute, testenv.MsgIs("snapshot taken"))
 	if !ok {
-		t.Fatalf("no \"snapshot taken\" log line; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+		t.Fatalf("no \"snapshot taken\" log line; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	id, _ := rec["id"].(string)
 	return id
@@ -159,7 +160,7 @@ func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB"), "backup", "now", "--local", "-o", "json")
 	key := objectKey(prefix, waitID(t, r))
 	if !waitParts(t, s3, key, 2, 2*time.Minute) {
-		t.Fatalf("no multipart upload with 2 parts appeared; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+		t.Fatalf("no multipart upload with 2 parts appeared; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	s3.kill()
 	res := r.wait(t, 3*time.Minute)
@@ -168,8 +169,8 @@ func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	afterFailure(t, o, res, st, prefix)
 	wantFailed(t, res)
 	left := st.incomplete(t, key)
-	if !strings.Contains(res.message(), "upload") && !strings.Contains(res.message(), s3.endpoint()) {
-		t.Errorf("BUG: the message does not say the upload to S3 failed: %q", res.message())
+	if !strings.Contains(res.Message(), "upload") && !strings.Contains(res.Message(), s3.endpoint()) {
+		t.Errorf("BUG: the message does not say the upload to S3 failed: %q", res.Message())
 	}
 	if len(left) > 0 {
 		// The abort runs when the upload fails, while MinIO is down: it cannot reach it.
@@ -195,8 +196,8 @@ func TestFaultMinIORestartedMidVerification(t *testing.T) {
 	env := faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB")
 	r := startCLI(t, env, "backup", "now", "--local", "-o", "json")
 	key := objectKey(prefix, waitID(t, r))
-	if _, ok := r.waitLog(3*time.Minute, msgIs("uploaded")); !ok {
-		t.Fatalf("no \"uploaded\" log line; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+	if _, ok := r.WaitRecord(3*time.Minute, testenv.MsgIs("uploaded")); !ok {
+		t.Fatalf("no \"uploaded\" log line; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	s3.kill()
 	time.Sleep(time.Second)
@@ -204,15 +205,15 @@ func TestFaultMinIORestartedMidVerification(t *testing.T) {
 	res := r.wait(t, 3*time.Minute)
 	st := s3.store(t)
 	o.set(res)
-	if res.code == 0 {
+	if res.Code == 0 {
 		id := resultID(t, res)
 		o.check("exit 0: the read-back retried through the restart")
 		if ms := st.manifests(t, prefix+"/"); len(ms) != 1 {
 			t.Errorf("exit 0 but manifests under the prefix: %v", ms)
 		}
 		v := runCLI(t, env, "verify", id, "-q")
-		if v.code != 0 {
-			t.Errorf("verify %s after a successful backup: exit %d: %s", id, v.code, v.message())
+		if v.Code != 0 {
+			t.Errorf("verify %s after a successful backup: exit %d: %s", id, v.Code, v.Message())
 		} else {
 			o.check("`verify` passes afterwards")
 		}
@@ -236,7 +237,7 @@ func TestFaultMariaDBKilledMidDump(t *testing.T) {
 	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB"), "backup", "now", "--local", "-o", "json")
 	key := objectKey(prefix, waitID(t, r))
 	if !waitParts(t, s3, key, 1, 2*time.Minute) {
-		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	src.kill(syscall.SIGKILL)
 	src.waitDead(t)
@@ -264,7 +265,7 @@ func TestFaultMariaDBStalled(t *testing.T) {
 		"backup", "now", "--local", "-o", "json")
 	key := objectKey(prefix, waitID(t, r))
 	if !waitParts(t, s3, key, 1, 2*time.Minute) {
-		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	src.kill(syscall.SIGSTOP)
 	stopped := time.Now()
@@ -272,12 +273,12 @@ func TestFaultMariaDBStalled(t *testing.T) {
 	// The configured timeout plus a generous margin for the upload's own retries.
 	grace := timeout + 45*time.Second
 	select {
-	case <-r.done:
+	case <-r.Done():
 	case <-time.After(grace):
 		t.Errorf("backupctl still runs %s after MariaDB stalled with --db-io-timeout %s: a stalled server hangs the dump; interrupting it with SIGTERM",
 			time.Since(stopped).Round(time.Second), timeout)
 		o.check(fmt.Sprintf("still running %s after the stall: interrupted with SIGTERM", grace))
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		_ = r.Signal(syscall.SIGTERM)
 	}
 	res := r.wait(t, 2*time.Minute)
 	src.kill(syscall.SIGCONT)
@@ -305,14 +306,14 @@ func TestFaultFullDisk(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
 	res := runCLI(t, append(src.env(), "BACKUP_TO=file://"+mnt), "backup", "now", "--local", "-o", "json")
 	o.set(res)
-	if res.code == 0 {
-		t.Errorf("exit 0 on a full disk; stdout: %s", res.stdout)
+	if res.Code == 0 {
+		t.Errorf("exit 0 on a full disk; stdout: %s", res.Stdout)
 	}
-	if msgs := res.messages(); len(msgs) != 1 {
+	if msgs := res.Messages(); len(msgs) != 1 {
 		t.Errorf("stderr has %d lines besides the JSON log, want 1: %q", len(msgs), msgs)
 	}
-	if !strings.Contains(res.message(), "no space left") {
-		t.Errorf("message does not name the full disk: %q", res.message())
+	if !strings.Contains(res.Message(), "no space left") {
+		t.Errorf("message does not name the full disk: %q", res.Message())
 	}
 	var files []string
 	_ = filepath.Walk(mnt, func(p string, fi os.FileInfo, err error) error {
@@ -377,18 +378,18 @@ func TestFaultDDLDuringDump(t *testing.T) {
 				o.check("the DDL succeeded")
 			}
 			st := s3.store(t)
-			if res.code != 0 {
+			if res.Code != 0 {
 				afterFailure(t, o, res, st, prefix)
-				if !strings.Contains(res.message(), "z_victim") && !strings.Contains(res.message(), "a_big") {
-					t.Errorf("the failure does not name the table the DDL changed: %q", res.message())
+				if !strings.Contains(res.Message(), "z_victim") && !strings.Contains(res.Message(), "a_big") {
+					t.Errorf("the failure does not name the table the DDL changed: %q", res.Message())
 				}
 				return
 			}
 			o.set(res)
 			id := resultID(t, res)
 			rr := runCLI(t, append(dst.env(), s3.env()...), "restore", id, "--local", "-q", "--prefix", prefix)
-			if rr.code != 0 {
-				t.Fatalf("BUG: exit 0 for a backup whose restore fails: exit %d: %s", rr.code, rr.message())
+			if rr.Code != 0 {
+				t.Fatalf("BUG: exit 0 for a backup whose restore fails: exit %d: %s", rr.Code, rr.Message())
 			}
 			diffs := dbtest.Diff(before, dbtest.InventoryOf(t, dst.server(), db))
 			for _, d := range diffs {
@@ -411,17 +412,17 @@ func TestFaultTwoBackupsAtOnce(t *testing.T) {
 	prefix := "twice"
 	env := faultEnv(src, s3, prefix)
 	var wg sync.WaitGroup
-	res := make([]cliResult, 2)
+	res := make([]testenv.Result, 2)
 	for i := range res {
 		wg.Go(func() { res[i] = runCLI(t, env, "backup", "now", "--local", "-o", "json") })
 	}
 	wg.Wait()
-	o.Exit = fmt.Sprintf("%d, %d", res[0].code, res[1].code)
+	o.Exit = fmt.Sprintf("%d, %d", res[0].Code, res[1].Code)
 	ids := make([]string, 2)
 	for i, r := range res {
-		if r.code != 0 {
-			o.Message = r.message()
-			t.Fatalf("backup %d: exit %d: %s", i, r.code, r.message())
+		if r.Code != 0 {
+			o.Message = r.Message()
+			t.Fatalf("backup %d: exit %d: %s", i, r.Code, r.Message())
 		}
 		ids[i] = resultID(t, r)
 	}
@@ -430,13 +431,13 @@ func TestFaultTwoBackupsAtOnce(t *testing.T) {
 	}
 	o.check("two distinct ids")
 	for i, id := range ids {
-		if v := runCLI(t, env, "verify", id, "-q"); v.code != 0 {
-			t.Errorf("verify %s: exit %d: %s", id, v.code, v.message())
+		if v := runCLI(t, env, "verify", id, "-q"); v.Code != 0 {
+			t.Errorf("verify %s: exit %d: %s", id, v.Code, v.Message())
 		}
 		into := fmt.Sprintf("restored%d", i)
 		rr := runCLI(t, append(dst.env(), s3.env()...), "restore", id, "--local", "-q", "--prefix", prefix, "--into", into)
-		if rr.code != 0 {
-			t.Errorf("restore %s: exit %d: %s", id, rr.code, rr.message())
+		if rr.Code != 0 {
+			t.Errorf("restore %s: exit %d: %s", id, rr.Code, rr.Message())
 			continue
 		}
 		dbtest.Compare(t, src.server(), "faultsrc", dst.server(), into)
@@ -455,33 +456,33 @@ func TestFaultRestoreTargetDies(t *testing.T) {
 	s3 := startMinIO(t, "s3-pw-target-dies", nil)
 	prefix := "target-dies"
 	b := runCLI(t, faultEnv(src, s3, prefix), "backup", "now", "--local", "-o", "json")
-	if b.code != 0 {
-		t.Fatalf("backup: exit %d: %s", b.code, b.message())
+	if b.Code != 0 {
+		t.Fatalf("backup: exit %d: %s", b.Code, b.Message())
 	}
 	id := resultID(t, b)
 	renv := append(append(dst.env(), s3.env()...), "BACKUP_S3_PREFIX="+prefix)
 	r := startCLI(t, renv, "restore", id, "--local")
-	if _, ok := r.waitLog(2*time.Minute, msgIs("restoring database")); !ok {
-		t.Fatalf("no \"restoring database\" log line; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+	if _, ok := r.WaitRecord(2*time.Minute, testenv.MsgIs("restoring database")); !ok {
+		t.Fatalf("no \"restoring database\" log line; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	time.Sleep(time.Second)
-	if !r.alive() {
+	if !r.Alive() {
 		t.Fatal("the restore ended before the target could be killed: make the data set larger")
 	}
 	dst.kill(syscall.SIGKILL)
 	res := r.wait(t, 2*time.Minute)
 	o.set(res)
 	wantFailed(t, res)
-	if msgs := res.messages(); len(msgs) != 1 {
+	if msgs := res.Messages(); len(msgs) != 1 {
 		t.Errorf("stderr has %d lines besides the JSON log, want 1: %q", len(msgs), msgs)
 	}
-	if !strings.Contains(res.message(), "partial") {
-		t.Errorf("BUG: the error line does not say the target is partial (only a JSON log record does): %q", res.message())
+	if !strings.Contains(res.Message(), "partial") {
+		t.Errorf("BUG: the error line does not say the target is partial (only a JSON log record does): %q", res.Message())
 	} else {
 		o.check("the message says the target is partial")
 	}
-	if v := runCLI(t, renv, "verify", id, "-q"); v.code != 0 {
-		t.Errorf("the backup no longer verifies after the failed restore: exit %d: %s", v.code, v.message())
+	if v := runCLI(t, renv, "verify", id, "-q"); v.Code != 0 {
+		t.Errorf("the backup no longer verifies after the failed restore: exit %d: %s", v.Code, v.Message())
 	} else {
 		o.check("the backup still verifies")
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 func randomSecret(what string) string {
@@ -53,24 +55,24 @@ func TestSecurityMariaDBTLS(t *testing.T) {
 			r := runCLI(t, env, append([]string{"backup", "now", "--local", "-o", "json", "-q"}, c.args...)...)
 			o.set(r)
 			if c.ok {
-				if r.code != 0 {
-					t.Fatalf("exit %d: %s", r.code, r.message())
+				if r.Code != 0 {
+					t.Fatalf("exit %d: %s", r.Code, r.Message())
 				}
 				id := resultID(t, r)
-				if v := runCLI(t, env, "verify", id, "-q"); v.code != 0 {
-					t.Errorf("verify: exit %d: %s", v.code, v.message())
+				if v := runCLI(t, env, "verify", id, "-q"); v.Code != 0 {
+					t.Errorf("verify: exit %d: %s", v.Code, v.Message())
 				}
 				o.check("backup verified over TLS with a client certificate")
 				return
 			}
-			if r.code == 0 {
+			if r.Code == 0 {
 				t.Fatalf("exit 0 although the connection should be refused")
 			}
-			if len(r.messages()) != 1 {
-				t.Errorf("stderr is not one line: %q", r.stderr)
+			if len(r.Messages()) != 1 {
+				t.Errorf("stderr is not one line: %q", r.Stderr)
 			}
-			if !containsAny(r.message(), c.want) {
-				t.Errorf("the message does not name the fix (one of %q): %s", c.want, r.message())
+			if !containsAny(r.Message(), c.want) {
+				t.Errorf("the message does not name the fix (one of %q): %s", c.want, r.Message())
 			}
 			if ms := s3.store(t).manifests(t, "dbtls/"); len(ms) > 1 {
 				t.Errorf("a refused backup left manifests: %v", ms)
@@ -103,24 +105,24 @@ func TestSecurityS3TLS(t *testing.T) {
 			r := runCLI(t, env, append([]string{"backup", "now", "--local", "-o", "json", "-q"}, c.args...)...)
 			o.set(r)
 			if c.ok {
-				if r.code != 0 {
-					t.Fatalf("exit %d: %s", r.code, r.message())
+				if r.Code != 0 {
+					t.Fatalf("exit %d: %s", r.Code, r.Message())
 				}
 				id := resultID(t, r)
-				if v := runCLI(t, env, "verify", id, "-q", "--s3-ca-file", certs.caFile); v.code != 0 {
-					t.Errorf("verify: exit %d: %s", v.code, v.message())
+				if v := runCLI(t, env, "verify", id, "-q", "--s3-ca-file", certs.caFile); v.Code != 0 {
+					t.Errorf("verify: exit %d: %s", v.Code, v.Message())
 				}
 				o.check("backup and verify over https")
 				return
 			}
-			if r.code != exitUsage {
-				t.Errorf("exit %d, want %d: %s", r.code, exitUsage, r.message())
+			if r.Code != exitUsage {
+				t.Errorf("exit %d, want %d: %s", r.Code, exitUsage, r.Message())
 			}
-			if len(r.messages()) != 1 {
-				t.Errorf("stderr is not one line: %q", r.stderr)
+			if len(r.Messages()) != 1 {
+				t.Errorf("stderr is not one line: %q", r.Stderr)
 			}
-			if !strings.Contains(r.message(), "--s3-ca-file") {
-				t.Errorf("the message does not name --s3-ca-file: %s", r.message())
+			if !strings.Contains(r.Message(), "--s3-ca-file") {
+				t.Errorf("the message does not name --s3-ca-file: %s", r.Message())
 			}
 			if after := s3.store(t).keys(t, "s3tls/"); len(after) != len(before) {
 				t.Errorf("objects changed: %v -> %v", before, after)
@@ -146,10 +148,10 @@ type cmdlineSampler struct {
 	wg      sync.WaitGroup
 }
 
-func (c *cmdlineSampler) watch(r *running) {
-	pid := r.cmd.Process.Pid
+func (c *cmdlineSampler) watch(r running) {
+	pid := r.Pid()
 	c.wg.Go(func() {
-		for r.alive() {
+		for r.Alive() {
 			if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); err == nil && len(b) > 0 {
 				c.mu.Lock()
 				c.samples = append(c.samples, b)
@@ -176,16 +178,16 @@ func TestSecurityNoSecretInOutput(t *testing.T) {
 		outputs []string
 		sampler cmdlineSampler
 	)
-	run := func(env []string, args ...string) cliResult {
+	run := func(env []string, args ...string) testenv.Result {
 		r := startCLI(t, env, args...)
 		sampler.watch(r)
 		res := r.wait(t, 3*time.Minute)
-		outputs = append(outputs, fmt.Sprintf("backupctl %s (exit %d):\n%s\n%s", strings.Join(args, " "), res.code, res.stdout, res.stderr))
+		outputs = append(outputs, fmt.Sprintf("backupctl %s (exit %d):\n%s\n%s", strings.Join(args, " "), res.Code, res.Stdout, res.Stderr))
 		return res
 	}
 	b := run(env, "backup", "now", "--local", "-o", "json")
-	if b.code != 0 {
-		t.Fatalf("backup: exit %d: %s", b.code, b.message())
+	if b.Code != 0 {
+		t.Fatalf("backup: exit %d: %s", b.Code, b.Message())
 	}
 	id := resultID(t, b)
 	run(env, "backup", "now", "--local", "--log-format", "text")

@@ -3,8 +3,6 @@ package storage_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -25,50 +23,27 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
 	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // runPrefix keeps this run's objects apart from other runs and other engineers' tests.
-var runPrefix = "storagetest/" + randomHex(8)
+var runPrefix = "storagetest/" + testenv.RandomHex(8)
 
 var bucketSeq atomic.Int64
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func randomHex(n int) string { return testenv.RandomHex(n) }
 
-// minioConfig reads the MinIO that `make up` started. Without it the test fails, except
-// under -short, where tests that need servers return early.
+// minioConfig reads the MinIO that `make up` started (storagetest.MinIOConfig). Without it the
+// test fails, except under -short, where tests that need servers return early.
 func minioConfig(t *testing.T) (storage.Config, bool) {
 	t.Helper()
 	if testing.Short() {
 		t.Log("-short: not testing against MinIO")
 		return storage.Config{}, false
 	}
-	c := storage.Config{
-		URL:       os.Getenv("BACKUP_S3_ENDPOINT"),
-		Bucket:    os.Getenv("BACKUP_S3_BUCKET"),
-		Region:    os.Getenv("BACKUP_S3_REGION"),
-		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"),
-		SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-	}
-	var missing []string
-	for name, v := range map[string]string{
-		"BACKUP_S3_ENDPOINT": c.URL, "BACKUP_S3_BUCKET": c.Bucket,
-		"AWS_ACCESS_KEY_ID": c.AccessKey, "AWS_SECRET_ACCESS_KEY": c.SecretKey,
-	} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		t.Fatalf("%s not set: run `make up` and source .stack/env", strings.Join(missing, ", "))
-	}
-	c.Prefix = fmt.Sprintf("%s/%d", runPrefix, bucketSeq.Add(1))
-	return c, true
+	return storagetest.MinIOConfig(t, fmt.Sprintf("%s/%d", runPrefix, bucketSeq.Add(1))), true
 }
 
 // adminClient lists and cleans up behind the Bucket's back.

@@ -108,7 +108,9 @@ func (s MariaDBServer) Root(sql string) (string, error) {
 // CreateUser creates user with password on '%' and 'localhost', with every privilege and the
 // grant option, unless it exists.
 func (s MariaDBServer) CreateUser(user, password string) error {
-	q := func(v string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), "'", "''") + "'" }
+	q := func(v string) string {
+		return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), "'", "''") + "'"
+	}
 	var b strings.Builder
 	for _, host := range []string{"%", "localhost"} {
 		fmt.Fprintf(&b, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s; ", q(user), q(host), q(password))

@@ -89,4 +89,3 @@ func pidAlive(file string) bool {
 	}
 	return syscall.Kill(pid, 0) == nil
 }
-
