@@ -149,19 +149,58 @@ func waitParts(t testing.TB, s3 *minIO, key string, n int, d time.Duration) bool
 	return false
 }
 
+// midBackup is what the cases that strike a running backup share: a private source with the big
+// database (its inventory taken first), a private MinIO, and `backup now` to prefix in parts of
+// 5 MiB, past its snapshot.
+type midBackup struct {
+	o      *outcome
+	src    *mariaDB
+	before *dbtest.Inventory
+	s3     *minIO
+	prefix string
+	env    []string
+	r      running
+	key    string // the backup's object
+}
+
+// startMidBackup records the case (name, injected), then starts it; pw names the servers'
+// passwords, extra is added to the backup's environment.
+func startMidBackup(t *testing.T, name, injected, pw, prefix string, extra ...string) *midBackup {
+	t.Helper()
+	f := &midBackup{o: record(t, "fault", name, injected), prefix: prefix}
+	f.src = startMariaDB(t, "src", "db-pw-"+pw)
+	loadBig(t, f.src, "faultsrc", bigRows)
+	f.before = dbtest.InventoryOf(t, f.src.server(), "faultsrc")
+	f.s3 = startMinIO(t, "s3-pw-"+pw, nil)
+	f.env = faultEnv(f.src, f.s3, prefix, append([]string{"BACKUP_S3_PART_SIZE=5MiB"}, extra...)...)
+	f.r = startCLI(t, f.env, "backup", "now", "--local", "-o", "json")
+	f.key = objectKey(prefix, waitID(t, f.r))
+	return f
+}
+
+// waitParts waits until n parts of the upload are stored; otherwise it fails the test with
+// what and the backup's stderr.
+func (f *midBackup) waitParts(t *testing.T, n int, what string) {
+	t.Helper()
+	if !waitParts(t, f.s3, f.key, n, 2*time.Minute) {
+		t.Fatalf("%s; stderr: %s", what, tailString(f.r.wait(t, time.Minute).Stderr, 2000))
+	}
+}
+
+// sourceUnchanged notes in the report when the source's checksums are still those of before.
+func (f *midBackup) sourceUnchanged(t *testing.T) {
+	t.Helper()
+	if sameInventory(t, f.before, f.src.server(), "faultsrc") {
+		f.o.check("source checksums unchanged")
+	}
+}
+
 func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	needPrivate(t)
-	o := record(t, "fault", "MinIO stopped mid-upload", "SIGKILL to MinIO once 2 parts of 5 MiB are stored, restarted after backupctl ended")
-	src := startMariaDB(t, "src", "db-pw-mid-upload")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-mid-upload", nil)
-	prefix := "mid-upload"
-	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB"), "backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
-	if !waitParts(t, s3, key, 2, 2*time.Minute) {
-		t.Fatalf("no multipart upload with 2 parts appeared; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
-	}
+	f := startMidBackup(t, "MinIO stopped mid-upload", "SIGKILL to MinIO once 2 parts of 5 MiB are stored, restarted after backupctl ended",
+		"mid-upload", "mid-upload")
+	o, s3, prefix, r, key := f.o, f.s3, f.prefix, f.r, f.key
+	f.waitParts(t, 2, "no multipart upload with 2 parts appeared")
 	s3.kill()
 	res := r.wait(t, 3*time.Minute)
 	s3.start(t)
@@ -180,22 +219,14 @@ func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	} else {
 		o.check("no incomplete upload")
 	}
-	if sameInventory(t, before, src.server(), "faultsrc") {
-		o.check("source checksums unchanged")
-	}
+	f.sourceUnchanged(t)
 }
 
 func TestFaultMinIORestartedMidVerification(t *testing.T) {
 	needPrivate(t)
-	o := record(t, "fault", "MinIO restarted mid-verification", "SIGKILL to MinIO at the \"uploaded\" log line, restarted 1 s later")
-	src := startMariaDB(t, "src", "db-pw-mid-verify")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-mid-verify", nil)
-	prefix := "mid-verify"
-	env := faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB")
-	r := startCLI(t, env, "backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
+	f := startMidBackup(t, "MinIO restarted mid-verification", "SIGKILL to MinIO at the \"uploaded\" log line, restarted 1 s later",
+		"mid-verify", "mid-verify")
+	o, s3, prefix, env, r, key := f.o, f.s3, f.prefix, f.env, f.r, f.key
 	if _, ok := r.WaitRecord(3*time.Minute, testenv.MsgIs("uploaded")); !ok {
 		t.Fatalf("no \"uploaded\" log line; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
@@ -221,24 +252,15 @@ func TestFaultMinIORestartedMidVerification(t *testing.T) {
 		afterFailure(t, o, res, st, prefix)
 		noIncompleteUpload(t, o, st, key)
 	}
-	if sameInventory(t, before, src.server(), "faultsrc") {
-		o.check("source checksums unchanged")
-	}
+	f.sourceUnchanged(t)
 }
 
 func TestFaultMariaDBKilledMidDump(t *testing.T) {
 	needPrivate(t)
-	o := record(t, "fault", "MariaDB killed mid-dump", "SIGKILL to the source mariadbd once 1 part of the dump is stored; restarted afterwards")
-	src := startMariaDB(t, "src", "db-pw-killed")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-killed", nil)
-	prefix := "db-killed"
-	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB"), "backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
-	if !waitParts(t, s3, key, 1, 2*time.Minute) {
-		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
-	}
+	f := startMidBackup(t, "MariaDB killed mid-dump", "SIGKILL to the source mariadbd once 1 part of the dump is stored; restarted afterwards",
+		"killed", "db-killed")
+	o, src, before, s3, prefix, r, key := f.o, f.src, f.before, f.s3, f.prefix, f.r, f.key
+	f.waitParts(t, 1, "no part stored")
 	src.kill(syscall.SIGKILL)
 	src.waitDead(t)
 	res := r.wait(t, 3*time.Minute)
@@ -255,18 +277,10 @@ func TestFaultMariaDBKilledMidDump(t *testing.T) {
 func TestFaultMariaDBStalled(t *testing.T) {
 	needPrivate(t)
 	const timeout = 5 * time.Second
-	o := record(t, "fault", "MariaDB stalled (SIGSTOP) past --db-io-timeout", "SIGSTOP to the source mariadbd mid-dump, --db-io-timeout 5s; SIGCONT after the check")
-	src := startMariaDB(t, "src", "db-pw-stalled")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-stalled", nil)
-	prefix := "db-stalled"
-	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB", "BACKUP_DB_IO_TIMEOUT="+timeout.String()),
-		"backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
-	if !waitParts(t, s3, key, 1, 2*time.Minute) {
-		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
-	}
+	f := startMidBackup(t, "MariaDB stalled (SIGSTOP) past --db-io-timeout", "SIGSTOP to the source mariadbd mid-dump, --db-io-timeout 5s; SIGCONT after the check",
+		"stalled", "db-stalled", "BACKUP_DB_IO_TIMEOUT="+timeout.String())
+	o, src, s3, prefix, r, key := f.o, f.src, f.s3, f.prefix, f.r, f.key
+	f.waitParts(t, 1, "no part stored")
 	src.kill(syscall.SIGSTOP)
 	stopped := time.Now()
 	defer src.kill(syscall.SIGCONT)
@@ -285,9 +299,7 @@ func TestFaultMariaDBStalled(t *testing.T) {
 	st := s3.store(t)
 	afterFailure(t, o, res, st, prefix)
 	noIncompleteUpload(t, o, st, key)
-	if sameInventory(t, before, src.server(), "faultsrc") {
-		o.check("source checksums unchanged")
-	}
+	f.sourceUnchanged(t)
 }
 
 func TestFaultFullDisk(t *testing.T) {

@@ -30,6 +30,26 @@ func loadSmall(t testing.TB, m *mariaDB, db string) {
 	m.root(t, fmt.Sprintf("CREATE DATABASE %[1]s; CREATE TABLE %[1]s.t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO %[1]s.t VALUES (1,'one'),(2,'two');", db))
 }
 
+// verifies fails the test unless the backup r succeeded and `verify` (with args) passes on it.
+func verifies(t *testing.T, env []string, r testenv.Result, args ...string) {
+	t.Helper()
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Message())
+	}
+	id := resultID(t, r)
+	if v := runCLI(t, env, append([]string{"verify", id, "-q"}, args...)...); v.Code != 0 {
+		t.Errorf("verify: exit %d: %s", v.Code, v.Message())
+	}
+}
+
+// oneLine fails the test unless stderr has one line besides the JSON log records.
+func oneLine(t *testing.T, r testenv.Result) {
+	t.Helper()
+	if len(r.Messages()) != 1 {
+		t.Errorf("stderr is not one line: %q", r.Stderr)
+	}
+}
+
 func TestSecurityMariaDBTLS(t *testing.T) {
 	needPrivate(t)
 	certs, other := newCerts(t, "db"), newCerts(t, "other")
@@ -55,22 +75,14 @@ func TestSecurityMariaDBTLS(t *testing.T) {
 			r := runCLI(t, env, append([]string{"backup", "now", "--local", "-o", "json", "-q"}, c.args...)...)
 			o.set(r)
 			if c.ok {
-				if r.Code != 0 {
-					t.Fatalf("exit %d: %s", r.Code, r.Message())
-				}
-				id := resultID(t, r)
-				if v := runCLI(t, env, "verify", id, "-q"); v.Code != 0 {
-					t.Errorf("verify: exit %d: %s", v.Code, v.Message())
-				}
+				verifies(t, env, r)
 				o.check("backup verified over TLS with a client certificate")
 				return
 			}
 			if r.Code == 0 {
 				t.Fatalf("exit 0 although the connection should be refused")
 			}
-			if len(r.Messages()) != 1 {
-				t.Errorf("stderr is not one line: %q", r.Stderr)
-			}
+			oneLine(t, r)
 			if !containsAny(r.Message(), c.want) {
 				t.Errorf("the message does not name the fix (one of %q): %s", c.want, r.Message())
 			}
@@ -105,22 +117,14 @@ func TestSecurityS3TLS(t *testing.T) {
 			r := runCLI(t, env, append([]string{"backup", "now", "--local", "-o", "json", "-q"}, c.args...)...)
 			o.set(r)
 			if c.ok {
-				if r.Code != 0 {
-					t.Fatalf("exit %d: %s", r.Code, r.Message())
-				}
-				id := resultID(t, r)
-				if v := runCLI(t, env, "verify", id, "-q", "--s3-ca-file", certs.caFile); v.Code != 0 {
-					t.Errorf("verify: exit %d: %s", v.Code, v.Message())
-				}
+				verifies(t, env, r, "--s3-ca-file", certs.caFile)
 				o.check("backup and verify over https")
 				return
 			}
 			if r.Code != exitUsage {
 				t.Errorf("exit %d, want %d: %s", r.Code, exitUsage, r.Message())
 			}
-			if len(r.Messages()) != 1 {
-				t.Errorf("stderr is not one line: %q", r.Stderr)
-			}
+			oneLine(t, r)
 			if !strings.Contains(r.Message(), "--s3-ca-file") {
 				t.Errorf("the message does not name --s3-ca-file: %s", r.Message())
 			}

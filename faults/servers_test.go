@@ -37,10 +37,7 @@ func freePort(t testing.TB) int {
 }
 
 // proc is a server process started by a test, stopped by its pid.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
+type proc struct{ *testenv.Process }
 
 func startProc(t testing.TB, logPath string, env []string, name string, args ...string) *proc {
 	t.Helper()
@@ -52,38 +49,26 @@ func startProc(t testing.TB, logPath string, env []string, name string, args ...
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	p, err := testenv.Start(cmd)
+	if err != nil {
 		logf.Close()
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
-	return p
+	go func() { <-p.Done(); logf.Close() }()
+	return &proc{p}
 }
-
-func (p *proc) alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-func (p *proc) signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
 
 // stop sends sig and waits up to d for the process to end, then kills it.
 func (p *proc) stop(sig syscall.Signal, d time.Duration) {
-	if p == nil || !p.alive() {
+	if p == nil || !p.Alive() {
 		return
 	}
-	p.signal(syscall.SIGCONT) // a stalled server cannot handle SIGTERM
-	p.signal(sig)
+	_ = p.Signal(syscall.SIGCONT) // a stalled server cannot handle SIGTERM
+	_ = p.Signal(sig)
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(d):
-		p.signal(syscall.SIGKILL)
-		<-p.done
+		p.Kill()
 	}
 }
 
@@ -154,13 +139,13 @@ func startMariaDB(t testing.TB, name, password string, extra ...string) *mariaDB
 func (m *mariaDB) start(t testing.TB) {
 	t.Helper()
 	m.p = startProc(t, m.dir+"/stdout.log", os.Environ(), "mariadbd", m.Args()...)
-	if err := m.WaitReady(60*time.Second, m.p.alive); err != nil {
+	if err := m.WaitReady(60*time.Second, m.p.Alive); err != nil {
 		t.Fatalf("private MariaDB %s: %v", m.name, err)
 	}
 }
 
 // kill sends sig to the server (SIGKILL: a crash; SIGSTOP: a stall).
-func (m *mariaDB) kill(sig syscall.Signal) { m.p.signal(sig) }
+func (m *mariaDB) kill(sig syscall.Signal) { _ = m.p.Signal(sig) }
 
 // stopWait stops the server cleanly (or kills it after 30s).
 func (m *mariaDB) stopWait() { m.p.stop(syscall.SIGTERM, 30*time.Second) }
@@ -169,7 +154,7 @@ func (m *mariaDB) stopWait() { m.p.stop(syscall.SIGTERM, 30*time.Second) }
 func (m *mariaDB) waitDead(t testing.TB) {
 	t.Helper()
 	select {
-	case <-m.p.done:
+	case <-m.p.Done():
 	case <-time.After(30 * time.Second):
 		t.Fatalf("private MariaDB %s did not end", m.name)
 	}
@@ -294,7 +279,7 @@ func (s *minIO) start(t testing.TB) {
 				return
 			}
 		}
-		if !s.p.alive() {
+		if !s.p.Alive() {
 			b, _ := os.ReadFile(s.dir + "/minio.log")
 			t.Fatalf("private MinIO did not start:\n%s", tailString(string(b), 2000))
 		}
@@ -305,8 +290,7 @@ func (s *minIO) start(t testing.TB) {
 
 // kill ends MinIO with SIGKILL and waits for it.
 func (s *minIO) kill() {
-	s.p.signal(syscall.SIGKILL)
-	<-s.p.done
+	s.p.Kill()
 }
 
 func (s *minIO) client(t testing.TB) *minio.Client {

@@ -96,42 +96,57 @@ type Process struct {
 	done    chan struct{}
 }
 
-// Start starts cmd (its Env, Dir and Stdin as the caller set them; Stdout and Stderr must be
-// nil). Stop it with Kill in a cleanup: Start does not know the test.
+// Start starts cmd (its Env, Dir and Stdin as the caller set them). Stdout and stderr are
+// captured for the Result, except where the caller set cmd.Stdout or cmd.Stderr (a server's log
+// file, say): WaitRecord then sees no records. Stop it with Kill in a cleanup: Start does not
+// know the test.
 func Start(cmd *exec.Cmd) (*Process, error) {
 	p := &Process{cmd: cmd, changed: make(chan struct{}, 1), done: make(chan struct{})}
-	cmd.Stdout = &p.stdout
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
+	if cmd.Stdout == nil {
+		cmd.Stdout = &p.stdout
+	}
+	var errPipe io.Reader
+	if cmd.Stderr == nil {
+		pipe, err := cmd.StderrPipe()
+		if err != nil {
+			return nil, err
+		}
+		errPipe = pipe
 	}
 	p.start = time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	go func() {
-		br := bufio.NewReaderSize(errPipe, 1<<20)
-		for {
-			s, err := br.ReadString('\n')
-			if s != "" {
-				p.mu.Lock()
-				p.stderr.WriteString(s)
-				p.lines = append(p.lines, strings.TrimSuffix(s, "\n"))
-				p.mu.Unlock()
-				select {
-				case p.changed <- struct{}{}:
-				default:
-				}
-			}
-			if err != nil {
-				break
-			}
+		if errPipe != nil {
+			p.readStderr(errPipe)
 		}
-		_, _ = io.Copy(io.Discard, errPipe)
 		_ = cmd.Wait()
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// readStderr keeps stderr and its lines until EOF.
+func (p *Process) readStderr(r io.Reader) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	for {
+		s, err := br.ReadString('\n')
+		if s != "" {
+			p.mu.Lock()
+			p.stderr.WriteString(s)
+			p.lines = append(p.lines, strings.TrimSuffix(s, "\n"))
+			p.mu.Unlock()
+			select {
+			case p.changed <- struct{}{}:
+			default:
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
 }
 
 // Run runs cmd to its end (SIGTERM after d, SIGKILL 30s later) and returns how it ended; a
