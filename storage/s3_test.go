@@ -130,14 +130,24 @@ func TestS3Suite(t *testing.T) {
 	}.Run(t)
 }
 
-func TestS3Multipart(t *testing.T) {
+// openSmallParts opens a bucket under a fresh prefix (openS3) with parts of MinPartSize and set
+// applied to its configuration; false under -short.
+func openSmallParts(t *testing.T, set func(*storage.Config)) (storage.Config, storage.Bucket, bool) {
+	t.Helper()
 	c, ok := minioConfig(t)
+	if !ok {
+		return c, nil, false
+	}
+	c.PartSize = storage.MinPartSize
+	set(&c)
+	return c, openS3(t, c), true
+}
+
+func TestS3Multipart(t *testing.T) {
+	c, b, ok := openSmallParts(t, func(c *storage.Config) { c.Concurrency = 3 })
 	if !ok {
 		return
 	}
-	c.PartSize = storage.MinPartSize
-	c.Concurrency = 3
-	b := openS3(t, c)
 	for _, tc := range []struct {
 		n     int64
 		known bool
@@ -155,14 +165,8 @@ func TestS3Multipart(t *testing.T) {
 		if _, err := b.Put(t.Context(), key, bytes.NewReader(data), size); err != nil {
 			t.Fatalf("Put(%s): %v", key, err)
 		}
-		rc, err := b.Get(t.Context(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("Get(%s) = %d bytes, %v; not the %d put", key, len(got), err, len(data))
+		if got := storagetest.Get(t, b, key); !bytes.Equal(got, data) {
+			t.Errorf("Get(%s) = %d bytes; not the %d put", key, len(got), len(data))
 		}
 	}
 	// A declared size that the input does not match fails after parts went up.
@@ -189,13 +193,10 @@ func checkNoObject(t *testing.T, c storage.Config, b storage.Bucket, key string)
 // TestS3PartLimit: an input larger than MaxParts parts must fail and leave nothing, where
 // minio-go v7.3 and earlier stored the first 10,000 parts as if they were everything.
 func TestS3PartLimit(t *testing.T) {
-	c, ok := minioConfig(t)
+	c, b, ok := openSmallParts(t, func(c *storage.Config) { c.MaxParts = 2 })
 	if !ok {
 		return
 	}
-	c.PartSize = storage.MinPartSize
-	c.MaxParts = 2
-	b := openS3(t, c)
 	for _, size := range []int64{-1, 12 * storagetest.MiB} {
 		key := fmt.Sprintf("limit/%d", size)
 		_, err := b.Put(t.Context(), key, storagetest.Random(7, 12*storagetest.MiB), size)
@@ -352,14 +353,8 @@ func TestS3TLS(t *testing.T) {
 		if _, err := b.Put(t.Context(), key, bytes.NewReader(data), -1); err != nil {
 			t.Fatalf("Put over TLS: %v", err)
 		}
-		rc, err := b.Get(t.Context(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("Get over TLS = %d bytes, %v; want the %d put", len(got), err, n)
+		if got := storagetest.Get(t, b, key); !bytes.Equal(got, data) {
+			t.Errorf("Get over TLS = %d bytes; want the %d put", len(got), n)
 		}
 	}
 }
