@@ -31,6 +31,7 @@ import (
 	"github.com/backupctl/backupctl/internal/dbtest"
 	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // backupctlBin is the backupctl binary under test, built from this checkout by TestMain.
@@ -87,11 +88,11 @@ func needStack(t *testing.T) *stack {
 	get := func(k string) string { t.Helper(); return testenv.Get(t, k) }
 	s := &stack{
 		kubeconfig: get("KUBECONFIG"), kubectl: get("BACKUP_K8S_KUBECTL"), image: get("BACKUP_K8S_DUMPER_IMAGE"),
-		agentRoot:  os.Getenv("BACKUP_K8S_AGENT_ROOT"),
-		s3Endpoint: get("BACKUP_S3_ENDPOINT"), bucket: get("BACKUP_S3_BUCKET"), region: os.Getenv("BACKUP_S3_REGION"),
-		accessKey: get("AWS_ACCESS_KEY_ID"), secretKey: get("AWS_SECRET_ACCESS_KEY"),
-		dbUser: get("BACKUP_DB_USER"), dbPassword: get("BACKUP_DB_PASSWORD"),
+		agentRoot: os.Getenv("BACKUP_K8S_AGENT_ROOT"),
+		dbUser:    get("BACKUP_DB_USER"), dbPassword: get("BACKUP_DB_PASSWORD"),
 	}
+	s3 := testenv.MinIO(t)
+	s.s3Endpoint, s.bucket, s.region, s.accessKey, s.secretKey = s3.Endpoint, s3.Bucket, s3.Region, s3.AccessKey, s3.SecretKey
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
@@ -175,10 +176,7 @@ func (e *env) cleanup() {
 	}
 	_ = e.kube.CoreV1().Namespaces().Delete(ctx, e.ns, metav1.DeleteOptions{})
 	if b, err := e.openBucket(ctx); err == nil {
-		objs, _ := b.List(ctx, "")
-		for _, o := range objs {
-			_ = b.Delete(ctx, o.Key)
-		}
+		storagetest.Empty(ctx, b)
 	}
 }
 

@@ -412,7 +412,7 @@ func (s *s3Store) remove(t testing.TB, key string) {
 
 // removePrefix deletes every object under prefix (the test's own).
 func (s *s3Store) removePrefix(t testing.TB, prefix string) {
-	if os.Getenv("BACKUP_TEST_KEEP") != "" {
+	if testenv.Keep() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
