@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,13 +205,9 @@ type minIO struct {
 
 func minioBinary(t testing.TB) string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOPATH").Output()
+	bin, err := testenv.MinIOBinary()
 	if err != nil {
-		t.Fatalf("go env GOPATH: %v", err)
-	}
-	bin := filepath.Join(strings.TrimSpace(string(out)), "bin", "minio")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s is missing: run `make up` (it builds MinIO once)", bin)
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -246,46 +241,21 @@ func startMinIO(t testing.TB, secret string, tlsCerts *certSet) *minIO {
 	return s
 }
 
-func (s *minIO) scheme() string {
-	if s.certs != "" {
-		return "https"
-	}
-	return "http"
-}
-
-func (s *minIO) endpoint() string { return fmt.Sprintf("%s://127.0.0.1:%d", s.scheme(), s.port) }
+func (s *minIO) endpoint() string { return s.server().Endpoint() }
 
 // start (re)starts MinIO on its data directory and waits until it is ready.
 func (s *minIO) start(t testing.TB) {
 	t.Helper()
-	args := []string{"server", "--quiet", "--address", "127.0.0.1:" + strconv.Itoa(s.port)}
-	if s.certs != "" {
-		args = append(args, "--certs-dir", s.certs)
+	srv := s.server()
+	s.p = startProc(t, srv.Log(), append(os.Environ(), srv.Env()...), minioBinary(t), srv.Args()...)
+	if err := srv.WaitReady(60*time.Second, s.p.Alive, s.httpsClient); err != nil {
+		t.Fatalf("private MinIO: %v", err)
 	}
-	args = append(args, s.dir+"/data")
-	env := append(os.Environ(), "MINIO_ROOT_USER="+s.user, "MINIO_ROOT_PASSWORD="+s.pass,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CALLHOME_ENABLE=off")
-	s.p = startProc(t, s.dir+"/minio.log", env, minioBinary(t), args...)
-	hc := http.DefaultClient
-	if s.httpsClient != nil {
-		hc = s.httpsClient
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := hc.Get(s.endpoint() + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if !s.p.Alive() {
-			b, _ := os.ReadFile(s.dir + "/minio.log")
-			t.Fatalf("private MinIO did not start:\n%s", tailString(string(b), 2000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("private MinIO did not become ready within 60s")
+}
+
+// server describes it for testenv.
+func (s *minIO) server() testenv.MinIOServer {
+	return testenv.MinIOServer{Dir: s.dir, Port: s.port, User: s.user, Password: s.pass, CertsDir: s.certs}
 }
 
 // kill ends MinIO with SIGKILL and waits for it.

@@ -29,31 +29,15 @@ minio_bin() {
 	echo "$gobin/minio"
 }
 
-# mariadb_up NAME PORT: the Go code that starts the tests' private servers starts this one too,
-# with the same settings (internal/testenv: MariaDBSettings).
-mariadb_up() {
-	(cd "$ROOT" && go run ./internal/testenv/stackdb "$STACK/$1" "$2" "$DB_USER" "$DB_PASSWORD")
-}
+# The servers are started by the Go code that starts the tests' private ones, with the same
+# settings (internal/testenv: MariaDBServer, MinIOServer); see internal/testenv/stackup.
+stackup() { (cd "$ROOT" && go run ./internal/testenv/stackup "$@"); }
+
+# mariadb_up NAME PORT
+mariadb_up() { stackup mariadb "$STACK/$1" "$2" "$DB_USER" "$DB_PASSWORD"; }
 
 minio_up() {
-	local dir=$STACK/minio bin
-	mkdir -p "$dir/data"
-	if alive "$dir/pid" && curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/ready" >/dev/null 2>&1; then
-		log "minio already running on port $MINIO_PORT"
-	else
-		bin=$(minio_bin)
-		log "starting minio on 127.0.0.1:$MINIO_PORT"
-		MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD MINIO_BROWSER=off \
-			MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \
-			setsid "$bin" server --quiet --address "127.0.0.1:$MINIO_PORT" "$dir/data" \
-			</dev/null >"$dir/minio.log" 2>&1 &
-		echo $! >"$dir/pid"
-		for _ in $(seq 1 120); do
-			curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/ready" >/dev/null 2>&1 && break
-			alive "$dir/pid" || { log "minio failed to start; see $dir/minio.log"; tail -20 "$dir/minio.log" >&2; exit 1; }
-			sleep 0.5
-		done
-	fi
+	stackup minio "$STACK/minio" "$MINIO_PORT" "$MINIO_USER" "$MINIO_PASSWORD" "$(minio_bin)"
 	# Create the bucket (200 when new, 409 when it exists already).
 	local code
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
