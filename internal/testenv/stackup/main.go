@@ -13,7 +13,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,35 +97,31 @@ func minio(s testenv.MinIOServer, bin string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.WaitReady(60*time.Second, alive, http.DefaultClient); err != nil {
+	if err := s.WaitReady(60*time.Second, alive, nil); err != nil {
 		return fmt.Errorf("minio failed to start: %v", err)
 	}
 	return nil
 }
 
-// startDetached starts cmd in a session of its own with its output to out (nil: none), writes
-// its pid to pidFile and returns whether it still runs, for the wait.
+// startDetached starts cmd in a session of its own with its output to out (nil: /dev/null),
+// writes its pid to pidFile and returns whether it still runs, for the wait.
 func startDetached(cmd *exec.Cmd, pidFile string, out *os.File) (alive func() bool, err error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if out != nil {
-		cmd.Stdout, cmd.Stderr = out, out
+	if out == nil {
+		if out, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0); err != nil {
+			return nil, err
+		}
+		defer out.Close()
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = out, out
+	p, err := testenv.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %v", cmd.Path, err)
 	}
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(p.Pid())+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	return func() bool {
-		select {
-		case <-exited:
-			return false
-		default:
-			return true
-		}
-	}, nil
+	return p.Alive, nil
 }
 
 // pidAlive reports whether the process of the pid in file runs.
