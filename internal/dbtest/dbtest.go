@@ -1,6 +1,7 @@
 // Package dbtest is the kit every round-trip test uses: it connects to the MariaDB servers that
-// `make up` starts, loads data sets into throwaway databases, and compares two databases down to
-// the byte so a test can prove that a restore equals what the server held.
+// `make up` starts (read from .stack/env by internal/testenv), loads data sets into throwaway
+// databases, and compares two databases down to the byte so a test can prove that a restore
+// equals what the server held.
 package dbtest
 
 import (

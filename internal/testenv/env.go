@@ -1,12 +1,21 @@
 // Package testenv is the one way tests reach the servers that `make up` starts and describes in
-// .stack/env: the MariaDB source and restore target, and MinIO. It also holds the helpers every
-// test kit shares: random names, BACKUP_TEST_KEEP, running a binary and reading its stderr, and
-// starting a private MariaDB server (the same code `make up` starts the shared ones with).
+// .stack/env, and the helpers every test kit shares:
+//
+//   - the servers of .stack/env: Source and Target (MariaDB), MinIO (S3), Get and Lookup for any
+//     other variable, SkipShort, Keep (BACKUP_TEST_KEEP);
+//   - names: UniqueName (a database, a namespace), RandomHex;
+//   - running a binary: Run, Start (a Process: WaitRecord, Wait, Kill) and its Result, whose
+//     stderr splits into Messages (what a user reads) and Records (the JSON log);
+//   - starting a server: MariaDBServer and MinIOServer, the code and settings both `make up`
+//     (through the stackup command) and the fault tests' private servers start them with.
 //
 // A missing variable fails the test, in CI (CI set) and everywhere else: a run must not pass by
 // skipping. Only -short runs, which promise not to need servers, skip.
 //
-// It depends on nothing in this module, so every package's tests can use it.
+// It imports nothing of this module, so the tests of any package can use it, backup's own
+// (package backup) included. The kits above it: internal/dbtest (a MariaDB server as a
+// backup.DBConfig, data sets, inventories) and storage/storagetest (buckets for tests: Local,
+// MinIO, Faulty).
 package testenv
 
 import (

@@ -1,5 +1,8 @@
 // Package storagetest is the behaviour test that every storage.Bucket must pass, run by each
-// implementation's own test with a constructor for fresh, empty buckets.
+// implementation's own test with a constructor for fresh, empty buckets, and the buckets other
+// packages' tests use: Local (a temporary file:// bucket), MinIO (a prefix of the shared bucket of
+// .stack/env, emptied at the end) and Faulty, a test double that wraps any bucket, records its
+// calls and fires named faults.
 package storagetest
 
 import (
