@@ -17,10 +17,7 @@ build: cc ## Build static binaries bin/backupctl and bin/dumper
 
 # The binaries compress with the zstd library through cgo: they need a C compiler and a static libc.
 cc:
-	@if ! command -v gcc >/dev/null || [ "$$(gcc -print-file-name=libc.a)" = libc.a ]; then \
-		echo "installing gcc and libc6-dev with apt-get (cgo: the zstd library)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; \
-	fi
+	@scripts/packages.sh cc
 
 lint: cc ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

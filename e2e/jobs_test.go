@@ -27,7 +27,7 @@ func TestBackupRestoreViaJob(t *testing.T) {
 	if len(b.Databases) != 1 || b.Databases[0] != db || b.Tables < 16 || b.Rows < 40000 {
 		t.Errorf("backup of %s: %+v", db, b)
 	}
-	if !strings.Contains(r.stderr, "manifest written") {
+	if !strings.Contains(r.Stderr, "manifest written") {
 		t.Errorf("the dumper's log was not followed on stderr:\n%s", r)
 	}
 
@@ -45,7 +45,7 @@ func TestBackupRestoreViaJob(t *testing.T) {
 	}
 
 	v := must(t, e.withKeys("verify", b.ID, "-o", "json"))
-	if !strings.Contains(v.stdout, b.SHA256) {
+	if !strings.Contains(v.Stdout, b.SHA256) {
 		t.Errorf("verify does not report the backup's sha256:\n%s", v)
 	}
 	l := e.list()
@@ -56,7 +56,7 @@ func TestBackupRestoreViaJob(t *testing.T) {
 	into := dbtest.UniqueName("e2e_restored")
 	e.dst.DropAtEnd(e.t, into)
 	rr := must(t, e.job("restore", b.ID, "--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port), "--into", into, "-o", "json"))
-	if !strings.Contains(rr.stdout, into) {
+	if !strings.Contains(rr.Stdout, into) {
 		t.Errorf("restore result does not name %s:\n%s", into, rr)
 	}
 	var rj *batchv1.Job
