@@ -12,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/testenv"
 )
 
@@ -140,5 +141,5 @@ func (s *Server) DropAtEnd(t testing.TB, name string) {
 // (testenv.UniqueName).
 func UniqueName(prefix string) string { return testenv.UniqueName(prefix) }
 
-// QuoteIdent quotes a MariaDB identifier with backticks (backup.QuoteIdent).
-func QuoteIdent(name string) string { return backup.QuoteIdent(name) }
+// QuoteIdent quotes a MariaDB identifier with backticks (sqltext.QuoteIdent).
+func QuoteIdent(name string) string { return sqltext.QuoteIdent(name) }
