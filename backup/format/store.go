@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/backupctl/backupctl/storage"
 )
@@ -58,13 +57,12 @@ func LoadManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, 
 	return m, nil
 }
 
-// maxManifest bounds the bytes read as a manifest, so that a wrong object is not read whole.
-const maxManifest = 256 << 20
-
 // FetchManifest reads the bytes of id's manifest; a missing one is an error that is
-// storage.ErrNotFound, returned as the bucket gave it.
+// storage.ErrNotFound, returned as the bucket gave it. It reads at most MaxManifestBytes+1
+// bytes and refuses, as ErrVerify, a manifest beyond the limits of limits.go.
 func FetchManifest(ctx context.Context, b storage.Bucket, id string) ([]byte, error) {
-	rc, err := b.Get(ctx, ManifestKey(id))
+	key := ManifestKey(id)
+	rc, err := b.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
@@ -72,7 +70,14 @@ func FetchManifest(ctx context.Context, b storage.Bucket, id string) ([]byte, er
 		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
+	data, limit, err := readBounded(rc)
+	if limit != nil {
+		size := ""
+		if info, err := b.Stat(ctx, key); err == nil {
+			size = fmt.Sprintf(" (%d bytes)", info.Size)
+		}
+		return nil, fmt.Errorf("%w: manifest of backup %s%s %v: it was not written by backupctl; do not restore it", ErrVerify, id, size, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
 	}
