@@ -164,10 +164,12 @@ func (b *boundedManifest) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// readBounded reads a manifest from r, at most MaxManifestBytes+1 bytes of it, and stops as
-// soon as it is beyond a limit: limit then ends a sentence about the manifest. err is r's.
-func readBounded(r io.Reader) (data []byte, limit, err error) {
+// readBounded reads a manifest of about size bytes from r, at most MaxManifestBytes+1 bytes of
+// it, and stops as soon as it is beyond a limit: limit then ends a sentence about the manifest.
+// err is r's.
+func readBounded(r io.Reader, size int64) (data []byte, limit, err error) {
 	var b boundedManifest
+	b.buf.Grow(int(min(max(size, 0), MaxManifestBytes) + bytes.MinRead))
 	_, err = io.Copy(&b, io.LimitReader(r, MaxManifestBytes+1))
 	if b.limit != nil {
 		return nil, b.limit, nil

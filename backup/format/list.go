@@ -24,7 +24,7 @@ func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 		if !ok || strings.Contains(id, "/") || CheckID(id) != nil {
 			continue
 		}
-		m, err := readManifest(ctx, b, id)
+		m, err := readManifest(ctx, b, id, o.Size)
 		if err != nil {
 			return nil, err
 		}
@@ -43,8 +43,8 @@ func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 
 // readManifest reads the manifest of id for List: nil when it is gone, damaged or beyond the
 // limits of a manifest, an error only when the bucket fails.
-func readManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, error) {
-	data, err := FetchManifest(ctx, b, id)
+func readManifest(ctx context.Context, b storage.Bucket, id string, size int64) (*Manifest, error) {
+	data, err := fetchManifest(ctx, b, id, size)
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, ErrVerify) {
 		return nil, nil // deleted since the listing, or not a manifest backupctl wrote
 	}
