@@ -166,10 +166,11 @@ func (b *boundedManifest) Write(p []byte) (int, error) {
 
 // readBounded reads a manifest of about size bytes from r, at most MaxManifestBytes+1 bytes of
 // it, and stops as soon as it is beyond a limit: limit then ends a sentence about the manifest.
-// err is r's.
+// err is r's. The buffer is sized for size up to 1 MiB, and grows with what is read beyond: a
+// crafted manifest refused early does not cost its size.
 func readBounded(r io.Reader, size int64) (data []byte, limit, err error) {
 	var b boundedManifest
-	b.buf.Grow(int(min(max(size, 0), MaxManifestBytes) + bytes.MinRead))
+	b.buf.Grow(int(min(max(size, 0), 1<<20) + bytes.MinRead))
 	_, err = io.Copy(&b, io.LimitReader(r, MaxManifestBytes+1))
 	if b.limit != nil {
 		return nil, b.limit, nil
