@@ -70,9 +70,10 @@ type FrameCodec interface {
 
 // zstdWindow bounds the match window. Frames hold a few MiB of SQL, whose repeats are near
 // (statement prefixes, similar rows); a small window keeps each concurrent encoder's history
-// small. Every encoder writes frames with at most this window, and every decoder refuses a
-// frame that declares a larger one (frameCheck, zstdDecoderOptions): it is not backupctl's. WithLowerEncoderMem is not used: with it the encoder shifts its whole history for every
-// 128 KiB block, which cost 15% of a dump's CPU.
+// small. WithLowerEncoderMem is not used: with it the encoder shifts its whole history for every
+// 128 KiB block, which cost 15% of a dump's CPU. Every encoder writes frames with at most this
+// window, and every reader refuses a frame that declares a larger one (frameCheck,
+// zstdDecoderOptions): it is not backupctl's.
 const (
 	zstdWindowLog = 20
 	zstdWindow    = 1 << zstdWindowLog

@@ -125,9 +125,10 @@ func (z *cZstd) Close() {
 // frame's content checksum; about twice as fast as the Go decoder.
 type ZstdChunks struct{ d *C.ZSTD_DCtx }
 
-// NewZstdChunks returns a decoder of whole zstd chunks. It refuses a frame whose window is
-// larger than backupctl's frames use (DecodeChunk checks the frame headers first, with a message
-// that says so).
+// NewZstdChunks returns a decoder of whole zstd chunks. Its context is limited to the window
+// backupctl's frames use (ZSTD_d_windowLogMax), although the one-shot decoding of Decode does
+// not consult that limit: it writes only into the chunk's buffer, and DecodeChunk refuses a
+// frame with a larger window before (checkFrames), with a message that says so.
 func NewZstdChunks() (*ZstdChunks, error) {
 	d := C.ZSTD_createDCtx()
 	if d == nil {
