@@ -36,8 +36,8 @@ test-unit: ## Unit tests (no servers)
 
 test-integration: build ## All root-module tests against the servers from `make up`
 	$(ENV) go test -count=1 -p 1 -timeout 40m ./...
-	@echo "without cgo: the Go zstd encoder and decoder, through a backup, its verification and a restore"
-	$(ENV) CGO_ENABLED=0 go test -count=1 -run 'TestFrames|TestChunk|TestRestoreDatasetParallelChunks' ./backup/format/ ./backup/restore/
+	@echo "without cgo: the Go zstd encoder and decoder, through a backup, its verification and a restore, and its window limit"
+	$(ENV) CGO_ENABLED=0 go test -count=1 -run 'TestFrames|TestChunk|TestZstdWindow|TestOwnFrames|TestRestoreDatasetParallelChunks' ./backup/format/ ./backup/restore/
 
 test-kube: ## Control-plane and node-agent tests under e2e/kube
 	@if [ -x scripts/k8s.sh ]; then scripts/k8s.sh test; fi

@@ -129,14 +129,26 @@ func (m *Manifest) sum() (string, error) {
 
 // Encode returns the sealed manifest as indented JSON.
 func (m *Manifest) Encode() ([]byte, error) {
+	if err := m.counts().check(); err != nil {
+		return nil, fmt.Errorf("manifest of backup %s %v: split the backup (--database)", m.ID, err)
+	}
 	if err := m.Seal(); err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(m, "", "  ")
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err == nil && len(b) > MaxManifestBytes {
+		err = fmt.Errorf("manifest of backup %s is %d bytes, more than %d (%d MiB), the limit of a backupctl manifest: split the backup (--database)", m.ID, len(b), MaxManifestBytes, MaxManifestBytes>>20)
+	}
+	return b, err
 }
 
-// DecodeManifest parses a manifest and checks its format version and its own checksum.
+// DecodeManifest parses a manifest and checks its format version and its own checksum. A
+// manifest beyond the limits of limits.go is refused before it is decoded.
 func DecodeManifest(b []byte) (*Manifest, error) {
+	var scan manifestScan
+	if _, err := scan.Write(b); err != nil {
+		return nil, fmt.Errorf("%w: manifest of %d bytes %v: it was not written by backupctl", ErrVerify, len(b), err)
+	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&m); err != nil {
