@@ -20,6 +20,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -137,7 +138,7 @@ func init() {
 
 // runBounded runs backupctl to its end (at most 5 minutes) through the runner and returns its
 // result and peak resident memory in KiB.
-func runBounded(t *testing.T, env []string, args ...string) (cliResult, int64) {
+func runBounded(t *testing.T, env []string, args ...string) (testenv.Result, int64) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "maxrss")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -148,10 +149,10 @@ func runBounded(t *testing.T, env []string, args ...string) (cliResult, int64) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	_ = cmd.Run()
-	res := cliResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), dur: time.Since(start)}
+	res := testenv.Result{Prog: "backupctl", Args: args, Code: cmd.ProcessState.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String(), Dur: time.Since(start)}
 	b, err := os.ReadFile(out)
 	if err != nil {
-		t.Fatalf("backupctl %s: no peak memory from the runner (%v); exit %d: %s", strings.Join(args, " "), err, res.code, res.stderr)
+		t.Fatalf("backupctl %s: no peak memory from the runner (%v); exit %d: %s", strings.Join(args, " "), err, res.Code, res.Stderr)
 	}
 	rss, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
@@ -231,9 +232,9 @@ func TestBoundsCraftedObjects(t *testing.T) {
 			o := record(t, "security", c.name, c.injected)
 			r, rss := runBounded(t, append(env, c.env...), append(c.args, "-q")...)
 			o.set(r)
-			t.Logf("exit %d, peak RSS %d KiB: %s", r.code, rss, r.message())
-			if r.code != c.code {
-				t.Errorf("exit %d, want %d: %s", r.code, c.code, r.message())
+			t.Logf("exit %d, peak RSS %d KiB: %s", r.Code, rss, r.Message())
+			if r.Code != c.code {
+				t.Errorf("exit %d, want %d: %s", r.Code, c.code, r.Message())
 			}
 			if rss > maxRSS {
 				t.Errorf("peak RSS %d KiB, more than %d", rss, maxRSS)
@@ -244,18 +245,18 @@ func TestBoundsCraftedObjects(t *testing.T) {
 			}
 			if c.want == "" {
 				for _, listed := range []string{bomb, declared, window, chunks, good} {
-					if !strings.Contains(r.stdout, listed) {
-						t.Errorf("list does not show %s:\n%s", listed, r.stdout)
+					if !strings.Contains(r.Stdout, listed) {
+						t.Errorf("list does not show %s:\n%s", listed, r.Stdout)
 					}
 				}
-				if strings.Contains(r.stdout, tables) {
-					t.Errorf("list shows the manifest of 7 M tables:\n%s", r.stdout)
+				if strings.Contains(r.Stdout, tables) {
+					t.Errorf("list shows the manifest of 7 M tables:\n%s", r.Stdout)
 				}
 				o.check("the other backups listed", "peak RSS "+strconv.Itoa(int(rss>>10))+" MiB")
 				return
 			}
-			if len(r.messages()) != 1 || !strings.Contains(r.message(), c.want) {
-				t.Errorf("message %q, want one line with %q", r.message(), c.want)
+			if len(r.Messages()) != 1 || !strings.Contains(r.Message(), c.want) {
+				t.Errorf("message %q, want one line with %q", r.Message(), c.want)
 			}
 			o.check("peak RSS " + strconv.Itoa(int(rss>>10)) + " MiB")
 		})
@@ -288,9 +289,9 @@ func TestBoundsRestoreStreamsNoWindow(t *testing.T) {
 	o := record(t, "security", "restore --no-verify-first: zstd window of 512 MiB", "header frame declaring a 512 MiB window, with 256 MiB of RLE blocks; restored into a new database")
 	r, rss := runBounded(t, env, "restore", id, "--local", "--no-verify-first", "--into", db, "-q")
 	o.set(r)
-	t.Logf("exit %d, peak RSS %d KiB: %s", r.code, rss, r.message())
-	if r.code != 3 || len(r.messages()) != 1 || !strings.Contains(r.message(), "zstd frame declares a window of 512 MiB: not written by backupctl") {
-		t.Errorf("exit %d, message %q: want 3 and the window refused", r.code, r.message())
+	t.Logf("exit %d, peak RSS %d KiB: %s", r.Code, rss, r.Message())
+	if r.Code != 3 || len(r.Messages()) != 1 || !strings.Contains(r.Message(), "zstd frame declares a window of 512 MiB: not written by backupctl") {
+		t.Errorf("exit %d, message %q: want 3 and the window refused", r.Code, r.Message())
 	}
 	if rss > maxRSS {
 		t.Errorf("peak RSS %d KiB, more than %d", rss, maxRSS)
