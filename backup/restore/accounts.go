@@ -1,0 +1,304 @@
+package restore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
+)
+
+// kindAccounts is the accounts section: users, roles and their grants (backup --users).
+const kindAccounts = "accounts"
+
+// accountStatementKinds are the only statements the accounts section may hold, each for one of
+// the accounts its manifest lists; anything else stops the restore before it runs.
+var accountStatementKinds = []string{"CREATE USER ", "CREATE ROLE ", "GRANT ", "SET DEFAULT ROLE "}
+
+// accountsPlan is what a restore with Users does with the accounts section.
+type accountsPlan struct {
+	src  *format.Accounts
+	list []*accountPlan
+	// me is the restoring account as SHOW GRANTS names it, from the target.
+	me string
+	// plugins are the authentication plugins active on the target.
+	plugins map[string]bool
+	dropped bool
+}
+
+// accountPlan is one account of the section and what the target holds under its name.
+type accountPlan struct {
+	a    *format.Account
+	name string // as SHOW GRANTS prints it
+	// exists on the target; identical when its definition and grants there match the backup's,
+	// and then it is kept as it is.
+	exists, identical bool
+	missing           []string // authentication plugins the target lacks
+	// Roles the restore creates: whether the section granted the role to the restoring account,
+	// and with the admin option (CREATE ROLE made it the role's admin either way).
+	grantedMe, adminMe bool
+}
+
+// planAccounts decides, from the manifest and the options, whether the accounts section is
+// applied; without Users a backup's accounts are only mentioned in the report.
+func (s *session) planAccounts() error {
+	m := s.m
+	if !s.opts.Users {
+		if m.Accounts != nil && len(m.Accounts.List) > 0 {
+			s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("the backup holds %d accounts (users and roles); they are not restored without --users", len(m.Accounts.List)))
+		}
+		return nil
+	}
+	if m.Accounts == nil {
+		return selectionError{fmt.Errorf("--users: backup %s holds no accounts (it was taken with --users=false or by an older backupctl); restore without --users", m.ID)}
+	}
+	if !s.p.full {
+		return selectionError{fmt.Errorf("--users restores the accounts with the whole backup only (their grants name its databases and tables): leave out --database, --table and --into, or --users")}
+	}
+	ap := &accountsPlan{src: m.Accounts}
+	for i := range m.Accounts.List {
+		a := &m.Accounts.List[i]
+		if dbconn.IsBuiltinAccount(a.User) {
+			return fmt.Errorf("%w: manifest of %s lists the built-in account %s among its accounts", format.ErrVerify, m.ID, dbconn.AccountName(a.User, a.Host, a.Role))
+		}
+		ap.list = append(ap.list, &accountPlan{a: a, name: dbconn.AccountName(a.User, a.Host, a.Role)})
+	}
+	s.p.accounts = ap
+	return nil
+}
+
+// inspectAccounts looks, read-only, at what the target holds under the accounts' names, which
+// authentication plugins it has, and who the restoring account is.
+func inspectAccounts(ctx context.Context, conn *sql.Conn, ap *accountsPlan) error {
+	var cur string
+	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&cur); err != nil {
+		return fmt.Errorf("read the current account: %w", err)
+	}
+	if i := strings.LastIndexByte(cur, '@'); i >= 0 {
+		ap.me = dbconn.AccountName(cur[:i], cur[i+1:], false)
+	}
+	rs, err := conn.QueryContext(ctx, "SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_TYPE = 'AUTHENTICATION' AND PLUGIN_STATUS = 'ACTIVE'")
+	if err != nil {
+		return fmt.Errorf("list authentication plugins: %w", err)
+	}
+	ap.plugins = map[string]bool{}
+	for rs.Next() {
+		var p string
+		if err := rs.Scan(&p); err != nil {
+			rs.Close()
+			return err
+		}
+		ap.plugins[p] = true
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("list authentication plugins: %w", err)
+	}
+	for _, p := range ap.list {
+		for _, pl := range p.a.Plugins {
+			if !ap.plugins[pl] {
+				p.missing = append(p.missing, pl)
+			}
+		}
+		var one int
+		err := conn.QueryRowContext(ctx, "SELECT 1 FROM mysql.global_priv WHERE User = ? AND Host = ?", p.a.User, p.a.Host).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return fmt.Errorf("look up account %s (the restoring user needs SELECT on mysql.global_priv): %w", p.name, err)
+		}
+		p.exists = true
+		def, err := dbconn.ReadAccount(ctx, conn, p.a.User, p.a.Host, p.a.Role)
+		if err != nil {
+			return err
+		}
+		p.identical = def.Digest() == p.a.Digest
+	}
+	return nil
+}
+
+// refusal says why the accounts cannot be applied as asked, before anything changes: an
+// authentication plugin the target lacks (one line per account), or accounts that exist with
+// another definition or other grants, without drop.
+func (ap *accountsPlan) refusal(drop bool, addr string) error {
+	if ap == nil {
+		return nil
+	}
+	var plugins, differ []string
+	for _, p := range ap.list {
+		for _, pl := range p.missing {
+			plugins = append(plugins, fmt.Sprintf("account %s uses the authentication plugin %s, which %s does not have: install it there (INSTALL SONAME 'auth_%s'), or restore without --users", p.name, pl, addr, pl))
+		}
+		if p.exists && !p.identical {
+			differ = append(differ, p.name)
+		}
+	}
+	if len(plugins) > 0 {
+		return errors.New(strings.Join(plugins, "\n"))
+	}
+	if len(differ) > 0 && !drop {
+		return fmt.Errorf("%w: on %s the accounts %s exist with another definition or other grants; pass --drop-existing to drop and recreate them, or restore without --users", ErrTargetNotEmpty, addr, listNames(differ))
+	}
+	return nil
+}
+
+// planned lists the accounts for a dry run, with what a real restore would do.
+func (ap *accountsPlan) planned(drop bool) []PlannedObject {
+	if ap == nil {
+		return nil
+	}
+	var out []PlannedObject
+	for _, p := range ap.list {
+		o := PlannedObject{Kind: "user", Name: p.name}
+		if p.a.Role {
+			o.Kind = "role"
+		}
+		switch {
+		case len(p.missing) > 0:
+			o.Action = "authentication plugin " + strings.Join(p.missing, ", ") + " missing on the target: refused"
+		case p.identical:
+			o.Action = "exists identical: kept"
+		case p.exists && drop:
+			o.Action = "exists with another definition or grants: drop and recreate"
+		case p.exists:
+			o.Action = "exists with another definition or grants: refused without --drop-existing"
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// owner is the account a statement of the section is for, or nil.
+func (ap *accountsPlan) owner(q string) *accountPlan {
+	for _, p := range ap.list {
+		for _, head := range []string{"CREATE USER ", "CREATE ROLE "} {
+			if rest, ok := strings.CutPrefix(q, head+p.name); ok && (rest == "" || rest[0] == ' ') {
+				return p
+			}
+		}
+	}
+	if strings.HasPrefix(q, "CREATE ") {
+		return nil
+	}
+	for _, p := range ap.list {
+		if dbconn.IsFor(q, p.name) {
+			return p
+		}
+	}
+	return nil
+}
+
+// statementKind is the kind of an accounts statement, for messages that must not show the
+// statement (it may hold a password hash).
+func statementKind(q string) string {
+	for _, k := range accountStatementKinds {
+		if strings.HasPrefix(q, k) {
+			return strings.TrimSpace(k)
+		}
+	}
+	return "unexpected statement"
+}
+
+// applyAccount executes one statement of the accounts section: the statements for an account
+// kept as it is are left out. Errors name the account and the kind of statement, never its
+// text.
+func (a *applier) applyAccount(ctx context.Context, st sqltext.Statement) error {
+	ap := a.plan.accounts
+	if !ap.dropped {
+		ap.dropped = true
+		if err := a.dropAccounts(ctx); err != nil {
+			return err
+		}
+	}
+	q := st.SQL
+	kind := statementKind(q)
+	p := ap.owner(q)
+	if !slices.Contains(accountStatementKinds, kind+" ") || p == nil {
+		return fmt.Errorf("%w: accounts section: the statement at offset %d is not a CREATE USER, CREATE ROLE, GRANT or SET DEFAULT ROLE for an account its manifest lists", format.ErrVerify, st.Offset)
+	}
+	if p.identical {
+		return nil
+	}
+	ap.noteRoleGrant(q)
+	if _, err := a.conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("accounts section: %s for %s (statement at offset %d): %w", kind, p.name, st.Offset, err)
+	}
+	a.accountsTouched = true
+	return nil
+}
+
+// noteRoleGrant records a grant of a role the restore creates to the restoring account.
+func (ap *accountsPlan) noteRoleGrant(q string) {
+	for _, p := range ap.list {
+		if !p.a.Role || p.identical {
+			continue
+		}
+		head := "GRANT " + p.name + " TO " + ap.me
+		switch q {
+		case head:
+			p.grantedMe = true
+		case head + " WITH ADMIN OPTION":
+			p.grantedMe, p.adminMe = true, true
+		}
+	}
+}
+
+// dropAccounts drops the accounts that exist with another definition (refused earlier unless
+// DropExisting), right before the section recreates them.
+func (a *applier) dropAccounts(ctx context.Context) error {
+	for _, p := range a.plan.accounts.list {
+		if !p.exists || p.identical {
+			continue
+		}
+		q := "DROP USER " + p.name
+		if p.a.Role {
+			q = "DROP ROLE " + p.name
+		}
+		a.log.Info("dropping existing account", "account", p.name)
+		if err := a.exec(ctx, q); err != nil {
+			return fmt.Errorf("account %s: drop existing: %w", p.name, err)
+		}
+		a.accountsTouched = true
+	}
+	return nil
+}
+
+// finishAccounts takes back what CREATE ROLE gave the restoring account and the source did
+// not: the role, or its admin option.
+func (a *applier) finishAccounts(ctx context.Context) error {
+	ap := a.plan.accounts
+	if ap == nil || ap.me == "" {
+		return nil
+	}
+	n := 0
+	for _, p := range ap.list {
+		if p.identical {
+			continue
+		}
+		n++
+		if !p.a.Role {
+			continue
+		}
+		var q string
+		switch {
+		case !p.grantedMe:
+			q = "REVOKE " + p.name + " FROM " + ap.me
+		case !p.adminMe:
+			q = "REVOKE ADMIN OPTION FOR " + p.name + " FROM " + ap.me
+		default:
+			continue
+		}
+		if err := a.exec(ctx, q); err != nil {
+			return fmt.Errorf("role %s: take back the grant CREATE ROLE gave %s: %w", p.name, ap.me, err)
+		}
+	}
+	a.rep.Accounts = n
+	a.log.Info("restored accounts", "created", n, "kept", len(ap.list)-n)
+	return nil
+}
