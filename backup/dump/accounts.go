@@ -92,19 +92,23 @@ func authOrPlugins(p privJSON) []string {
 // that table, column and routine grants find their objects. A user's global GRANT is written
 // without the IDENTIFIED clause SHOW GRANTS prints: CREATE USER already set the password.
 //
-// CREATE ROLE makes the account that replays it the role's admin, as on any server; a restore
-// with backupctl takes that grant back where the source did not have it.
+// CREATE USER and CREATE ROLE say IF NOT EXISTS, so that a replay with the stock client into a
+// server that has some of the accounts (the one replaying, say) goes on: it leaves their
+// definitions alone and adds the grants. A restore with backupctl checks every account first
+// (see restore's accounts). CREATE ROLE makes the account that replays it the role's admin, as
+// on any server; a restore with backupctl takes that grant back where the source did not have
+// it.
 func accountsSQL(accts []*accountInfo) string {
 	var b strings.Builder
 	b.WriteString("-- users and roles\n")
 	for _, a := range accts {
 		if !a.Role {
-			b.WriteString(a.def.Create + ";\n")
+			b.WriteString(createIfNotExists(a.def.Create) + ";\n")
 		}
 	}
 	for _, a := range accts {
 		if a.Role {
-			b.WriteString("CREATE ROLE " + a.def.Name + ";\n")
+			b.WriteString("CREATE ROLE IF NOT EXISTS " + a.def.Name + ";\n")
 		}
 	}
 	var defaults []string
@@ -121,6 +125,14 @@ func accountsSQL(accts []*accountInfo) string {
 		b.WriteString(g + ";\n")
 	}
 	return b.String()
+}
+
+// createIfNotExists turns SHOW CREATE USER's statement into CREATE USER IF NOT EXISTS.
+func createIfNotExists(create string) string {
+	if rest, ok := strings.CutPrefix(create, "CREATE USER "); ok {
+		return "CREATE USER IF NOT EXISTS " + rest
+	}
+	return create
 }
 
 // manifestAccounts lists the accounts for the manifest.

@@ -17,8 +17,9 @@ import (
 const kindAccounts = "accounts"
 
 // accountStatementKinds are the only statements the accounts section may hold, each for one of
-// the accounts its manifest lists; anything else stops the restore before it runs.
-var accountStatementKinds = []string{"CREATE USER ", "CREATE ROLE ", "GRANT ", "SET DEFAULT ROLE "}
+// the accounts its manifest lists (see owner); checkAccountsSection refuses anything else before
+// the restore changes anything.
+var accountStatementKinds = []string{"CREATE USER IF NOT EXISTS", "CREATE ROLE IF NOT EXISTS", "GRANT", "SET DEFAULT ROLE"}
 
 // accountsPlan is what a restore with Users does with the accounts section.
 type accountsPlan struct {
@@ -177,7 +178,7 @@ func (ap *accountsPlan) planned(drop bool) []PlannedObject {
 // owner is the account a statement of the section is for, or nil.
 func (ap *accountsPlan) owner(q string) *accountPlan {
 	for _, p := range ap.list {
-		for _, head := range []string{"CREATE USER ", "CREATE ROLE "} {
+		for _, head := range []string{"CREATE USER IF NOT EXISTS ", "CREATE ROLE IF NOT EXISTS "} {
 			if rest, ok := strings.CutPrefix(q, head+p.name); ok && (rest == "" || rest[0] == ' ') {
 				return p
 			}
@@ -198,11 +199,39 @@ func (ap *accountsPlan) owner(q string) *accountPlan {
 // statement (it may hold a password hash).
 func statementKind(q string) string {
 	for _, k := range accountStatementKinds {
-		if strings.HasPrefix(q, k) {
-			return strings.TrimSpace(k)
+		if strings.HasPrefix(q, k+" ") {
+			return k
 		}
 	}
 	return "unexpected statement"
+}
+
+// checkAccountsSection reads the accounts section alone, before anything is applied, and
+// refuses it unless every statement is of accountStatementKinds and for a listed account.
+func (s *session) checkAccountsSection(ctx context.Context) error {
+	ap := s.p.accounts
+	if ap == nil {
+		return nil
+	}
+	sec := &section{kind: kindAccounts, r: ap.src.Range}
+	sp := spans([]*section{sec})[0]
+	_, err := streamSpan(ctx, s.b, s.m, sp, func(_ context.Context, st sqltext.Statement, _ *section) error {
+		_, err := ap.check(st)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("accounts section: %w; nothing was applied", err)
+	}
+	return nil
+}
+
+// check returns the account a statement of the section is for, or why it is refused.
+func (ap *accountsPlan) check(st sqltext.Statement) (*accountPlan, error) {
+	p := ap.owner(st.SQL)
+	if !slices.Contains(accountStatementKinds, statementKind(st.SQL)) || p == nil {
+		return nil, fmt.Errorf("%w: the statement at offset %d is not a CREATE USER, CREATE ROLE, GRANT or SET DEFAULT ROLE for an account the manifest lists", format.ErrVerify, st.Offset)
+	}
+	return p, nil
 }
 
 // applyAccount executes one statement of the accounts section: the statements for an account
@@ -217,17 +246,16 @@ func (a *applier) applyAccount(ctx context.Context, st sqltext.Statement) error 
 		}
 	}
 	q := st.SQL
-	kind := statementKind(q)
-	p := ap.owner(q)
-	if !slices.Contains(accountStatementKinds, kind+" ") || p == nil {
-		return fmt.Errorf("%w: accounts section: the statement at offset %d is not a CREATE USER, CREATE ROLE, GRANT or SET DEFAULT ROLE for an account its manifest lists", format.ErrVerify, st.Offset)
+	p, err := ap.check(st)
+	if err != nil {
+		return fmt.Errorf("accounts section: %w", err)
 	}
 	if p.identical {
 		return nil
 	}
 	ap.noteRoleGrant(q)
 	if _, err := a.conn.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("accounts section: %s for %s (statement at offset %d): %w", kind, p.name, st.Offset, err)
+		return fmt.Errorf("accounts section: %s for %s (statement at offset %d): %w", statementKind(q), p.name, st.Offset, err)
 	}
 	a.accountsTouched = true
 	return nil

@@ -61,6 +61,9 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 	if err := s.verifyFirst(ctx, secs); err != nil {
 		return nil, s.fail(err)
 	}
+	if err := s.checkAccountsSection(ctx); err != nil {
+		return nil, s.fail(err)
+	}
 	if err := s.apply(ctx, secs); err != nil {
 		return nil, err
 	}
