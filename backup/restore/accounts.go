@@ -29,6 +29,11 @@ type accountsPlan struct {
 	me string
 	// plugins are the authentication plugins active on the target.
 	plugins map[string]bool
+	// proxyable are the accounts whose PROXY privilege the restoring account may grant, as SHOW
+	// GRANTS names them (``@`%` stands for every account).
+	proxyable []string
+	// adminOf are the roles the restoring account may grant (WITH ADMIN OPTION).
+	adminOf []string
 	dropped bool
 }
 
@@ -42,7 +47,7 @@ type accountPlan struct {
 	missing           []string // authentication plugins the target lacks
 	// Roles the restore creates: whether the section granted the role to the restoring account,
 	// and with the admin option (CREATE ROLE made it the role's admin either way).
-	grantedMe, adminMe bool
+	created, grantedMe, adminMe bool
 }
 
 // planAccounts decides, from the manifest and the options, whether the accounts section is
@@ -82,6 +87,27 @@ func inspectAccounts(ctx context.Context, conn *sql.Conn, ap *accountsPlan) erro
 	}
 	if i := strings.LastIndexByte(cur, '@'); i >= 0 {
 		ap.me = dbconn.AccountName(cur[:i], cur[i+1:], false)
+	}
+	grants, err := conn.QueryContext(ctx, "SHOW GRANTS")
+	if err != nil {
+		return fmt.Errorf("SHOW GRANTS: %w", err)
+	}
+	for grants.Next() {
+		var g string
+		if err := grants.Scan(&g); err != nil {
+			grants.Close()
+			return err
+		}
+		rest, ok := strings.CutPrefix(g, "GRANT PROXY ON ")
+		if x, ok2 := strings.CutSuffix(rest, " TO "+ap.me+" WITH GRANT OPTION"); ok && ok2 {
+			ap.proxyable = append(ap.proxyable, x)
+		} else if r, ok := strings.CutSuffix(strings.TrimPrefix(g, "GRANT "), " TO "+ap.me+" WITH ADMIN OPTION"); ok && !strings.Contains(r, " ON ") {
+			ap.adminOf = append(ap.adminOf, r)
+		}
+	}
+	grants.Close()
+	if err := grants.Err(); err != nil {
+		return fmt.Errorf("SHOW GRANTS: %w", err)
 	}
 	rs, err := conn.QueryContext(ctx, "SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_TYPE = 'AUTHENTICATION' AND PLUGIN_STATUS = 'ACTIVE'")
 	if err != nil {
@@ -137,6 +163,10 @@ func (ap *accountsPlan) refusal(drop bool, addr string) error {
 			plugins = append(plugins, fmt.Sprintf("account %s uses the authentication plugin %s, which %s does not have: install it there (INSTALL SONAME 'auth_%s'), or restore without --users", p.name, pl, addr, pl))
 		}
 		if p.exists && !p.identical {
+			if p.name == ap.me {
+				// Dropping it would end the restore's own rights half-way.
+				return fmt.Errorf("%w: on %s the account the restore connects as, %s, differs from the backup's; it is never dropped: restore --users as another account (root)", ErrTargetNotEmpty, addr, p.name)
+			}
 			differ = append(differ, p.name)
 		}
 	}
@@ -215,12 +245,32 @@ func (s *session) checkAccountsSection(ctx context.Context) error {
 	}
 	sec := &section{kind: kindAccounts, r: ap.src.Range}
 	sp := spans([]*section{sec})[0]
+	var proxies, roles []string
 	_, err := streamSpan(ctx, s.b, s.m, sp, func(_ context.Context, st sqltext.Statement, _ *section) error {
-		_, err := ap.check(st)
-		return err
+		p, err := ap.check(st)
+		if err != nil {
+			return err
+		}
+		if r := ap.roleGranted(st.SQL); r != nil && r.identical && !p.identical && !slices.Contains(ap.adminOf, r.name) {
+			// A role kept as it is was not created by this restore: only its admins may grant it.
+			roles = append(roles, fmt.Sprintf("role %s to %s", r.name, p.name))
+		}
+		if x, ok := strings.CutPrefix(st.SQL, "GRANT PROXY ON "); ok {
+			x, _, _ = strings.Cut(x, " TO "+p.name)
+			if !slices.Contains(ap.proxyable, x) && !slices.Contains(ap.proxyable, "``@`%`") {
+				proxies = append(proxies, fmt.Sprintf("PROXY ON %s TO %s", x, p.name))
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("accounts section: %w; nothing was applied", err)
+	}
+	if len(roles) > 0 {
+		return fmt.Errorf("%s cannot grant %s: it is not the admin of those existing roles; restore --users as their admin, or with --drop-existing after dropping the roles; nothing was applied", ap.me, listNames(roles))
+	}
+	if len(proxies) > 0 {
+		return fmt.Errorf("%s cannot grant %s (it needs PROXY ON ''@'%%' WITH GRANT OPTION, as root has): restore --users as such an account; nothing was applied", ap.me, listNames(proxies))
 	}
 	return nil
 }
@@ -234,9 +284,9 @@ func (ap *accountsPlan) check(st sqltext.Statement) (*accountPlan, error) {
 	return p, nil
 }
 
-// applyAccount executes one statement of the accounts section: the statements for an account
-// kept as it is are left out. Errors name the account and the kind of statement, never its
-// text.
+// applyAccount executes one statement of the accounts section. The statements of an account
+// kept as it is are left out but for grants of roles this restore recreates. Errors name the
+// account and the kind of statement, never its text.
 func (a *applier) applyAccount(ctx context.Context, st sqltext.Statement) error {
 	ap := a.plan.accounts
 	if !ap.dropped {
@@ -251,13 +301,31 @@ func (a *applier) applyAccount(ctx context.Context, st sqltext.Statement) error 
 		return fmt.Errorf("accounts section: %w", err)
 	}
 	if p.identical {
-		return nil
+		// Its grants are there already, but for a role this restore recreated.
+		if r := ap.roleGranted(q); r == nil || r.identical {
+			return nil
+		}
 	}
 	ap.noteRoleGrant(q)
 	if _, err := a.conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("accounts section: %s for %s (statement at offset %d): %w", statementKind(q), p.name, st.Offset, err)
 	}
-	a.accountsTouched = true
+	if p.a.Role && !p.identical && strings.HasPrefix(q, "CREATE ROLE ") {
+		p.created = true
+	}
+	if !p.identical {
+		a.accountsTouched = true
+	}
+	return nil
+}
+
+// roleGranted is the role a GRANT of a role gives, or nil.
+func (ap *accountsPlan) roleGranted(q string) *accountPlan {
+	for _, p := range ap.list {
+		if p.a.Role && strings.HasPrefix(q, "GRANT "+p.name+" TO ") {
+			return p
+		}
+	}
 	return nil
 }
 
@@ -298,7 +366,8 @@ func (a *applier) dropAccounts(ctx context.Context) error {
 }
 
 // finishAccounts takes back what CREATE ROLE gave the restoring account and the source did
-// not: the role, or its admin option.
+// not: the role, or its admin option. It runs after a failed restore too, for the roles
+// created by then.
 func (a *applier) finishAccounts(ctx context.Context) error {
 	ap := a.plan.accounts
 	if ap == nil || ap.me == "" {
@@ -310,7 +379,7 @@ func (a *applier) finishAccounts(ctx context.Context) error {
 			continue
 		}
 		n++
-		if !p.a.Role {
+		if !p.created {
 			continue
 		}
 		var q string

@@ -227,8 +227,10 @@ func (s *session) apply(ctx context.Context, secs []*section) error {
 	} else {
 		err = load(ctx)
 	}
-	if err == nil {
-		err = a.finishAccounts(ctx)
+	if ferr := a.finishAccounts(ctx); err == nil {
+		err = ferr
+	} else if ferr != nil {
+		s.log.Error("could not take back the roles the failed restore's CREATE ROLE gave", "id", s.m.ID, "err", ferr)
 	}
 	if err != nil {
 		return partial(err)
