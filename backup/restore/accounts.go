@@ -240,7 +240,7 @@ func statementKind(q string) string {
 // refuses it unless every statement is of accountStatementKinds and for a listed account.
 func (s *session) checkAccountsSection(ctx context.Context) error {
 	ap := s.p.accounts
-	if ap == nil {
+	if ap == nil || ap.src.Range.Length == 0 {
 		return nil
 	}
 	sec := &section{kind: kindAccounts, r: ap.src.Range}
