@@ -179,6 +179,23 @@ func (ap *accountsPlan) refusal(drop bool, addr string) error {
 	return nil
 }
 
+// withAccountsRefusal adds the accounts' refusal to the databases' (either may be nil). A dry
+// run also reads the section here for the grants the restoring account could not give, which
+// a restore checks once the object is verified.
+func (s *session) withAccountsRefusal(ctx context.Context, refusal error) error {
+	r := s.p.accounts.refusal(s.opts.DropExisting, s.target.Address())
+	if r == nil && s.opts.DryRun {
+		r = s.checkAccountsSection(ctx)
+	}
+	switch {
+	case r == nil:
+		return refusal
+	case refusal == nil:
+		return r
+	}
+	return fmt.Errorf("%w; %w", refusal, r)
+}
+
 // planned lists the accounts for a dry run, with what a real restore would do.
 func (ap *accountsPlan) planned(drop bool) []PlannedObject {
 	if ap == nil {

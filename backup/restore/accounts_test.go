@@ -292,7 +292,7 @@ func TestRestoreAccounts(t *testing.T) {
 		}
 	})
 	t.Run("dry run lists the accounts", func(t *testing.T) {
-		rep, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{DryRun: true, Users: true})
+		rep, err := backup.Restore(t.Context(), rdst.Config(), b, res.ID, backup.RestoreOptions{DryRun: true, Users: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,7 +331,11 @@ func TestRestoreAccounts(t *testing.T) {
 		}
 	})
 	t.Run("an account that cannot grant PROXY is refused before anything changes", func(t *testing.T) {
-		_, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Users: true})
+		rep, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Users: true, DryRun: true})
+		if rep == nil || err == nil || !strings.Contains(err.Error(), "cannot grant PROXY ON "+n(0)+" TO "+n(3)) {
+			t.Errorf("dry run: report %v, err %v; want the plan and the PROXY refusal", rep != nil, err)
+		}
+		_, err = backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Users: true})
 		if err == nil || !strings.Contains(err.Error(), "cannot grant PROXY ON "+n(0)+" TO "+n(3)) || !strings.Contains(err.Error(), "nothing was applied") {
 			t.Errorf("err %v, want a refusal of the PROXY grant to %s", err, n(3))
 		}

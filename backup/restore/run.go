@@ -45,12 +45,7 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 		return nil, s.fail(err)
 	}
 	defer closeConn()
-	refusal := s.checks.refusal(s.p, opts.DropExisting, target.Address())
-	if r := s.p.accounts.refusal(opts.DropExisting, target.Address()); r != nil && refusal != nil {
-		refusal = fmt.Errorf("%w; %w", refusal, r)
-	} else if r != nil {
-		refusal = r
-	}
+	refusal := s.withAccountsRefusal(ctx, s.checks.refusal(s.p, opts.DropExisting, target.Address()))
 	if opts.DryRun {
 		return s.dryRun(refusal)
 	}
