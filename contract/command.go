@@ -53,6 +53,9 @@ type BackupCommand struct {
 	Parallel         int `dumper:"parallel"`
 	KeepLast         int `dumper:"keep-last"`
 	KeepDaily        int `dumper:"keep-daily"`
+	// Users is --users=true or --users=false; nil leaves the dumper's default (on without
+	// Databases).
+	Users *bool `dumper:"users"`
 	DB
 	Storage
 }
@@ -65,6 +68,9 @@ func (c BackupCommand) Args() []string {
 	a.int("parallel", c.Parallel)
 	a.int("keep-last", c.KeepLast)
 	a.int("keep-daily", c.KeepDaily)
+	if c.Users != nil {
+		a.str("users", strconv.FormatBool(*c.Users))
+	}
 	return a.conn(c.DB, c.Storage)
 }
 
@@ -78,6 +84,7 @@ type RestoreCommand struct {
 	DryRun        bool     `dumper:"dry-run"`
 	NoVerifyFirst bool     `dumper:"no-verify-first"`
 	Parallel      int      `dumper:"parallel"`
+	Users         bool     `dumper:"users"`
 	DB
 	Storage
 }
@@ -92,6 +99,7 @@ func (c RestoreCommand) Args() []string {
 	a.bool("dry-run", c.DryRun)
 	a.bool("no-verify-first", c.NoVerifyFirst)
 	a.int("parallel", c.Parallel)
+	a.bool("users", c.Users)
 	return a.conn(c.DB, c.Storage)
 }
 

@@ -42,6 +42,9 @@ type Options struct {
 	Parallel int
 	// FrameBytes overrides defaultFrameBytes (tests make small tables chunk).
 	FrameBytes int
+	// Users adds the accounts section: users and roles (but the built-in ones) and their
+	// grants, after every database.
+	Users bool
 }
 
 // sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
@@ -93,6 +96,7 @@ type dumper struct {
 	server string
 	binlog *format.Binlog
 	dbs    []*dbInfo
+	accts  []*accountInfo // with Users
 	prog   progress
 }
 
@@ -190,7 +194,7 @@ func removeBackup(ctx context.Context, b storage.Bucket, id, key string, log *sl
 
 func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
 	fin := d.opts.Now().UTC()
-	return &Result{
+	res := &Result{
 		ID: m.ID, Key: m.Object.Key, Manifest: format.ManifestKey(m.ID), Size: m.Object.Size,
 		SHA256: m.Object.SHA256, Compression: m.Object.Compression, RawSize: m.Object.RawSize,
 		Verified: rep.Verified, BytesRead: rep.BytesRead,
@@ -198,6 +202,10 @@ func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
 		DurationSeconds: fin.Sub(d.started).Seconds(),
 		StartedAt:       m.StartedAt, FinishedAt: fin, Binlog: m.Binlog, ServerVersion: m.Server,
 	}
+	if m.Accounts != nil {
+		res.Accounts = len(m.Accounts.List)
+	}
+	return res
 }
 
 // close releases the connections, and with them the snapshot and any lock; it may be called
@@ -275,6 +283,12 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	}
 	if len(d.dbs) == 0 {
 		return fmt.Errorf("%w: the server has no database to dump besides the system schemas", ErrUnknownDatabase)
+	}
+	if d.opts.Users {
+		// Read before any lock: accounts are not part of the snapshot (no lock covers them).
+		if d.accts, err = readAccounts(ctx, d.conn); err != nil {
+			return err
+		}
 	}
 
 	stage := true

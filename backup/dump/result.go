@@ -30,4 +30,6 @@ type Result struct {
 	// Binlog is the snapshot's binary log position; null when binary logging is off.
 	Binlog        *format.Binlog `json:"binlog"`
 	ServerVersion string         `json:"server_version"`
+	// Accounts is the number of users and roles in the accounts section (--users).
+	Accounts int `json:"accounts,omitempty"`
 }

@@ -51,6 +51,29 @@ type Manifest struct {
 	// Checksum is the SHA-256 of the manifest's JSON encoding with this field empty; it guards
 	// the manifest itself against tampering and truncation.
 	Checksum string `json:"checksum"`
+	// Accounts is the accounts section (users, roles and their grants), present only in a
+	// backup taken with --users.
+	Accounts *Accounts `json:"accounts,omitempty"`
+}
+
+// Accounts is the section of a backup that recreates users and roles: CREATE USER and CREATE
+// ROLE, then their GRANTs, then SET DEFAULT ROLE. It holds password hashes: it is never logged.
+type Accounts struct {
+	Range Range     `json:"range"`
+	List  []Account `json:"list"`
+}
+
+// Account is one user or role in the accounts section.
+type Account struct {
+	User string `json:"user"`
+	// Host is empty for a role.
+	Host string `json:"host"`
+	Role bool   `json:"role,omitempty"`
+	// Plugins are the authentication plugins the account uses (a user only).
+	Plugins []string `json:"plugins,omitempty"`
+	// Digest is the SHA-256 of the account's SHOW CREATE USER and sorted SHOW GRANTS on the
+	// source: a restore keeps an existing account whose digest on the target is the same.
+	Digest string `json:"digest"`
 }
 
 // Binlog is the binary log position of the snapshot, when binary logging is on.

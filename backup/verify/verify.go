@@ -68,6 +68,9 @@ func sections(m *format.Manifest) []sectionRef {
 		}
 		s = append(s, sectionRef{name: db + " post", r: d.Post})
 	}
+	if m.Accounts != nil {
+		s = append(s, sectionRef{name: "accounts", r: m.Accounts.Range})
+	}
 	s = append(s, sectionRef{name: "footer", r: m.Footer})
 	// Zero-length sections hold no frame; the rest must tile the object in order.
 	out := s[:0]

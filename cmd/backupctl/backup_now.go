@@ -58,6 +58,6 @@ func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kube
 	return contract.BackupCommand{
 		Databases: o.Database, Compression: o.Compression, CompressionLevel: o.CompressionLevel,
 		Parallel: o.Parallel, KeepLast: o.KeepLast, KeepDaily: o.KeepDaily,
-		DB: conn, Storage: bucket,
+		Users: o.Users, DB: conn, Storage: bucket,
 	}.Args(), nil
 }

@@ -48,6 +48,6 @@ func (c *restoreCmd) jobArgs() ([]string, error) {
 	return contract.RestoreCommand{
 		ID: c.ID, Databases: o.Database, Tables: o.Table, Into: o.Into,
 		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
-		DB: conn, Storage: bucket,
+		Users: o.Users, DB: conn, Storage: bucket,
 	}.Args(), nil
 }

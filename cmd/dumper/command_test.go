@@ -112,6 +112,8 @@ func valueOf(t *testing.T, node *kong.Node, f reflect.StructField) reflect.Value
 		v.SetBool(true)
 	case f.Type == reflect.TypeFor[[]string]():
 		v.Set(reflect.ValueOf([]string{"a-" + name, "b-" + name}))
+	case f.Type == reflect.TypeFor[*bool]():
+		v.Set(reflect.ValueOf(new(bool))) // false: a value the dumper's unset default (nil) is not
 	default:
 		t.Fatalf("field %s is a %s: teach the test a value for it", f.Name, f.Type)
 	}

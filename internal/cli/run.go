@@ -15,6 +15,16 @@ type BackupOptions struct {
 	CompressionLevel int      `name:"compression-level" env:"BACKUP_COMPRESSION_LEVEL" default:"0" help:"Compression level (zstd 1-19, gzip 1-9); 0 is the codec's default: zstd 1 (fastest), gzip 6."`
 	Parallel         int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections and compressors working at once; 0 is the CPUs + 1, between 2 and 4."`
 	RetentionFlags   `embed:""`
+	Users            *bool `name:"users" env:"BACKUP_USERS" help:"Also back up users, roles and their grants (all but root, mariadb.sys, mysql, PUBLIC) after the databases. Default: on without --database, off with it; --users=false turns it off."`
+}
+
+// WithUsers says whether the backup holds the accounts: as asked, else when every database is
+// dumped.
+func (o BackupOptions) WithUsers() bool {
+	if o.Users != nil {
+		return *o.Users
+	}
+	return len(o.Database) == 0
 }
 
 // Validate checks what the flags' types cannot.
@@ -59,6 +69,7 @@ type RestoreOptions struct {
 	DryRun        bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
 	NoVerifyFirst bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
 	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 is the CPUs + 1, between 2 and 4."`
+	Users         bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
@@ -87,6 +98,7 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		Parallel:    o.Parallel,
 		Logger:      g.Logger(),
 		Now:         time.Now,
+		Users:       o.WithUsers(),
 	}, backup.PruneOptions{KeepLast: o.KeepLast, KeepDaily: o.KeepDaily})
 	if res == nil {
 		return nil, explainDB(err)
@@ -116,6 +128,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		NoVerifyFirst: o.NoVerifyFirst,
 		Parallel:      o.Parallel,
 		Logger:        g.Logger(),
+		Users:         o.Users,
 	})
 	return rep, explainDB(err)
 }
