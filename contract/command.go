@@ -51,8 +51,17 @@ type BackupCommand struct {
 	// CompressionLevel is always given: 0 is the codec's default.
 	CompressionLevel int `dumper:"compression-level"`
 	Parallel         int `dumper:"parallel"`
-	KeepLast         int `dumper:"keep-last"`
-	KeepDaily        int `dumper:"keep-daily"`
+	// Set is the backup set (a schedule's name for its backups); Scheduled marks the origin.
+	Set       string `dumper:"set"`
+	Scheduled bool   `dumper:"scheduled"`
+	// The retention rules, applied to the new backup's set after it is verified.
+	KeepLast      int           `dumper:"keep-last"`
+	KeepHourly    int           `dumper:"keep-hourly"`
+	KeepDaily     int           `dumper:"keep-daily"`
+	KeepWeekly    int           `dumper:"keep-weekly"`
+	KeepMonthly   int           `dumper:"keep-monthly"`
+	KeepWithin    time.Duration `dumper:"keep-within"`
+	IncludeManual bool          `dumper:"include-manual"`
 	DB
 	Storage
 }
@@ -63,8 +72,17 @@ func (c BackupCommand) Args() []string {
 	a.each("database", c.Databases)
 	a = append(a, "--compression="+c.Compression, "--compression-level="+strconv.Itoa(c.CompressionLevel))
 	a.int("parallel", c.Parallel)
+	a.str("set", c.Set)
+	a.bool("scheduled", c.Scheduled)
 	a.int("keep-last", c.KeepLast)
+	a.int("keep-hourly", c.KeepHourly)
 	a.int("keep-daily", c.KeepDaily)
+	a.int("keep-weekly", c.KeepWeekly)
+	a.int("keep-monthly", c.KeepMonthly)
+	if c.KeepWithin != 0 {
+		a.str("keep-within", c.KeepWithin.String())
+	}
+	a.bool("include-manual", c.IncludeManual)
 	return a.conn(c.DB, c.Storage)
 }
 
@@ -78,6 +96,7 @@ type RestoreCommand struct {
 	DryRun        bool     `dumper:"dry-run"`
 	NoVerifyFirst bool     `dumper:"no-verify-first"`
 	Parallel      int      `dumper:"parallel"`
+	Set           string   `dumper:"set"` // with the id latest: whose newest backup
 	DB
 	Storage
 }
@@ -92,6 +111,7 @@ func (c RestoreCommand) Args() []string {
 	a.bool("dry-run", c.DryRun)
 	a.bool("no-verify-first", c.NoVerifyFirst)
 	a.int("parallel", c.Parallel)
+	a.str("set", c.Set)
 	return a.conn(c.DB, c.Storage)
 }
 

@@ -30,4 +30,7 @@ type Result struct {
 	// Binlog is the snapshot's binary log position; null when binary logging is off.
 	Binlog        *format.Binlog `json:"binlog"`
 	ServerVersion string         `json:"server_version"`
+	// Set is the backup set the backup belongs to; Origin is manual or scheduled.
+	Set    string `json:"set"`
+	Origin string `json:"origin"`
 }
