@@ -255,3 +255,36 @@ func TestBadSetAndRetentionRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestRetentionHelpSaysWhere: the retention flags' help says where the rules apply: in prune
+// each set on its own, in backup now and schedule set the new backup's set.
+func TestRetentionHelpSaysWhere(t *testing.T) {
+	p, err := kong.New(&backupctlCLI{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := map[string]string{}
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			if f.Name == "keep-last" || f.Name == "keep-within" {
+				help[n.Path()+" "+f.Name] = f.Help
+			}
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(p.Model.Node)
+	for _, cmd := range []string{"prune", "backup now", "schedule set"} {
+		want := "the new backup's set"
+		if cmd == "prune" {
+			want = "each backup set on its own"
+		}
+		for _, flag := range []string{"keep-last", "keep-within"} {
+			if h := help[cmd+" "+flag]; !strings.Contains(h, want) {
+				t.Errorf("%s --%s: help %q does not say %q", cmd, flag, h, want)
+			}
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 )
 
 type pruneCmd struct {
-	cli.RetentionFlags `embed:""`
+	cli.RetentionFlags `embed:"" set:"retention_scope=each backup set on its own"`
 	Set                string `name:"set" env:"BACKUP_SET" help:"Prune only this backup set (default: every set, each on its own; see the set names in the output)."`
 	DryRun             bool   `name:"dry-run" env:"BACKUP_PRUNE_DRY_RUN" help:"Show per set what would be kept and deleted; delete nothing."`
 	cli.StorageFlags   `embed:""`

@@ -18,7 +18,7 @@ type BackupOptions struct {
 	Parallel         int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections and compressors working at once; 0 is the CPUs + 1, between 2 and 4."`
 	Set              string   `name:"set" env:"BACKUP_SET" help:"Backup set the backup belongs to, which retention is applied within (default: the server's hostname:port and the databases; a schedule's name for its backups)."`
 	Scheduled        bool     `name:"scheduled" env:"BACKUP_SCHEDULED" help:"Mark the backup as taken by a schedule, so retention applies to it without --include-manual (schedule set adds it)."`
-	RetentionFlags   `embed:""`
+	RetentionFlags   `embed:"" set:"retention_scope=the new backup's set once it is verified"`
 }
 
 // Validate checks what the flags' types cannot.
@@ -43,15 +43,16 @@ func (o BackupOptions) Validate() error {
 
 // RetentionFlags is the retention policy: applied by prune to each backup set, and after a
 // verified backup (here or in the CronJob) to that backup's set only. A backup is kept when any
-// rule keeps it; the newest backup of a set is always kept.
+// rule keeps it; the newest backup of a set is always kept. Whoever embeds it says where the
+// rules apply with set:"retention_scope=...", which the help texts name.
 type RetentionFlags struct {
-	KeepLast      int           `name:"keep-last" env:"BACKUP_KEEP_LAST" help:"Retention: keep the newest N backups of each set (0: no rule)."`
-	KeepHourly    int           `name:"keep-hourly" env:"BACKUP_KEEP_HOURLY" help:"Retention: keep the newest backup of each of the newest N hours (UTC) that have one (0: no rule)."`
-	KeepDaily     int           `name:"keep-daily" env:"BACKUP_KEEP_DAILY" help:"Retention: keep the newest backup of each of the newest N days (UTC) that have one (0: no rule)."`
-	KeepWeekly    int           `name:"keep-weekly" env:"BACKUP_KEEP_WEEKLY" help:"Retention: keep the newest backup of each of the newest N ISO weeks that have one (0: no rule)."`
-	KeepMonthly   int           `name:"keep-monthly" env:"BACKUP_KEEP_MONTHLY" help:"Retention: keep the newest backup of each of the newest N months (UTC) that have one (0: no rule)."`
-	KeepWithin    time.Duration `name:"keep-within" env:"BACKUP_KEEP_WITHIN" help:"Retention: keep every backup started within this long of the set's newest backup, e.g. 720h for 30 days (0: no rule)."`
-	IncludeManual bool          `name:"include-manual" env:"BACKUP_INCLUDE_MANUAL" help:"Retention: apply the rules to manual backups too (without it every manual backup is kept)."`
+	KeepLast      int           `name:"keep-last" env:"BACKUP_KEEP_LAST" help:"Keep the newest N backups of ${retention_scope} (0: no rule)."`
+	KeepHourly    int           `name:"keep-hourly" env:"BACKUP_KEEP_HOURLY" help:"Keep the newest backup of each of the newest N hours (UTC) that have one, in ${retention_scope} (0: no rule)."`
+	KeepDaily     int           `name:"keep-daily" env:"BACKUP_KEEP_DAILY" help:"Keep the newest backup of each of the newest N days (UTC) that have one, in ${retention_scope} (0: no rule)."`
+	KeepWeekly    int           `name:"keep-weekly" env:"BACKUP_KEEP_WEEKLY" help:"Keep the newest backup of each of the newest N ISO weeks that have one, in ${retention_scope} (0: no rule)."`
+	KeepMonthly   int           `name:"keep-monthly" env:"BACKUP_KEEP_MONTHLY" help:"Keep the newest backup of each of the newest N months (UTC) that have one, in ${retention_scope} (0: no rule)."`
+	KeepWithin    time.Duration `name:"keep-within" env:"BACKUP_KEEP_WITHIN" help:"Keep every backup started within this long of the newest one, in ${retention_scope}; e.g. 720h for 30 days (0: no rule)."`
+	IncludeManual bool          `name:"include-manual" env:"BACKUP_INCLUDE_MANUAL" help:"Apply the rules to manual backups too, in ${retention_scope} (without it every manual backup is kept)."`
 }
 
 // Enabled says whether any rule is set.
