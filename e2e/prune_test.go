@@ -148,6 +148,15 @@ func TestPruneNeverAcrossSets(t *testing.T) {
 		}
 	}
 	fails(t, e.withKeys("prune", "--keep-last", "1", "--set", "no-such-set"), contract.ExitNotFound, `unknown backup set "no-such-set".*the sets are: `)
+
+	// Every set at once, for real: each loses only its own older scheduled backup.
+	all := decode[pruneReport](t, must(t, e.withKeys("prune", "--keep-daily", "1", "-o", "json")))
+	if want := slices.Sorted(slices.Values([]string{big1.ID, hr1.ID})); !slices.Equal(all.deleted(), want) {
+		t.Errorf("prune --keep-daily 1: deleted %v, want %v", all.deleted(), want)
+	}
+	if l, want := slices.Sorted(slices.Values(ids(e.list()))), slices.Sorted(slices.Values([]string{big2.ID, shopManual.ID, shop2.ID, hr2.ID})); !slices.Equal(l, want) {
+		t.Errorf("list after pruning every set = %v, want %v", l, want)
+	}
 }
 
 // TestPruneIgnoresFutureManifest: a manifest planted with a start in 2099 (a whole, valid
