@@ -40,6 +40,10 @@ type Options struct {
 	// Parallel is the number of connections reading data, all in one snapshot; 0 is
 	// dbconn.DefaultParallel.
 	Parallel int
+	// Set is the backup set given with --set; empty derives it from the server and databases.
+	Set string
+	// Scheduled marks a backup taken by a schedule; otherwise it is manual.
+	Scheduled bool
 	// FrameBytes overrides defaultFrameBytes (tests make small tables chunk).
 	FrameBytes int
 	// Users adds the accounts section: users and roles (but the built-in ones) and their
@@ -93,11 +97,12 @@ type dumper struct {
 	workers []*worker
 	nLock   int // non-transactional tables still to dump while tl holds them
 
-	server string
-	binlog *format.Binlog
-	dbs    []*dbInfo
-	accts  []*accountInfo // with Users
-	prog   progress
+	server   string
+	serverID string
+	binlog   *format.Binlog
+	dbs      []*dbInfo
+	accts    []*accountInfo // with Users
+	prog     progress
 }
 
 // Run takes one backup: it dumps the databases in one consistent snapshot, streams the
@@ -125,6 +130,11 @@ func Run(ctx context.Context, db dbconn.Config, b storage.Bucket, opts Options) 
 	}
 	if err := format.CheckID(id); err != nil {
 		return nil, err
+	}
+	if opts.Set != "" {
+		if err := format.CheckSet(opts.Set); err != nil {
+			return nil, err
+		}
 	}
 	key := path.Join(id, format.ObjectName+suffix)
 
@@ -201,6 +211,7 @@ func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
 		Databases: m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
 		DurationSeconds: fin.Sub(d.started).Seconds(),
 		StartedAt:       m.StartedAt, FinishedAt: fin, Binlog: m.Binlog, ServerVersion: m.Server,
+		Set: m.SetName(), Origin: m.Origin,
 	}
 	if m.Accounts != nil {
 		res.Accounts = len(m.Accounts.List)
@@ -278,6 +289,12 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 		return fmt.Errorf("read server version: %w", err)
 	}
 	d.server = r.str("v")
+	// The server's own name and port, not the address dialled: the same server seen from a
+	// pod and from a laptop is one set.
+	if r, err = queryOne(ctx, d.conn, "SELECT @@hostname AS h, @@port AS p"); err != nil {
+		return fmt.Errorf("read server hostname and port: %w", err)
+	}
+	d.serverID = r.str("h") + ":" + r.str("p")
 	if d.dbs, err = listDatabases(ctx, d.conn, d.opts.Databases); err != nil {
 		return err
 	}
@@ -441,8 +458,12 @@ var errUploadEnded = errors.New("upload ended")
 func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*format.Manifest, verify.Written, error) {
 	m := &format.Manifest{
 		Format: format.FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: format.ToolName,
-		ToolVersion: version.Version, Server: d.server, Binlog: d.binlog,
+		ToolVersion: version.Version, Server: d.server, ServerID: d.serverID, Binlog: d.binlog,
+		Set: d.opts.Set, Origin: format.OriginManual,
 		Object: format.Object{Key: key, Compression: d.opts.Compression},
+	}
+	if d.opts.Scheduled {
+		m.Origin = format.OriginScheduled
 	}
 	pr, pw := io.Pipe()
 	g, gctx := errgroup.WithContext(ctx)

@@ -32,4 +32,7 @@ type Result struct {
 	ServerVersion string         `json:"server_version"`
 	// Accounts is the number of users and roles in the accounts section (--users).
 	Accounts int `json:"accounts,omitempty"`
+	// Set is the backup set the backup belongs to; Origin is manual or scheduled.
+	Set    string `json:"set"`
+	Origin string `json:"origin"`
 }

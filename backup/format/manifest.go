@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,16 +38,24 @@ type Range struct {
 
 // Manifest describes one completed backup.
 type Manifest struct {
-	Format      int        `json:"format"`
-	ID          string     `json:"id"`
-	StartedAt   time.Time  `json:"started_at"`
-	FinishedAt  time.Time  `json:"finished_at"`
-	Tool        string     `json:"tool"`
-	ToolVersion string     `json:"tool_version"`
-	Server      string     `json:"server_version"`
-	Binlog      *Binlog    `json:"binlog,omitempty"`
-	Databases   []Database `json:"databases"`
-	Object      Object     `json:"object"`
+	Format      int       `json:"format"`
+	ID          string    `json:"id"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	Tool        string    `json:"tool"`
+	ToolVersion string    `json:"tool_version"`
+	Server      string    `json:"server_version"`
+	// ServerID names the server the backup was taken from: its @@hostname and @@port, which
+	// carry no secret and stay the same across restarts and client addresses.
+	ServerID string `json:"server_id,omitempty"`
+	// Set is the backup set given with --set (a schedule's backups carry the schedule's name);
+	// empty means the set is derived from ServerID and the databases (see SetName).
+	Set string `json:"set,omitempty"`
+	// Origin is OriginScheduled or OriginManual; empty (older manifests) is manual.
+	Origin    string     `json:"origin,omitempty"`
+	Binlog    *Binlog    `json:"binlog,omitempty"`
+	Databases []Database `json:"databases"`
+	Object    Object     `json:"object"`
 	// Header and Footer are the ranges of the session preamble and the end-of-dump marker.
 	Header Range `json:"header"`
 	Footer Range `json:"footer"`
@@ -124,6 +135,54 @@ type Table struct {
 	// tile Data, each ends at a statement boundary and starts with SET NAMES binary, so each
 	// can be applied alone (in parallel) after the header and a USE.
 	Chunks []Range `json:"chunks,omitempty"`
+}
+
+// Origins of a backup.
+const (
+	OriginManual    = "manual"
+	OriginScheduled = "scheduled"
+)
+
+// SetName is the backup set m belongs to: its explicit Set, else the server and the sorted
+// databases as "host:port/db1,db2" (a ',' or '\' in a name is escaped with '\'). A manifest
+// from before servers were recorded gets "unknown-server/db1,db2", so it never shares a set with
+// a newer one. Explicit names cannot hold '/', so they never equal a derived one.
+func (m *Manifest) SetName() string {
+	if m.Set != "" {
+		return m.Set
+	}
+	names := slices.Sorted(slices.Values(m.DatabaseNames()))
+	esc := strings.NewReplacer(`\`, `\\`, `,`, `\,`)
+	for i, n := range names {
+		names[i] = esc.Replace(n)
+	}
+	server := m.ServerID
+	if server == "" {
+		server = "unknown-server"
+	}
+	return server + "/" + strings.Join(names, ",")
+}
+
+// IsScheduled says whether m was taken by a schedule; older manifests are manual.
+func (m *Manifest) IsScheduled() bool { return m.Origin == OriginScheduled }
+
+// OriginName is OriginScheduled or OriginManual (also for manifests without an origin).
+func (m *Manifest) OriginName() string {
+	if m.IsScheduled() {
+		return OriginScheduled
+	}
+	return OriginManual
+}
+
+// setPattern is what an explicit set name may be: a key-like word, without '/'.
+var setPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// CheckSet rejects an explicit set name that is not a single word.
+func CheckSet(name string) error {
+	if !setPattern.MatchString(name) {
+		return fmt.Errorf("set name %q is not valid: use letters, digits, '.', '_' and '-' (at most 128), e.g. nightly-shop", name)
+	}
+	return nil
 }
 
 // ManifestKey returns the key of a backup's manifest, relative to the bucket's prefix.

@@ -22,6 +22,8 @@ type listEntry struct {
 	StartedAt   string         `json:"started_at"`
 	FinishedAt  string         `json:"finished_at"`
 	Databases   []string       `json:"databases"`
+	Set         string         `json:"set"`
+	Origin      string         `json:"origin"`
 	Tables      int            `json:"tables"`
 	Rows        int64          `json:"rows"`
 	Key         string         `json:"key"`
@@ -45,7 +47,7 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 		entries = append(entries, listEntry{
 			ID: m.ID, StartedAt: m.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			FinishedAt: m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			Databases:  m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
+			Databases:  m.DatabaseNames(), Set: m.SetName(), Origin: m.OriginName(), Tables: m.TableCount(), Rows: m.RowCount(),
 			Key: m.Object.Key, Size: m.Object.Size, SHA256: m.Object.SHA256,
 			Compression: m.Object.Compression, Binlog: m.Binlog,
 		})
@@ -54,9 +56,9 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return g.Print(entries)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tDATABASES")
+	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tDATABASES\tSET")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), e.Tables, e.Rows, strings.Join(e.Databases, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), e.Tables, e.Rows, strings.Join(e.Databases, ","), e.Set)
 	}
 	return tw.Flush()
 }

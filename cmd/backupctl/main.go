@@ -19,7 +19,8 @@ type backupctlCLI struct {
 	Verify   cli.VerifyCmd `cmd:"" help:"Read a stored backup back and check it against its manifest."`
 	List     listCmd       `cmd:"" help:"List the backups, newest first."`
 	Schedule scheduleCmd   `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
-	Prune    pruneCmd      `cmd:"" help:"Delete backups that the retention rules do not keep."`
+	Prune    pruneCmd      `cmd:"" help:"Delete the backups the retention rules do not keep, within each backup set."`
+	Delete   deleteCmd     `cmd:"" help:"Delete backups by id (or latest)."`
 	Version  versionCmd    `cmd:"" help:"Print the version."`
 }
 

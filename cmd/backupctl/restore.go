@@ -10,7 +10,7 @@ import (
 )
 
 type restoreCmd struct {
-	ID                 string `arg:"" help:"Backup id (see backupctl list)."`
+	ID                 string `arg:"" help:"Backup id (see backupctl list), or latest (with --set when the storage holds several sets)."`
 	Local              bool   `name:"local" env:"BACKUP_LOCAL" help:"Restore from this process instead of a Kubernetes Job."`
 	cli.RestoreOptions `embed:""`
 	cli.DBFlags        `embed:""`
@@ -48,6 +48,6 @@ func (c *restoreCmd) jobArgs() ([]string, error) {
 	return contract.RestoreCommand{
 		ID: c.ID, Databases: o.Database, Tables: o.Table, Into: o.Into,
 		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
-		Users: o.Users, DB: conn, Storage: bucket,
+		Users: o.Users, Set: o.Set, DB: conn, Storage: bucket,
 	}.Args(), nil
 }

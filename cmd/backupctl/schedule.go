@@ -79,9 +79,16 @@ func infoOf(cj *batchv1.CronJob) scheduleInfo {
 	return in
 }
 
-// jobArgs is the dumper's command line for the CronJob's Jobs.
+// jobArgs is the dumper's command line for the CronJob's Jobs: its backups are scheduled and
+// belong to the set named by --set, else by the schedule's name, so that the schedule's
+// retention never counts or deletes backups taken by hand or by another schedule.
 func (c *scheduleSetCmd) jobArgs() ([]string, error) {
-	return backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+	o := c.BackupOptions
+	o.Scheduled = true
+	if o.Set == "" {
+		o.Set = c.Name
+	}
+	return backupArgs(o, c.DBFlags, c.StorageFlags, c.kubeFlags)
 }
 
 func (c *scheduleSetCmd) Run(ctx context.Context, g *cli.Globals) error {
