@@ -17,6 +17,8 @@ type PruneOptions struct {
 	KeepDaily int
 	// DryRun reports what would be deleted and deletes nothing.
 	DryRun bool
+	// VerifyKey, when set, leaves out of the policy every backup it does not authenticate.
+	VerifyKey *VerifyKey
 }
 
 // PruneReport says what a prune kept and deleted (or would delete).
@@ -43,6 +45,7 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 	if err != nil {
 		return nil, err
 	}
+	all = OnlyAuthenticated(all, opts.VerifyKey)
 	keep := keepSet(all, opts)
 	rep := &PruneReport{DryRun: opts.DryRun, Kept: []string{}, Deleted: []string{}}
 	for _, m := range all {

@@ -13,6 +13,11 @@ const (
 	EnvAWSSecretKey = "AWS_SECRET_ACCESS_KEY" // S3 secret key
 )
 
+// EnvSigningKey is the dumper's Ed25519 private key (backupctl-ed25519-private:...), which signs
+// each manifest. It is optional: without it backups are written unsigned. A Job takes it from
+// the Secret like the others, only in backup Jobs, and it is never a flag.
+const EnvSigningKey = "BACKUP_SIGNING_KEY"
+
 // SecretEnv lists the secret environment variables, in the order a Job sets them.
 var SecretEnv = []string{EnvDBPassword, EnvAWSAccessKey, EnvAWSSecretKey}
 
@@ -78,6 +83,9 @@ type RestoreCommand struct {
 	DryRun        bool     `dumper:"dry-run"`
 	NoVerifyFirst bool     `dumper:"no-verify-first"`
 	Parallel      int      `dumper:"parallel"`
+	// VerifyKey is the public key (backupctl-ed25519:...) the backup must be signed by; public,
+	// so it may be an argument.
+	VerifyKey string `dumper:"verify-key"`
 	DB
 	Storage
 }
@@ -92,6 +100,7 @@ func (c RestoreCommand) Args() []string {
 	a.bool("dry-run", c.DryRun)
 	a.bool("no-verify-first", c.NoVerifyFirst)
 	a.int("parallel", c.Parallel)
+	a.str("verify-key", c.VerifyKey)
 	return a.conn(c.DB, c.Storage)
 }
 

@@ -42,6 +42,8 @@ type Options struct {
 	Parallel int
 	// FrameBytes overrides defaultFrameBytes (tests make small tables chunk).
 	FrameBytes int
+	// SigningKey signs the manifest; nil writes an unsigned backup.
+	SigningKey *format.SigningKey
 }
 
 // sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
@@ -169,6 +171,9 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
 	}
 	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes, "sha256", m.Object.SHA256)
+	if err := d.sign(m); err != nil {
+		return nil, err
+	}
 	if err := format.PutManifest(ctx, b, m); err != nil {
 		return nil, err
 	}
@@ -197,6 +202,7 @@ func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
 		Databases: m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
 		DurationSeconds: fin.Sub(d.started).Seconds(),
 		StartedAt:       m.StartedAt, FinishedAt: fin, Binlog: m.Binlog, ServerVersion: m.Server,
+		Signed: m.Signature != "", KeyID: m.KeyID,
 	}
 }
 

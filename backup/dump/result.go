@@ -30,4 +30,7 @@ type Result struct {
 	// Binlog is the snapshot's binary log position; null when binary logging is off.
 	Binlog        *format.Binlog `json:"binlog"`
 	ServerVersion string         `json:"server_version"`
+	// Signed says the manifest is signed, by the key KeyID names.
+	Signed bool   `json:"signed"`
+	KeyID  string `json:"key_id,omitempty"`
 }

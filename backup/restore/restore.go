@@ -3,6 +3,8 @@ package restore
 import (
 	"errors"
 	"log/slog"
+
+	"github.com/backupctl/backupctl/backup/format"
 )
 
 // ErrTargetNotEmpty means a restore would replace a database or table that holds data; the
@@ -30,6 +32,9 @@ type Options struct {
 	// a large table); 0 is dbconn.DefaultParallel. Definitions, views, routines and triggers are applied
 	// in stream order on one more connection.
 	Parallel int
+	// VerifyKey, when set, makes ByID refuse a backup that it does not authenticate, before
+	// anything is read or applied.
+	VerifyKey *format.VerifyKey
 }
 
 // PlannedObject is one object a restore creates.

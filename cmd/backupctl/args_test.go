@@ -16,6 +16,7 @@ var testSecrets = map[string]string{
 	"BACKUP_DB_PASSWORD":    "pw-in-env-only",
 	"AWS_ACCESS_KEY_ID":     "ak-in-env-only",
 	"AWS_SECRET_ACCESS_KEY": "sk-in-env-only",
+	"BACKUP_SIGNING_KEY":    "backupctl-ed25519-private:in-env-only",
 }
 
 // jobArgser is a command that runs the dumper in a Job.

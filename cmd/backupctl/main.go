@@ -20,6 +20,7 @@ type backupctlCLI struct {
 	List     listCmd       `cmd:"" help:"List the backups, newest first."`
 	Schedule scheduleCmd   `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
 	Prune    pruneCmd      `cmd:"" help:"Delete backups that the retention rules do not keep."`
+	Keygen   keygenCmd     `cmd:"" help:"Make the key pair that signs backups: the private key to a file, the public key on stdout."`
 	Version  versionCmd    `cmd:"" help:"Print the version."`
 }
 
