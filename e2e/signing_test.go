@@ -240,3 +240,33 @@ func (e *env) appendStatement(id, stmt string) {
 		e.t.Fatal(err)
 	}
 }
+
+// TestPruneSigned: with a verify key, prune's rules count only the backups the key signed: an
+// unsigned backup, even the newest, neither pushes a signed one out nor is deleted. A backup Job
+// with a signing key prunes the same way after its backup.
+func TestPruneSigned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	db := e.smallDB()
+	k := e.keygen("signing.key")
+	s1 := e.backupWith(k.priv, db)
+	u1 := e.backupWith("", db)
+	s2 := e.backupWith(k.priv, db)
+	u2 := e.backupWith("", db) // the newest
+
+	rep := decode[pruneReport](t, must(t, e.withKeys("prune", "--keep-last", "1", "--verify-key", k.pub, "-o", "json")))
+	if !slices.Equal(rep.Kept, []string{s2.ID}) || !slices.Equal(rep.Deleted, []string{s1.ID}) {
+		t.Errorf("prune --keep-last 1 with the key: %+v, want %s kept and %s deleted (unsigned %s, %s left alone)", rep, s2.ID, s1.ID, u1.ID, u2.ID)
+	}
+	left := func() []string { return slices.Sorted(slices.Values(ids(e.list()))) }
+	if got, want := left(), slices.Sorted(slices.Values([]string{u1.ID, s2.ID, u2.ID})); !slices.Equal(got, want) {
+		t.Errorf("backups after prune: %v, want %v", got, want)
+	}
+
+	// Retention after a signed backup uses the signing key's public half.
+	s3 := decode[backupResult](t, must(t, e.runEnv(append(e.allSecrets(), "BACKUP_SIGNING_KEY="+k.priv),
+		"backup", "now", "--local", "-d", db, "--keep-last", "1", "-o", "json", "-q")))
+	if got, want := left(), slices.Sorted(slices.Values([]string{u1.ID, u2.ID, s3.ID})); !slices.Equal(got, want) {
+		t.Errorf("backups after a signed backup with --keep-last 1: %v, want %v", got, want)
+	}
+}
