@@ -152,11 +152,6 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 	return verify.Backup(ctx, b, m)
 }
 
-// VerifyID loads the manifest of backup id and verifies its object.
-func VerifyID(ctx context.Context, b storage.Bucket, id string) (*VerifyReport, error) {
-	return verify.ByID(ctx, b, id)
-}
-
 // Restore applies backup id from b to the target server, as selected by opts. It refuses a
 // backup without a manifest, verifies the object first unless opts.NoVerifyFirst, and never
 // replaces a non-empty database or table unless opts.DropExisting. With opts.DryRun the report

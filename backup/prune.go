@@ -52,6 +52,8 @@ type PruneOptions struct {
 	// Skip, when it returns a reason, makes the prune neither count nor delete the backup, as
 	// it does a future-dated one (for example a backup whose manifest cannot be authenticated).
 	Skip func(*Manifest) string
+	// VerifyKey, when set, leaves out of the policy every backup it does not authenticate.
+	VerifyKey *VerifyKey
 }
 
 // Enabled says whether any rule is set.
@@ -174,6 +176,18 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 	all, err := List(ctx, b)
 	if err != nil {
 		return nil, err
+	}
+	if opts.VerifyKey != nil {
+		skip, key := opts.Skip, opts.VerifyKey
+		opts.Skip = func(m *Manifest) string {
+			if !key.Authenticated(m) {
+				return "not signed by key " + key.ID() + ": neither counted nor deleted"
+			}
+			if skip != nil {
+				return skip(m)
+			}
+			return ""
+		}
 	}
 	sets := groupSets(all)
 	names := setNames(all)

@@ -13,6 +13,11 @@ const (
 	EnvAWSSecretKey = "AWS_SECRET_ACCESS_KEY" // S3 secret key
 )
 
+// EnvSigningKey is the dumper's Ed25519 private key (backupctl-ed25519-private:...), which signs
+// each manifest. It is optional: without it backups are written unsigned. A Job takes it from
+// the Secret like the others, only in backup Jobs, and it is never a flag.
+const EnvSigningKey = "BACKUP_SIGNING_KEY"
+
 // SecretEnv lists the secret environment variables, in the order a Job sets them.
 var SecretEnv = []string{EnvDBPassword, EnvAWSAccessKey, EnvAWSSecretKey}
 
@@ -104,6 +109,9 @@ type RestoreCommand struct {
 	Parallel      int      `dumper:"parallel"`
 	Users         bool     `dumper:"users"`
 	Set           string   `dumper:"set"` // with the id latest: whose newest backup
+	// VerifyKey is the public key (backupctl-ed25519:...) the backup must be signed by; public,
+	// so it may be an argument.
+	VerifyKey string `dumper:"verify-key"`
 	DB
 	Storage
 }
@@ -120,6 +128,7 @@ func (c RestoreCommand) Args() []string {
 	a.int("parallel", c.Parallel)
 	a.bool("users", c.Users)
 	a.str("set", c.Set)
+	a.str("verify-key", c.VerifyKey)
 	return a.conn(c.DB, c.Storage)
 }
 

@@ -28,7 +28,7 @@ func RestoreJobName(now time.Time) string {
 
 // BackupJob builds the one-shot Job that runs the dumper with s.Args.
 func BackupJob(s Spec, now time.Time) *batchv1.Job {
-	s = s.withDefaults(DefaultBackoffLimit)
+	s = withSigningKey(s.withDefaults(DefaultBackoffLimit))
 	name := BackupJobName(now)
 	return newJob(s, name, ComponentBackup, s.Annotations)
 }

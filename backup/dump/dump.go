@@ -49,6 +49,8 @@ type Options struct {
 	// Users adds the accounts section: users and roles (but the built-in ones) and their
 	// grants, after every database.
 	Users bool
+	// SigningKey signs the manifest; nil writes an unsigned backup.
+	SigningKey *format.SigningKey
 }
 
 // sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
@@ -183,6 +185,9 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
 	}
 	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes, "sha256", m.Object.SHA256)
+	if err := d.sign(m); err != nil {
+		return nil, err
+	}
 	if err := format.PutManifest(ctx, b, m); err != nil {
 		return nil, err
 	}
@@ -212,6 +217,7 @@ func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
 		DurationSeconds: fin.Sub(d.started).Seconds(),
 		StartedAt:       m.StartedAt, FinishedAt: fin, Binlog: m.Binlog, ServerVersion: m.Server,
 		Set: m.SetName(), Origin: m.Origin,
+		Signed: m.Signature != "", KeyID: m.KeyID,
 	}
 	if m.Accounts != nil {
 		res.Accounts = len(m.Accounts.List)

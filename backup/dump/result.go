@@ -35,4 +35,7 @@ type Result struct {
 	// Set is the backup set the backup belongs to; Origin is manual or scheduled.
 	Set    string `json:"set"`
 	Origin string `json:"origin"`
+	// Signed says the manifest is signed, by the key KeyID names.
+	Signed bool   `json:"signed"`
+	KeyID  string `json:"key_id,omitempty"`
 }

@@ -11,8 +11,10 @@
 //
 //   - writing: NewFrameCodec (or NewFrame) compresses sections into frames; HashCounter counts
 //     and checksums the stored bytes; HeaderSQL and Footer are the first and last bytes of the
-//     stream; Manifest.Seal and Encode produce the manifest, PutManifest stores it.
-//   - reading: LoadManifest (FetchManifest, DecodeManifest) reads and checks a manifest;
+//     stream; Manifest.Sign signs it with the dumper's Ed25519 key (sign.go), Manifest.Seal and
+//     Encode produce the manifest, PutManifest stores it.
+//   - reading: LoadManifest (FetchManifest, DecodeManifest) reads and checks a manifest, and
+//     VerifyKey.Check authenticates it;
 //     NewDecompressor and SectionDecoder decompress a range as a stream; DecodeChunk and
 //     ZstdChunks decompress a whole chunk in memory; List reads every manifest of a bucket.
 //

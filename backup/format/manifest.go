@@ -59,6 +59,10 @@ type Manifest struct {
 	// Header and Footer are the ranges of the session preamble and the end-of-dump marker.
 	Header Range `json:"header"`
 	Footer Range `json:"footer"`
+	// KeyID names the Ed25519 key that signed the manifest, and Signature is the signature over
+	// its encoding with Checksum and Signature empty (sign.go); both empty when unsigned.
+	KeyID     string `json:"key_id,omitempty"`
+	Signature string `json:"signature,omitempty"`
 	// Checksum is the SHA-256 of the manifest's JSON encoding with this field empty; it guards
 	// the manifest itself against tampering and truncation.
 	Checksum string `json:"checksum"`

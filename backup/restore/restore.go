@@ -3,6 +3,8 @@ package restore
 import (
 	"errors"
 	"log/slog"
+
+	"github.com/backupctl/backupctl/backup/format"
 )
 
 // ErrTargetNotEmpty means a restore would replace a database or table that holds data; the
@@ -32,6 +34,9 @@ type Options struct {
 	Parallel int
 	// Users applies the accounts section (users, roles, grants) of a whole-backup restore.
 	Users bool
+	// VerifyKey, when set, makes ByID refuse a backup that it does not authenticate, before
+	// anything is read or applied.
+	VerifyKey *format.VerifyKey
 }
 
 // PlannedObject is one object a restore creates.

@@ -23,6 +23,9 @@ func ByID(ctx context.Context, target dbconn.Config, b storage.Bucket, id string
 		// LoadManifest's message already says what to do (ErrNoManifest: see `backupctl list`).
 		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
+	if err := opts.VerifyKey.Check(m); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
 	return Run(ctx, target, b, m, opts, verify)
 }
 

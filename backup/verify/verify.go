@@ -27,6 +27,11 @@ type Report struct {
 	SHA256    string `json:"sha256"`
 	Verified  bool   `json:"verified"`
 	Tables    int    `json:"tables"`
+	// Authenticated says the manifest is signed by the verify key given; KeyID names the key
+	// the manifest says signed it, and Note says what was not checked.
+	Authenticated bool   `json:"authenticated"`
+	KeyID         string `json:"key_id,omitempty"`
+	Note          string `json:"note,omitempty"`
 }
 
 // ByID loads the manifest of backup id and verifies its object.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ var testSecrets = map[string]string{
 	"BACKUP_DB_PASSWORD":    "pw-in-env-only",
 	"AWS_ACCESS_KEY_ID":     "ak-in-env-only",
 	"AWS_SECRET_ACCESS_KEY": "sk-in-env-only",
+	"BACKUP_SIGNING_KEY":    "backupctl-ed25519-private:in-env-only",
 }
 
 // jobArgser is a command that runs the dumper in a Job.
@@ -178,9 +180,9 @@ func TestJobArgs(t *testing.T) {
 		{
 			name: "restore every flag",
 			args: cat([]string{"restore", "20261126T220405Z-ab12", "-d", "shop", "-t", "shop.orders", "--table", "shop.items",
-				"--into", "shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel", "2"}, allConn),
+				"--into", "shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel", "2", "--verify-key", testPub}, allConn),
 			want: cat([]string{"restore", "20261126T220405Z-ab12", "--database=shop", "--table=shop.orders", "--table=shop.items",
-				"--into=shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel=2"}, allConnArgs),
+				"--into=shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel=2", "--verify-key=" + testPub}, allConnArgs),
 		},
 		{
 			name: "restore latest of a set",
@@ -198,6 +200,29 @@ func TestJobArgs(t *testing.T) {
 				t.Errorf("argv (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// testPub is a well-formed public key (32 zero bytes).
+const testPub = "backupctl-ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+// TestJobArgsVerifyKeyFile: a restore Job gets the key file's text as --verify-key (the file is
+// on this machine; the key is public); a key that does not parse is refused with exit code 2.
+func TestJobArgsVerifyKeyFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "signing.pub")
+	if err := os.WriteFile(file, []byte(testPub+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := jobArgsOf(t, map[string]string{"BACKUP_VERIFY_KEY_FILE": file}, cat([]string{"restore", "x"}, storageArgs)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(cat([]string{"restore", "x", "--verify-key=" + testPub}, defaultConn), got); d != "" {
+		t.Errorf("argv (-want +got):\n%s", d)
+	}
+	_, err = jobArgsOf(t, nil, cat([]string{"restore", "x", "--verify-key", "backupctl-ed25519-private:AAAA"}, storageArgs)...)
+	if err == nil || exitCodeOf(err) != 2 || !strings.Contains(err.Error(), "is a private key") {
+		t.Errorf("a private key as --verify-key: %v", err)
 	}
 }
 

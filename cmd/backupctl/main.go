@@ -21,6 +21,7 @@ type backupctlCLI struct {
 	Schedule scheduleCmd   `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
 	Prune    pruneCmd      `cmd:"" help:"Delete the backups the retention rules do not keep, within each backup set."`
 	Delete   deleteCmd     `cmd:"" help:"Delete backups by id (or latest)."`
+	Keygen   keygenCmd     `cmd:"" help:"Make the key pair that signs backups: the private key to a file, the public key on stdout."`
 	Version  versionCmd    `cmd:"" help:"Print the version."`
 }
 

@@ -16,18 +16,23 @@ type pruneCmd struct {
 	Set                string `name:"set" env:"BACKUP_SET" help:"Prune only this backup set (default: every set, each on its own; see the set names in the output)."`
 	DryRun             bool   `name:"dry-run" env:"BACKUP_PRUNE_DRY_RUN" help:"Show per set what would be kept and deleted; delete nothing."`
 	cli.StorageFlags   `embed:""`
+	cli.VerifyKeyFlags `embed:""`
 }
 
 func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if !c.RetentionFlags.Enabled() {
 		return contract.Usagef("%v", backup.ErrNoPolicy)
 	}
+	key, err := c.Key()
+	if err != nil {
+		return err
+	}
 	b, err := c.StorageFlags.Open(ctx)
 	if err != nil {
 		return err
 	}
 	opts := c.RetentionFlags.Options()
-	opts.Set, opts.DryRun = c.Set, c.DryRun
+	opts.Set, opts.DryRun, opts.VerifyKey = c.Set, c.DryRun, key
 	rep, err := backup.Prune(ctx, b, opts)
 	if rep != nil {
 		if perr := printPrune(g, rep); err == nil {

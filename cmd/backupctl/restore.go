@@ -45,9 +45,17 @@ func (c *restoreCmd) jobArgs() ([]string, error) {
 		return nil, err
 	}
 	o := c.RestoreOptions
+	key, err := o.Key()
+	if err != nil {
+		return nil, err
+	}
+	var verifyKey string
+	if key != nil {
+		verifyKey = key.String() // public: the Job may carry it as an argument
+	}
 	return contract.RestoreCommand{
 		ID: c.ID, Databases: o.Database, Tables: o.Table, Into: o.Into,
 		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
-		Users: o.Users, Set: o.Set, DB: conn, Storage: bucket,
+		Users: o.Users, Set: o.Set, VerifyKey: verifyKey, DB: conn, Storage: bucket,
 	}.Args(), nil
 }

@@ -92,15 +92,16 @@ type BackupResult struct {
 
 // RestoreOptions choose what a restore applies and where.
 type RestoreOptions struct {
-	Database      []string `name:"database" short:"d" env:"BACKUP_RESTORE_DATABASES" sep:"," help:"Restore only this database (repeatable)."`
-	Into          string   `name:"into" env:"BACKUP_RESTORE_INTO" help:"Restore the one selected database under this name."`
-	Table         []string `name:"table" short:"t" env:"BACKUP_RESTORE_TABLES" sep:"," help:"Restore only this table, as DB.TABLE (repeatable); reads only its byte ranges."`
-	DropExisting  bool     `name:"drop-existing" env:"BACKUP_RESTORE_DROP_EXISTING" help:"Drop a target database or table that exists and is not empty, instead of refusing."`
-	DryRun        bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
-	NoVerifyFirst bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
-	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 is the CPUs + 1, between 2 and 4."`
-	Users         bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
-	Set           string   `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to restore (needed when the storage holds several sets)."`
+	Database       []string `name:"database" short:"d" env:"BACKUP_RESTORE_DATABASES" sep:"," help:"Restore only this database (repeatable)."`
+	Into           string   `name:"into" env:"BACKUP_RESTORE_INTO" help:"Restore the one selected database under this name."`
+	Table          []string `name:"table" short:"t" env:"BACKUP_RESTORE_TABLES" sep:"," help:"Restore only this table, as DB.TABLE (repeatable); reads only its byte ranges."`
+	DropExisting   bool     `name:"drop-existing" env:"BACKUP_RESTORE_DROP_EXISTING" help:"Drop a target database or table that exists and is not empty, instead of refusing."`
+	DryRun         bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
+	NoVerifyFirst  bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
+	Parallel       int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 is the CPUs + 1, between 2 and 4."`
+	Users          bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
+	Set            string   `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to restore (needed when the storage holds several sets)."`
+	VerifyKeyFlags `embed:""`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
@@ -122,6 +123,15 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	sk, err := SigningKeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	retention := o.RetentionFlags.Options()
+	if sk != nil {
+		// Retention counts and deletes only the backups this key signed.
+		retention.VerifyKey = sk.Public()
+	}
 	res, pruned, err := backup.DumpAndPrune(ctx, db, b, backup.DumpOptions{
 		Databases:   o.Database,
 		Compression: o.Compression,
@@ -132,7 +142,8 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		Logger:      g.Logger(),
 		Now:         time.Now,
 		Users:       o.WithUsers(),
-	}, o.RetentionFlags.Options())
+		SigningKey:  sk,
+	}, retention)
 	if res == nil {
 		return nil, explainDB(err)
 	}
@@ -147,6 +158,10 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	}
 	if o.Into != "" && len(o.Table) > 0 {
 		return nil, contract.Usagef("--into and --table cannot be combined: --into renames a whole database")
+	}
+	key, err := o.Key()
+	if err != nil {
+		return nil, err
 	}
 	b, err := st.Open(ctx)
 	if err != nil {
@@ -165,6 +180,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		Parallel:      o.Parallel,
 		Logger:        g.Logger(),
 		Users:         o.Users,
+		VerifyKey:     key,
 	})
 	return rep, explainDB(err)
 }
@@ -184,7 +200,11 @@ func ResolveID(ctx context.Context, b storage.Bucket, id, set string) (string, e
 }
 
 // LocalVerify reads a stored backup back and checks it against its manifest; id may be latest.
-func LocalVerify(ctx context.Context, st StorageFlags, id, set string) (*backup.VerifyReport, error) {
+func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags) (*backup.VerifyReport, error) {
+	key, err := kf.Key()
+	if err != nil {
+		return nil, err
+	}
 	b, err := st.Open(ctx)
 	if err != nil {
 		return nil, err
@@ -192,19 +212,20 @@ func LocalVerify(ctx context.Context, st StorageFlags, id, set string) (*backup.
 	if id, err = ResolveID(ctx, b, id, set); err != nil {
 		return nil, err
 	}
-	return backup.VerifyID(ctx, b, id)
+	return backup.VerifyID(ctx, b, id, key)
 }
 
 // VerifyCmd is `verify ID`, the same in backupctl and the dumper.
 type VerifyCmd struct {
-	ID           string `arg:"" help:"Backup id (see backupctl list), or latest."`
-	Set          string `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to verify (needed when the storage holds several sets)."`
-	StorageFlags `embed:""`
+	ID             string `arg:"" help:"Backup id (see backupctl list), or latest."`
+	Set            string `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to verify (needed when the storage holds several sets)."`
+	StorageFlags   `embed:""`
+	VerifyKeyFlags `embed:""`
 }
 
 // Run verifies the backup and prints the report; in a pod it also writes the termination log.
 func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
-	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set)
+	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags)
 	WriteTerminationLog(res, err)
 	if err != nil {
 		return err
