@@ -12,18 +12,14 @@ import (
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/dbtest"
-	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // datasetRoundTrip dumps db from the source into a file:// bucket, replays the object into the
 // target with the stock tools (`zstd -dc OBJ | mariadb`), and compares the two databases.
 func datasetRoundTrip(t *testing.T, src, dst *dbtest.Server, db, compression string) *backup.Result {
 	t.Helper()
-	dir := t.TempDir()
-	b, err := storage.Open(t.Context(), storage.Config{URL: "file://" + dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, dir := storagetest.Local(t)
 	res, err := backup.Dump(t.Context(), src.Config(), b, backup.DumpOptions{Databases: []string{db}, Compression: compression})
 	if err != nil {
 		t.Fatalf("Dump: %v", err)
@@ -59,8 +55,22 @@ func datasetRoundTrip(t *testing.T, src, dst *dbtest.Server, db, compression str
 	return res
 }
 
+// TestDumpSampleRoundTrip runs on the generated sample database, which every clone has.
+func TestDumpSampleRoundTrip(t *testing.T) {
+	src, dst := dbtest.Source(t), dbtest.Target(t)
+	db := dbtest.UniqueName("bk_sample")
+	dbtest.LoadSample(t, src, db)
+	res := datasetRoundTrip(t, src, dst, db, backup.CompressZstd)
+	if res.Tables < 13 || res.Rows < 50000 {
+		t.Errorf("sample: %d tables, %d rows", res.Tables, res.Rows)
+	}
+}
+
 func TestDumpSakilaRoundTrip(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
+	if _, ok := dbtest.DatasetDir(t, "sakila"); !ok {
+		return
+	}
 	db := dbtest.UniqueName("bk_sakila_")
 	dbtest.LoadSakila(t, src, db)
 	res := datasetRoundTrip(t, src, dst, db, backup.CompressZstd)
@@ -71,11 +81,15 @@ func TestDumpSakilaRoundTrip(t *testing.T) {
 
 func TestDumpEmployeesRoundTrip(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
+	dir, ok := dbtest.DatasetDir(t, "employees")
+	if !ok {
+		return
+	}
 	db := dbtest.UniqueName("bk_emp_")
 	dbtest.LoadEmployees(t, src, db)
 	// objects.sql adds the data set's functions, procedures and views (with comments in their
 	// bodies); it names its database on its first line.
-	objects, err := os.ReadFile(filepath.Join(dbtest.DatasetDir(t, "employees"), "objects.sql"))
+	objects, err := os.ReadFile(filepath.Join(dir, "objects.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
