@@ -55,27 +55,23 @@ func datasetRoundTrip(t *testing.T, src, dst *dbtest.Server, db, compression str
 	return res
 }
 
-// TestDumpSampleRoundTrip runs on the generated sample database, which every clone has.
-func TestDumpSampleRoundTrip(t *testing.T) {
+// TestDumpDatasetRoundTrips runs on the generated sample database, which every clone has, and
+// on Sakila when the shared data sets are here.
+func TestDumpDatasetRoundTrips(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
-	db := dbtest.UniqueName("bk_sample")
-	dbtest.LoadSample(t, src, db)
-	res := datasetRoundTrip(t, src, dst, db, backup.CompressZstd)
-	if res.Tables < 13 || res.Rows < 50000 {
-		t.Errorf("sample: %d tables, %d rows", res.Tables, res.Rows)
-	}
-}
-
-func TestDumpSakilaRoundTrip(t *testing.T) {
-	src, dst := dbtest.Source(t), dbtest.Target(t)
-	if _, ok := dbtest.DatasetDir(t, "sakila"); !ok {
-		return
-	}
-	db := dbtest.UniqueName("bk_sakila_")
-	dbtest.LoadSakila(t, src, db)
-	res := datasetRoundTrip(t, src, dst, db, backup.CompressZstd)
-	if res.Tables < 16 || res.Rows < 40000 {
-		t.Errorf("sakila: %d tables, %d rows", res.Tables, res.Rows)
+	least := map[string]struct {
+		tables int
+		rows   int64
+	}{"sample": {13, 50000}, "sakila": {16, 40000}}
+	for _, c := range dbtest.Cases(t, "sakila") {
+		t.Run(c.Name, func(t *testing.T) {
+			db := dbtest.UniqueName("bk_" + c.Name)
+			c.Load(t, src, db)
+			res := datasetRoundTrip(t, src, dst, db, backup.CompressZstd)
+			if want := least[c.Name]; res.Tables < want.tables || res.Rows < want.rows {
+				t.Errorf("%s: %d tables, %d rows; want at least %d, %d", c.Name, res.Tables, res.Rows, want.tables, want.rows)
+			}
+		})
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
@@ -37,22 +35,11 @@ func dumpTestEnv(t *testing.T) *dumpServers {
 	return s
 }
 
+// dumpOpenDB opens a pool of one connection, so session settings stick.
 func dumpOpenDB(t *testing.T, c dbconn.Config) *sql.DB {
 	t.Helper()
-	cfg, err := c.MySQLConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(1) // session settings must stick
-	t.Cleanup(func() { db.Close() })
-	if err := db.PingContext(t.Context()); err != nil {
-		t.Fatalf("connect to MariaDB at %s: %v (run `make up` and source .stack/env)", c.Address(), err)
-	}
+	db := backuptest.OpenDB(t, c)
+	db.SetMaxOpenConns(1)
 	return db
 }
 

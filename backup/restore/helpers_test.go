@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
@@ -46,17 +44,7 @@ func restoreTestEnv(t *testing.T) *restoreServers {
 // restoreTestDB opens a pool on a test server.
 func restoreTestDB(t *testing.T, c dbconn.Config) *sql.DB {
 	t.Helper()
-	mc, err := c.MySQLConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := mysql.NewConnector(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(conn)
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return backuptest.OpenDB(t, c)
 }
 
 // restoreDropAtEnd drops the databases when the test ends, whatever happened.

@@ -1,8 +1,11 @@
 package backuptest
 
 import (
+	"database/sql"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/internal/testenv"
@@ -19,4 +22,24 @@ func ServerConfigs(t *testing.T) (src, dst dbconn.Config) {
 		return dbconn.Config{Host: m.Host, Port: m.Port, User: m.User, Password: dbconn.Secret(m.Password), Timeout: 30 * time.Second}
 	}
 	return conf(s), conf(d)
+}
+
+// OpenDB opens a pool on c, closed when the test ends, and fails the test when the server does
+// not answer.
+func OpenDB(t *testing.T, c dbconn.Config) *sql.DB {
+	t.Helper()
+	mc, err := c.MySQLConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.PingContext(t.Context()); err != nil {
+		t.Fatalf("connect to MariaDB at %s: %v (%s)", c.Address(), err, testenv.Hint)
+	}
+	return db
 }
