@@ -160,6 +160,9 @@ func TestStockMariadbDump(t *testing.T) {
 
 func TestLoadEmployees(t *testing.T) {
 	src := Source(t)
+	if _, ok := DatasetDir(t, "employees"); !ok {
+		return
+	}
 	db := UniqueName("dbtest_employees")
 	loaded := LoadEmployees(t, src, db)
 	// Row counts and CRCs from the data set's own test_employees_md5.sql.
@@ -215,6 +218,9 @@ func TestLoadEmployees(t *testing.T) {
 }
 
 func TestLoadSakila(t *testing.T) {
+	if _, ok := DatasetDir(t, "sakila"); !ok {
+		return
+	}
 	src, a, b, inv := loadTwice(t, LoadSakila, "dbtest_sakila")
 	wantRows(t, inv, map[string]int64{"actor": 200, "address": 603, "film": 1000, "payment": 16044, "rental": 16044, "film_text": 1000})
 	if !strings.Contains(inv.Tables["address"].Create, "`location` geometry NOT NULL") {
