@@ -105,7 +105,7 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("CronJob not updated in place: uid %s→%s, schedule %q, policy %s", first[0].UID, cj.UID, cj.Spec.Schedule, cj.Spec.ConcurrencyPolicy)
 	}
 	tmpl := &batchv1.Job{Spec: cj.Spec.JobTemplate.Spec}
-	tmpl.Name = "template of " + cj.Name
+	tmpl.Name, tmpl.Labels = "template of "+cj.Name, cj.Spec.JobTemplate.Labels
 	checkJobSecrets(t, tmpl, "backupctl")
 
 	show := decode[scheduleInfo](t, must(t, e.job("schedule", "show", "-o", "json")))
