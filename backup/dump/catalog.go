@@ -27,8 +27,8 @@ type dbInfo struct {
 	// Tables in dump order: sequences, then non-transactional tables (their locks are released
 	// once they are dumped), then the rest, each group by name.
 	Tables []*tableInfo
-	// Post objects in creation order: routines first (views may call functions), then views in
-	// dependency order, then triggers, then events.
+	// Objects in creation order: routines (in the create section: a view of any database may
+	// call them), then views in dependency order, then triggers, then events (the post section).
 	Routines, Views, Triggers, Events []*objInfo
 	// viewDefs are the stored view definitions, fully qualified, to find views that read
 	// other databases (see orderDatabases).
@@ -492,8 +492,9 @@ func readViews(ctx context.Context, c *sql.Conn, db string, names []string) ([]*
 }
 
 // orderDatabases puts a database whose views read another dumped database after that one, so
-// that a stock replay creates the tables before the views (each database's views are in its own
-// post section). Independent databases keep their order; a cycle is broken in the given order.
+// that its post section comes after the other's. Independent databases keep their order; a cycle
+// is broken in the given order, where the stand-ins of the views read across databases (see
+// writeStandIn) let each view be created all the same.
 func orderDatabases(dbs []*dbInfo) []*dbInfo {
 	views := make([]*objInfo, len(dbs))
 	byName := map[string]*dbInfo{}

@@ -211,6 +211,17 @@ func TestDumpExactCrossDatabase(t *testing.T) {
 		t.Errorf("dump order: last CREATE DATABASE at %d, sequences at %d-%d, first table at %d", lastCreate, firstSeq, lastSeq, firstTable)
 	}
 
+	// Views read by another database's views stand in until their own post section replaces
+	// them; views no other database reads are created once, without OR REPLACE.
+	for _, v := range []string{"v_a_base", "v_b_over", "v_b"} {
+		if !strings.Contains(dump, "CREATE VIEW `"+v+"` AS SELECT 1 AS `") || !strings.Contains(dump, "VIEW `"+v+"` AS select") {
+			t.Errorf("no stand-in for view %s", v)
+		}
+	}
+	if n := strings.Count(dump, "CREATE OR REPLACE "); n != 4 { // v_a, v_a_base, v_b, v_b_over
+		t.Errorf("%d views replace a stand-in, want 4", n)
+	}
+
 	c.restoreAll(t)
 	c.dropTarget(t, c.dbs...)
 	c.replay(t)
