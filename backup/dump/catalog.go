@@ -217,7 +217,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	}
 	d.Create = r.str("create database")
 
-	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE, DATA_LENGTH, INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
+	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE, DATA_LENGTH, INDEX_LENGTH, CREATE_OPTIONS FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
 	if err != nil {
 		return fmt.Errorf("list tables of %s: %w", sqltext.QuoteIdent(d.Name), err)
 	}
@@ -264,6 +264,9 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		t.rowBytes = rowBytes(cols[name])
 		if size := heapSize(t); size > 0 {
 			t.Settings = append(t.Settings, "max_heap_table_size = "+strconv.FormatInt(size, 10))
+		}
+		if ignoredBlockSize(t.Engine, r.str("create_options")) {
+			t.Settings = append(t.Settings, strictOff)
 		}
 		if t.Kind == "table" {
 			t.ChunkKey = chunkKey(cols[name])
@@ -575,6 +578,18 @@ func (e *unknownDatabaseError) Error() string {
 // Unwrap makes the error ErrUnknownDatabase.
 func (e *unknownDatabaseError) Unwrap() error { return ErrUnknownDatabase }
 
+// strictOff is the setting of a table that exists only with innodb_strict_mode off.
+const strictOff = "innodb_strict_mode = 0"
+
+// ignoredBlockSize reports an InnoDB table whose KEY_BLOCK_SIZE goes with a ROW_FORMAT other
+// than COMPRESSED: InnoDB ignores it (with a warning) only when innodb_strict_mode is off, and
+// strict mode refuses the CREATE ("Wrong create options").
+func ignoredBlockSize(engine, options string) bool {
+	o := strings.ToLower(options)
+	return strings.EqualFold(engine, "InnoDB") && strings.Contains(o, "key_block_size=") &&
+		strings.Contains(o, "row_format=") && !strings.Contains(o, "row_format=compressed")
+}
+
 // probeStrict finds the InnoDB tables that exist only because innodb_strict_mode was off when
 // they were created (a row over the row-size limit: ER_TOO_BIG_ROWSIZE under strict mode) and
 // gives their CREATE the setting it needs. Only tables whose rough row size could be over
@@ -595,7 +610,7 @@ func probeStrict(ctx context.Context, c *sql.Conn, dbs []*dbInfo) error {
 	const probe = "backupctl_row_size_probe"
 	for _, d := range dbs {
 		for _, t := range d.Tables {
-			if t.Kind != "table" || !strings.EqualFold(t.Engine, "InnoDB") || t.rowBytes < page/2-200 {
+			if t.Kind != "table" || !strings.EqualFold(t.Engine, "InnoDB") || t.rowBytes < page/2-200 || slices.Contains(t.Settings, strictOff) {
 				continue
 			}
 			head := "CREATE TABLE " + sqltext.QuoteIdent(t.Name)
@@ -611,7 +626,7 @@ func probeStrict(ctx context.Context, c *sql.Conn, dbs []*dbInfo) error {
 					return fmt.Errorf("probe row size of %s.%s: %w", sqltext.QuoteIdent(d.Name), sqltext.QuoteIdent(t.Name), err)
 				}
 			case errors.As(err, &me) && me.Number == 1118:
-				t.Settings = append(t.Settings, "innodb_strict_mode = 0")
+				t.Settings = append(t.Settings, strictOff)
 			}
 		}
 	}

@@ -274,14 +274,15 @@ func TestDumpExactSettings(t *testing.T) {
 		"SET SESSION innodb_strict_mode = 0;\nCREATE TABLE `wide_char`",
 		"SET SESSION innodb_strict_mode = 0;\nCREATE TABLE `wide_text_compact`",
 		"SET SESSION innodb_strict_mode = 0;\nCREATE TABLE `wide_redundant`",
+		"SET SESSION innodb_strict_mode = 0;\nCREATE TABLE `block_size_ignored`",
 		"SET SESSION max_heap_table_size = ",
 	} {
 		if !strings.Contains(dump, want) {
 			t.Errorf("dump lacks %q", want)
 		}
 	}
-	if n := strings.Count(dump, "innodb_strict_mode = 0"); n != 3 {
-		t.Errorf("%d tables created with innodb_strict_mode off, want 3 (not `narrow`)", n)
+	if n := strings.Count(dump, "innodb_strict_mode = 0"); n != 4 {
+		t.Errorf("%d tables created with innodb_strict_mode off, want 4 (not `narrow`)", n)
 	}
 	for _, name := range []string{"heap_big", "heap_btree"} {
 		i := strings.Index(dump, "CREATE TABLE `"+name+"`")
