@@ -1,6 +1,8 @@
 package dump_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,6 +42,9 @@ func loadExact(t *testing.T, name string, placeholders, prefixes []string) *exac
 		c.dbs = append(c.dbs, db)
 		sql = strings.ReplaceAll(sql, ph, dbtest.QuoteIdent(db))
 	}
+	// Foreign keys between the databases: drop them without checks, before CreateDatabase's
+	// cleanup (which would then find them gone).
+	t.Cleanup(func() { dropWithoutChecks(t, c.src, c.dbs...) })
 	dbtest.RunClient(t, c.src, "", strings.NewReader(sql), dbtest.ClientOptions{})
 	dir := t.TempDir()
 	if c.bucket, err = storage.Open(t.Context(), storage.Config{URL: "file://" + dir}); err != nil {
@@ -81,17 +86,35 @@ func (c *exactCase) sql(t *testing.T) string {
 // dropTarget drops the case's databases on the target.
 func (c *exactCase) dropTarget(t *testing.T, names ...string) {
 	t.Helper()
-	for _, db := range names {
-		c.dst.Exec(t, "DROP DATABASE IF EXISTS "+dbtest.QuoteIdent(db))
+	dropWithoutChecks(t, c.dst, names...)
+}
+
+// dropWithoutChecks drops databases on s with foreign_key_checks off: a foreign key from
+// another database would refuse the drop.
+// It runs in cleanups too, after the test's context has ended.
+func dropWithoutChecks(t *testing.T, s *dbtest.Server, names ...string) {
+	t.Helper()
+	cfg, err := s.Config().MySQLConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Params = map[string]string{"foreign_key_checks": "0"}
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range names {
+		if _, err := db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+dbtest.QuoteIdent(name)); err != nil {
+			t.Errorf("drop %s database %s: %v", s.Name, name, err)
+		}
 	}
 }
 
 // restoreAll restores the whole backup with backupctl's restore and compares every database.
 func (c *exactCase) restoreAll(t *testing.T) *backup.RestoreReport {
 	t.Helper()
-	for _, db := range c.dbs {
-		c.dst.DropAtEnd(t, db)
-	}
+	t.Cleanup(func() { dropWithoutChecks(t, c.dst, c.dbs...) })
 	rep, err := backup.Restore(t.Context(), c.dst.Config(), c.bucket, c.res.ID, backup.RestoreOptions{})
 	if err != nil {
 		t.Fatalf("Restore: %v", err)
@@ -106,9 +129,7 @@ func (c *exactCase) restoreAll(t *testing.T) *backup.RestoreReport {
 // compares every database.
 func (c *exactCase) replay(t *testing.T) {
 	t.Helper()
-	for _, db := range c.dbs {
-		c.dst.DropAtEnd(t, db)
-	}
+	t.Cleanup(func() { dropWithoutChecks(t, c.dst, c.dbs...) })
 	conn := fmt.Sprintf("-h %s -P %d -u %s", c.dst.Host, c.dst.Port, c.dst.User)
 	cmd := exec.CommandContext(t.Context(), "sh", "-c", `zstd -dc "$1" | mariadb --no-defaults --comments `+conn, "sh", c.file)
 	cmd.Dir = t.TempDir()
@@ -228,7 +249,7 @@ func TestDumpExactCrossDatabase(t *testing.T) {
 
 	// With the other databases on the target, one database alone under another name.
 	into := dbtest.UniqueName("exr_a")
-	c.dst.DropAtEnd(t, into)
+	t.Cleanup(func() { dropWithoutChecks(t, c.dst, into) })
 	if _, err := backup.Restore(t.Context(), c.dst.Config(), c.bucket, c.res.ID, backup.RestoreOptions{Databases: []string{a}, Into: into}); err != nil {
 		t.Fatalf("Restore --database %s --into %s: %v", a, into, err)
 	}

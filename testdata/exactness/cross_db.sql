@@ -17,7 +17,13 @@ CREATE FUNCTION f_a(x INT) RETURNS INT DETERMINISTIC RETURN x + 1;
 USE @C@;
 CREATE TABLE t_c (id INT PRIMARY KEY, ref INT DEFAULT NEXTVAL(@C@.s_c));
 
+-- Foreign keys into the other database, both ways.
+CREATE TABLE @C@.fk_c (id INT PRIMARY KEY, b_id INT, FOREIGN KEY (b_id) REFERENCES @B@.t_b (id));
+CREATE TABLE @B@.fk_b (id INT PRIMARY KEY, c_id INT, FOREIGN KEY (c_id) REFERENCES @C@.fk_c (id) ON DELETE CASCADE);
+
 INSERT INTO @B@.t_b (note) VALUES ('one'), ('two'), ('three');
+INSERT INTO @C@.fk_c VALUES (1, 1000), (2, 1002);
+INSERT INTO @B@.fk_b VALUES (10, 1), (20, 2);
 INSERT INTO @A@.t_a (v) VALUES (1), (2), (3), (4);
 INSERT INTO @A@.t_c (b_id) VALUES (1), (2);
 INSERT INTO @C@.t_c (id) VALUES (1), (2), (3);
