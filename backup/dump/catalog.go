@@ -3,6 +3,7 @@ package dump
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/go-sql-driver/mysql"
 )
 
 // systemSchemas are left out of a dump unless asked for by name.
@@ -25,8 +27,8 @@ type dbInfo struct {
 	// Tables in dump order: sequences, then non-transactional tables (their locks are released
 	// once they are dumped), then the rest, each group by name.
 	Tables []*tableInfo
-	// Post objects in creation order: routines first (views may call functions), then views in
-	// dependency order, then triggers, then events.
+	// Objects in creation order: routines (in the create section: a view of any database may
+	// call them), then views in dependency order, then triggers, then events (the post section).
 	Routines, Views, Triggers, Events []*objInfo
 	// viewDefs are the stored view definitions, fully qualified, to find views that read
 	// other databases (see orderDatabases).
@@ -49,6 +51,18 @@ type tableInfo struct {
 	// primary key column by whose ranges the data may be read in parallel, or "".
 	DataLength int64
 	ChunkKey   string
+	// IndexLength is the server's estimate of the index size (MEMORY tables: see heapSize).
+	IndexLength int64
+	// TrxHistory: a system-versioned table whose row start and end are transaction ids. The
+	// server sets those itself and refuses them in an INSERT, so only its current rows can be
+	// dumped: its history cannot come back (see format.Table.NoHistory).
+	TrxHistory bool
+	// Settings are the session settings its CREATE needs on the target, each "name = value",
+	// set before the CREATE and put back to the default after it (see tableSettings).
+	Settings []string
+	// rowBytes is a rough upper bound of an InnoDB row, to pick the tables worth probing for
+	// innodb_strict_mode (see probeStrict).
+	rowBytes int64
 }
 
 // colInfo is one column written in INSERTs.
@@ -69,6 +83,8 @@ type objInfo struct {
 	DBCollation string
 	// deps are the names of same-database views this view reads (views only).
 	deps []string
+	// columns are a view's column names, for its stand-in (see writeStandIn).
+	columns []string
 }
 
 // row is one catalog result row keyed by lower-case column name. A NULL column is absent.
@@ -201,7 +217,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	}
 	d.Create = r.str("create database")
 
-	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
+	tabs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, TABLE_TYPE, ENGINE, DATA_LENGTH, INDEX_LENGTH, CREATE_OPTIONS FROM information_schema.TABLES WHERE TABLE_SCHEMA = "+qdb+" ORDER BY TABLE_NAME")
 	if err != nil {
 		return fmt.Errorf("list tables of %s: %w", sqltext.QuoteIdent(d.Name), err)
 	}
@@ -215,6 +231,7 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		name, typ := r.str("table_name"), r.str("table_type")
 		t := &tableInfo{DB: d.Name, Name: name, Engine: r.str("engine")}
 		t.DataLength, _ = strconv.ParseInt(r.str("data_length"), 10, 64) // an estimate, used only to plan chunks
+		t.IndexLength, _ = strconv.ParseInt(r.str("index_length"), 10, 64)
 		switch typ {
 		case "VIEW":
 			views = append(views, name)
@@ -243,7 +260,14 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		}
 		t.SkipData = noDataEngines[strings.ToUpper(t.Engine)] ||
 			(strings.EqualFold(d.Name, "mysql") && (name == "general_log" || name == "slow_log"))
-		t.Columns = dumpColumns(cols[name], t.Kind == "versioned")
+		t.Columns, t.TrxHistory = dumpColumns(cols[name], t.Kind == "versioned")
+		t.rowBytes = rowBytes(cols[name])
+		if size := heapSize(t); size > 0 {
+			t.Settings = append(t.Settings, "max_heap_table_size = "+strconv.FormatInt(size, 10))
+		}
+		if ignoredBlockSize(t.Engine, r.str("create_options")) {
+			t.Settings = append(t.Settings, strictOff)
+		}
 		if t.Kind == "table" {
 			t.ChunkKey = chunkKey(cols[name])
 		}
@@ -269,6 +293,11 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	if d.Views, d.viewDefs, err = readViews(ctx, c, d.Name, views); err != nil {
 		return err
 	}
+	for _, v := range d.Views {
+		for _, col := range cols[v.Name] {
+			v.columns = append(v.columns, col.name)
+		}
+	}
 	if d.Triggers, err = readObjects(ctx, c, d.Name, "TRIGGER",
 		"SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = "+qdb+
 			" ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER"); err != nil {
@@ -284,33 +313,41 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 // column is a row of information_schema.COLUMNS.
 type column struct {
 	name, dataType, generated, expr, key string
+	octets                               int64 // CHARACTER_OCTET_LENGTH, 0 when not a string
 }
 
 func readColumns(ctx context.Context, c *sql.Conn, db string) (map[string][]column, error) {
-	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
+	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY, CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
 	if err != nil {
 		return nil, fmt.Errorf("list columns of %s: %w", sqltext.QuoteIdent(db), err)
 	}
 	out := map[string][]column{}
 	for _, r := range inSchema(rs, db) {
 		t := r.str("table_name")
-		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression"), r.str("column_key")})
+		octets, _ := strconv.ParseInt(r.str("character_octet_length"), 10, 64)
+		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression"), r.str("column_key"), octets})
 	}
 	return out, nil
 }
 
 // dumpColumns returns the columns written in INSERTs: all but generated ones (the server
 // computes them), invisible ones included. A system-versioned table also gets its row start and
-// row end, implicit (ROW_START, ROW_END) or named, so that its history can be inserted.
-func dumpColumns(cols []column, versioned bool) []colInfo {
-	var out []colInfo
+// row end, implicit (ROW_START, ROW_END) or named, so that its history can be inserted. When
+// they are transaction ids (BIGINT UNSIGNED), which no INSERT may set, they are left out and
+// trx is true: only the current rows can be dumped.
+func dumpColumns(cols []column, versioned bool) (out []colInfo, trx bool) {
+	isPeriod := func(c column) bool {
+		return strings.EqualFold(c.expr, "ROW START") || strings.EqualFold(c.expr, "ROW END")
+	}
 	explicitPeriod := false
 	for _, c := range cols {
-		period := strings.EqualFold(c.expr, "ROW START") || strings.EqualFold(c.expr, "ROW END")
-		if period {
+		if isPeriod(c) {
 			explicitPeriod = true
+			trx = trx || strings.EqualFold(c.dataType, "bigint")
 		}
-		if c.generated == "ALWAYS" && !(versioned && period) {
+	}
+	for _, c := range cols {
+		if c.generated == "ALWAYS" && !(versioned && !trx && isPeriod(c)) {
 			continue
 		}
 		out = append(out, colInfo{Name: c.name, Kind: sqltext.KindOf(c.dataType)})
@@ -318,7 +355,39 @@ func dumpColumns(cols []column, versioned bool) []colInfo {
 	if versioned && !explicitPeriod {
 		out = append(out, colInfo{"ROW_START", sqltext.KindString}, colInfo{"ROW_END", sqltext.KindString})
 	}
-	return out
+	return out, trx
+}
+
+// rowBytes is a rough upper bound of a row's size in InnoDB's row-size check: strings at their
+// longest (BLOB and TEXT at the 768-byte prefix that COMPACT keeps in the row), anything else
+// at 8 bytes; enough to tell a table that might be over the limit from one that cannot be.
+func rowBytes(cols []column) int64 {
+	var n int64
+	for _, c := range cols {
+		switch {
+		case strings.HasSuffix(strings.ToLower(c.dataType), "blob") || strings.HasSuffix(strings.ToLower(c.dataType), "text"):
+			n += 768
+		case c.octets > 0:
+			n += c.octets
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+// heapSize is the max_heap_table_size a MEMORY table's CREATE needs on the target to hold the
+// source's rows, or 0 when the smallest default will do. A MEMORY table keeps the limit in
+// force when it was created, so a table filled under a raised limit can exceed the target's
+// default: twice what it holds, rounded up to a MiB, leaves room for the restore's own
+// allocation pattern.
+func heapSize(t *tableInfo) int64 {
+	const mib = 1 << 20
+	need := t.DataLength + t.IndexLength
+	if !strings.EqualFold(t.Engine, "MEMORY") || need < mib {
+		return 0
+	}
+	return max((2*need+mib-1)/mib*mib, 16*mib)
 }
 
 // showCreate reads one object's SHOW CREATE row; col names the statement's column.
@@ -426,8 +495,9 @@ func readViews(ctx context.Context, c *sql.Conn, db string, names []string) ([]*
 }
 
 // orderDatabases puts a database whose views read another dumped database after that one, so
-// that a stock replay creates the tables before the views (each database's views are in its own
-// post section). Independent databases keep their order; a cycle is broken in the given order.
+// that its post section comes after the other's. Independent databases keep their order; a cycle
+// is broken in the given order, where the stand-ins of the views read across databases (see
+// writeStandIn) let each view be created all the same.
 func orderDatabases(dbs []*dbInfo) []*dbInfo {
 	views := make([]*objInfo, len(dbs))
 	byName := map[string]*dbInfo{}
@@ -507,3 +577,58 @@ func (e *unknownDatabaseError) Error() string {
 
 // Unwrap makes the error ErrUnknownDatabase.
 func (e *unknownDatabaseError) Unwrap() error { return ErrUnknownDatabase }
+
+// strictOff is the setting of a table that exists only with innodb_strict_mode off.
+const strictOff = "innodb_strict_mode = 0"
+
+// ignoredBlockSize reports an InnoDB table whose KEY_BLOCK_SIZE goes with a ROW_FORMAT other
+// than COMPRESSED: InnoDB ignores it (with a warning) only when innodb_strict_mode is off, and
+// strict mode refuses the CREATE ("Wrong create options").
+func ignoredBlockSize(engine, options string) bool {
+	o := strings.ToLower(options)
+	return strings.EqualFold(engine, "InnoDB") && strings.Contains(o, "key_block_size=") &&
+		strings.Contains(o, "row_format=") && !strings.Contains(o, "row_format=compressed")
+}
+
+// probeStrict finds the InnoDB tables that exist only because innodb_strict_mode was off when
+// they were created (a row over the row-size limit: ER_TOO_BIG_ROWSIZE under strict mode) and
+// gives their CREATE the setting it needs. Only tables whose rough row size could be over
+// the limit are probed: by creating a temporary copy under strict mode on c, a connection of
+// the dump's own, kept out of the binary log where the user may do so. A copy the server
+// refuses for another reason (a temporary table cannot have foreign keys or partitions) leaves
+// the table as it is.
+func probeStrict(ctx context.Context, c *sql.Conn, dbs []*dbInfo) error {
+	r, err := queryOne(ctx, c, "SELECT @@innodb_page_size AS p")
+	if err != nil {
+		return nil // no InnoDB: nothing to probe
+	}
+	page, _ := strconv.ParseInt(r.str("p"), 10, 64)
+	_, _ = c.ExecContext(ctx, "SET SESSION sql_log_bin = 0") // needs a privilege the dump does not ask for
+	if _, err := c.ExecContext(ctx, "SET SESSION innodb_strict_mode = 1"); err != nil {
+		return fmt.Errorf("probe row sizes: %w", err)
+	}
+	const probe = "backupctl_row_size_probe"
+	for _, d := range dbs {
+		for _, t := range d.Tables {
+			if t.Kind != "table" || !strings.EqualFold(t.Engine, "InnoDB") || t.rowBytes < page/2-200 || slices.Contains(t.Settings, strictOff) {
+				continue
+			}
+			head := "CREATE TABLE " + sqltext.QuoteIdent(t.Name)
+			if !strings.HasPrefix(t.Create, head) {
+				continue
+			}
+			tmp := sqltext.QuoteIdent(d.Name) + "." + sqltext.QuoteIdent(probe)
+			_, err := c.ExecContext(ctx, "CREATE TEMPORARY TABLE "+tmp+t.Create[len(head):])
+			var me *mysql.MySQLError
+			switch {
+			case err == nil:
+				if _, err := c.ExecContext(ctx, "DROP TEMPORARY TABLE "+tmp); err != nil {
+					return fmt.Errorf("probe row size of %s.%s: %w", sqltext.QuoteIdent(d.Name), sqltext.QuoteIdent(t.Name), err)
+				}
+			case errors.As(err, &me) && me.Number == 1118:
+				t.Settings = append(t.Settings, strictOff)
+			}
+		}
+	}
+	return nil
+}

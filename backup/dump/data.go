@@ -1,8 +1,10 @@
 package dump
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,14 @@ const restoreSession = "SET NAMES utf8mb4;\nSET SQL_MODE = 'NO_AUTO_VALUE_ON_ZER
 
 // plan creates the dump's jobs in object order: small sections are produced here, data is
 // left to the workers. It fills m's names; the writer fills the ranges.
+//
+// The order is by dependencies across every dumped database, never by name: first each
+// database with its routines (a view in another database may call them) and stand-ins for
+// the views another database's views read; then the sequences of every database (a column
+// default may call NEXTVAL on another database's sequence), then the other tables; then the
+// data in the same order; then each database's views, triggers and events. A section whose
+// database is not the one the stream last switched to starts with USE, so each database's
+// sections stay addressable and a stock replay runs in the right database.
 func (d *dumper) plan(ctx context.Context, p *pipe, m *format.Manifest) error {
 	d.prog.start(d.dbs)
 	header := fmt.Sprintf("-- %s %s dump %s\n-- server %s\n-- started %s\n%s",
@@ -27,8 +37,56 @@ func (d *dumper) plan(ctx context.Context, p *pipe, m *format.Manifest) error {
 		return err
 	}
 	m.Databases = make([]format.Database, len(d.dbs))
+	standIns := readByOthers(d.dbs)
+	cur := "" // the database of the stream's last USE
 	for i, db := range d.dbs {
-		if err := d.planDatabase(ctx, p, db, &m.Databases[i]); err != nil {
+		md := &m.Databases[i]
+		*md = format.Database{Name: db.Name, Charset: db.Charset, Collation: db.Collation}
+		md.Tables = make([]format.Table, len(db.Tables))
+		for j, t := range db.Tables {
+			md.Tables[j] = format.Table{Name: t.Name, Kind: t.Kind, NoHistory: t.TrxHistory}
+			if t.TrxHistory {
+				d.log.Warn("system-versioned by transaction id: only the current rows are dumped, the server cannot take back its history",
+					"database", t.DB, "table", t.Name)
+			}
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s;\nUSE %s;\n", db.Create, sqltext.QuoteIdent(db.Name))
+		for _, o := range db.Routines {
+			md.Routines = append(md.Routines, o.Name)
+			writeObject(&b, o, db.Collation)
+		}
+		for _, o := range db.Views {
+			if standIns[o] {
+				writeStandIn(&b, o)
+			}
+		}
+		if err := p.section(ctx, &md.Create, b.String()); err != nil {
+			return err
+		}
+		cur = db.Name
+	}
+	order := tableOrder(d.dbs, m)
+	for _, o := range order {
+		if err := p.section(ctx, &o.mt.Schema, useFor(&cur, o.t.DB)+tableSchema(o.t)); err != nil {
+			return err
+		}
+	}
+	for _, o := range order {
+		t, mt := o.t, o.mt
+		if t.SkipData {
+			done := func(ow *objectWriter) { d.prog.tableDone(d.log, ow, t, 0) }
+			if err := p.sectionThen(ctx, &mt.Data, "", done); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := d.planData(ctx, p, t, mt, useFor(&cur, t.DB)); err != nil {
+			return fmt.Errorf("dump %s.%s: %w", sqltext.QuoteIdent(t.DB), sqltext.QuoteIdent(t.Name), err)
+		}
+	}
+	for i, db := range d.dbs {
+		if err := d.planPost(ctx, p, db, &m.Databases[i], standIns); err != nil {
 			return err
 		}
 	}
@@ -41,34 +99,90 @@ func (d *dumper) plan(ctx context.Context, p *pipe, m *format.Manifest) error {
 	return p.section(ctx, &m.Footer, format.Footer(d.id))
 }
 
-func (d *dumper) planDatabase(ctx context.Context, p *pipe, db *dbInfo, md *format.Database) error {
-	*md = format.Database{Name: db.Name, Charset: db.Charset, Collation: db.Collation}
-	if err := p.section(ctx, &md.Create, fmt.Sprintf("%s;\nUSE %s;\n", db.Create, sqltext.QuoteIdent(db.Name))); err != nil {
-		return err
+// useFor returns the USE that switches the stream to db, or "" when it is there already.
+func useFor(cur *string, db string) string {
+	if *cur == db {
+		return ""
 	}
-	md.Tables = make([]format.Table, len(db.Tables))
-	for i, t := range db.Tables {
-		md.Tables[i] = format.Table{Name: t.Name, Kind: t.Kind}
-		if err := p.section(ctx, &md.Tables[i].Schema, t.Create+";\n"); err != nil {
-			return err
-		}
-	}
-	for i, t := range db.Tables {
-		mt := &md.Tables[i]
-		if t.SkipData {
-			done := func(ow *objectWriter) { d.prog.tableDone(d.log, ow, t, 0) }
-			if err := p.sectionThen(ctx, &mt.Data, "", done); err != nil {
-				return err
+	*cur = db
+	return "USE " + sqltext.QuoteIdent(db) + ";\n"
+}
+
+// planned is one table with its manifest entry.
+type planned struct {
+	t  *tableInfo
+	mt *format.Table
+}
+
+// tableOrder lists every table of every database: the sequences first, then the rest, each
+// database's in its own order.
+func tableOrder(dbs []*dbInfo, m *format.Manifest) []planned {
+	var seqs, rest []planned
+	for i, db := range dbs {
+		for j, t := range db.Tables {
+			o := planned{t, &m.Databases[i].Tables[j]}
+			if t.Kind == "sequence" {
+				seqs = append(seqs, o)
+			} else {
+				rest = append(rest, o)
 			}
-			continue
-		}
-		if err := d.planData(ctx, p, t, mt); err != nil {
-			return fmt.Errorf("dump %s.%s: %w", sqltext.QuoteIdent(t.DB), sqltext.QuoteIdent(t.Name), err)
 		}
 	}
-	for _, o := range db.Routines {
-		md.Routines = append(md.Routines, o.Name)
+	return append(seqs, rest...)
+}
+
+// tableSchema is a table's CREATE, inside the session settings it needs (see
+// tableInfo.Settings), each put back to the server's default after it.
+func tableSchema(t *tableInfo) string {
+	var b strings.Builder
+	for _, s := range t.Settings {
+		fmt.Fprintf(&b, "SET SESSION %s;\n", s)
 	}
+	b.WriteString(t.Create + ";\n")
+	for _, s := range t.Settings {
+		name, _, _ := strings.Cut(s, " = ")
+		fmt.Fprintf(&b, "SET SESSION %s = DEFAULT;\n", name)
+	}
+	return b.String()
+}
+
+// writeStandIn writes a view that stands in for o until its post section replaces it: a view
+// with o's column names, so that a view of another database that reads o can be created
+// before o's own definition, whatever the order of the databases.
+func writeStandIn(b *strings.Builder, o *objInfo) {
+	b.WriteString("CREATE VIEW " + sqltext.QuoteIdent(o.Name) + " AS SELECT ")
+	for i, c := range o.columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("1 AS " + sqltext.QuoteIdent(c))
+	}
+	b.WriteString(";\n")
+}
+
+// readByOthers returns the views with columns that a view of another dumped database reads:
+// those get a stand-in (see writeStandIn).
+func readByOthers(dbs []*dbInfo) map[*objInfo]bool {
+	out := map[*objInfo]bool{}
+	for _, d := range dbs {
+		for _, v := range d.Views {
+			if len(v.columns) == 0 {
+				continue
+			}
+			ref := sqltext.QuoteIdent(d.Name) + "." + sqltext.QuoteIdent(v.Name)
+			for _, other := range dbs {
+				if other != d && slices.ContainsFunc(other.viewDefs, func(def string) bool { return strings.Contains(def, ref) }) {
+					out[v] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// planPost adds a database's post section: its views (a view with a stand-in replaces it),
+// triggers and events, after a USE: the data before it was loaded in whatever database.
+func (d *dumper) planPost(ctx context.Context, p *pipe, db *dbInfo, md *format.Database, standIns map[*objInfo]bool) error {
 	for _, o := range db.Views {
 		md.Views = append(md.Views, o.Name)
 	}
@@ -79,12 +193,26 @@ func (d *dumper) planDatabase(ctx context.Context, p *pipe, db *dbInfo, md *form
 		md.Events = append(md.Events, o.Name)
 	}
 	var post strings.Builder
-	for _, group := range [][]*objInfo{db.Routines, db.Views, db.Triggers, db.Events} {
+	for _, group := range [][]*objInfo{db.Views, db.Triggers, db.Events} {
 		for _, o := range group {
+			if standIns[o] {
+				o = orReplace(o)
+			}
 			writeObject(&post, o, db.Collation)
 		}
 	}
-	return p.section(ctx, &md.Post, post.String())
+	text := post.String()
+	if text != "" {
+		text = "USE " + sqltext.QuoteIdent(db.Name) + ";\n" + text
+	}
+	return p.section(ctx, &md.Post, text)
+}
+
+// orReplace returns the view o as CREATE OR REPLACE, which replaces its stand-in.
+func orReplace(o *objInfo) *objInfo {
+	c := *o
+	c.Create = append([]byte("CREATE OR REPLACE "), bytes.TrimPrefix(o.Create, []byte("CREATE "))...)
+	return &c
 }
 
 // writeObject writes a view, routine, trigger or event in the session it was created in, so

@@ -365,6 +365,10 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	if _, err := d.lock.ExecContext(ctx, release); err != nil {
 		return fmt.Errorf("%s: %w", release, err)
 	}
+	// The lock connection is free now: it probes which tables need innodb_strict_mode off.
+	if err := probeStrict(ctx, d.lock, d.dbs); err != nil {
+		return err
+	}
 	d.log.Info("snapshot taken", "id", d.id, "databases", len(d.dbs), "connections", len(d.workers), "ddl_blocked_seconds", time.Since(t0).Seconds(),
 		"commits_blocked_seconds", time.Since(t1).Seconds(), "locked_tables", d.nLock, "binlog", d.binlog)
 	// Everything is read as raw bytes from here on; see the data section's SET NAMES binary.

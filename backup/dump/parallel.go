@@ -222,8 +222,10 @@ func (d *dumper) writeJobs(ctx context.Context, p *pipe, ow *objectWriter) error
 
 // planData adds the jobs that read a table's data: one per primary-key range for a large table
 // with an integer key, else one.
-func (d *dumper) planData(ctx context.Context, p *pipe, t *tableInfo, mt *format.Table) error {
-	tbl := &tableOut{t: t, mt: mt}
+//
+// use, when not "", is the USE that starts the data section (see plan).
+func (d *dumper) planData(ctx context.Context, p *pipe, t *tableInfo, mt *format.Table, use string) error {
+	tbl := &tableOut{t: t, mt: mt, use: use}
 	wheres, err := d.ranges(ctx, t, p.target)
 	if err != nil {
 		return err
@@ -296,6 +298,7 @@ type frameSink struct {
 	p   *pipe
 	j   *job
 	f   *frame
+	use string // a USE for the next frame opened
 }
 
 // open starts a frame; every frame of a data section starts with SET NAMES binary so that it
@@ -306,6 +309,10 @@ func (s *frameSink) open() error {
 		return err
 	}
 	s.f = f
+	// The USE before the section's first frame: under SET NAMES binary a name would be read
+	// as bytes.
+	s.f.raw = append(s.f.raw, s.use...)
+	s.use = ""
 	s.f.raw = append(s.f.raw, "SET NAMES binary;\n"...)
 	return nil
 }
@@ -345,6 +352,9 @@ func (d *dumper) writeData(ctx context.Context, w *worker, p *pipe, j *job, wher
 	s := &frameSink{ctx: ctx, p: p, j: j}
 	defer s.abandon()
 	from := sqltext.QuoteIdent(t.DB) + "." + sqltext.QuoteIdent(t.Name)
+	if j.first {
+		s.use = j.tbl.use
+	}
 	if t.Kind == "sequence" {
 		r, err := queryOne(ctx, w.conn, "SELECT next_not_cached_value AS n, cycle_count AS c FROM "+from)
 		if err != nil {
@@ -355,20 +365,17 @@ func (d *dumper) writeData(ctx context.Context, w *worker, p *pipe, j *job, wher
 			return err
 		}
 		s.f = f
+		f.raw = append(f.raw, s.use...)
 		// The state a restart would resume from: the next value not handed out by the cache.
 		// A state, not a row: Rows counts inserted rows.
 		f.raw = fmt.Appendf(f.raw, "DO SETVAL(%s, %s, 0, %s);\n", sqltext.QuoteIdent(t.Name), r.str("n"), r.str("c"))
 		return s.emit()
 	}
-	if len(t.Columns) == 0 {
-		f, err := p.pool.get(ctx, j.seq)
-		if err != nil {
-			return err
-		}
-		s.f = f
-		return s.emit()
-	}
 	var sel, list strings.Builder
+	if len(t.Columns) == 0 {
+		// Every column is generated: each row is an empty tuple, INSERT INTO t () VALUES ().
+		sel.WriteString("NULL")
+	}
 	for i, c := range t.Columns {
 		if i > 0 {
 			sel.WriteString(", ")
@@ -387,7 +394,7 @@ func (d *dumper) writeData(ctx context.Context, w *worker, p *pipe, j *job, wher
 		list.WriteString(sqltext.QuoteIdent(c.Name))
 	}
 	query := "SELECT " + sel.String() + " FROM " + from
-	if t.Kind == "versioned" {
+	if t.Kind == "versioned" && !t.TrxHistory {
 		query += " FOR SYSTEM_TIME ALL"
 	}
 	prefix := "INSERT INTO " + sqltext.QuoteIdent(t.Name) + " (" + list.String() + ") VALUES\n"
@@ -410,7 +417,7 @@ func (d *dumper) writeData(ctx context.Context, w *worker, p *pipe, j *job, wher
 			f.raw = append(f.raw, '(')
 		}
 		tuple := len(f.raw) - 1
-		for i, v := range vals {
+		for i, v := range vals[:len(t.Columns)] {
 			if i > 0 {
 				f.raw = append(f.raw, ',')
 			}

@@ -114,6 +114,7 @@ type tableOut struct {
 	start  format.Range
 	chunks []format.Range
 	rows   int64
+	use    string // the USE its section starts with, or ""
 }
 
 // objectWriter writes the frames of the dump to the object in job order, and records where each

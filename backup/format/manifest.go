@@ -113,10 +113,11 @@ type Database struct {
 	Name      string `json:"name"`
 	Charset   string `json:"charset"`
 	Collation string `json:"collation"`
-	// Create is the range holding CREATE DATABASE and USE.
+	// Create is the range holding CREATE DATABASE and USE, then the database's routines and
+	// stand-ins for its views that other databases' views read.
 	Create Range   `json:"create"`
 	Tables []Table `json:"tables"`
-	// Post is the range holding views, routines, triggers and events, created after all data.
+	// Post is the range holding views, triggers and events, created after all data.
 	Post     Range    `json:"post"`
 	Views    []string `json:"views,omitempty"`
 	Routines []string `json:"routines,omitempty"`
@@ -135,6 +136,10 @@ type Table struct {
 	Data   Range `json:"data"`
 	// DataSHA256 is the SHA-256 of the uncompressed bytes of Data.
 	DataSHA256 string `json:"data_sha256"`
+	// NoHistory marks a system-versioned table whose row start and end are transaction ids:
+	// the server sets those itself and refuses them in an INSERT, so its data section holds
+	// the current rows only and its history is not in the backup.
+	NoHistory bool `json:"no_history,omitempty"`
 	// Chunks, when the data section has more than one frame, are its frames in order; they
 	// tile Data, each ends at a statement boundary and starts with SET NAMES binary, so each
 	// can be applied alone (in parallel) after the header and a USE.

@@ -363,6 +363,9 @@ func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section)
 	if sec.kind == kindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, q) {
 		return nil
 	}
+	if a.plan.rename && sec.kind == kindCreate && isCreateDatabase(q) {
+		return nil // created under its new name by prepare
+	}
 	if a.plan.rename && sec.db != nil {
 		q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
 	}
@@ -427,6 +430,12 @@ func (a *applier) tableDone(sec *section, rows int64, started time.Time) {
 	if t.Kind == "table" && rows != t.Rows {
 		a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("table %s.%s: %d rows inserted, the manifest says %d", sec.db.target, t.Name, rows, t.Rows))
 	}
+}
+
+// isCreateDatabase recognises the create section's CREATE DATABASE, as SHOW CREATE DATABASE
+// prints it.
+func isCreateDatabase(q string) bool {
+	return len(q) > 16 && strings.EqualFold(q[:16], "CREATE DATABASE ")
 }
 
 func isUse(q string) bool {

@@ -236,8 +236,9 @@ func (p *plan) sections() []*section {
 	}
 	add(kindHeader, nil, nil, p.m.Header, "")
 	for _, dp := range p.dbs {
-		// Under --into and for --table, the restore creates the database itself.
-		if dp.whole && !p.rename {
+		// Under --into and for --table, the restore creates the database itself; under --into
+		// the create section is still read for the routines and stand-ins it holds.
+		if dp.whole {
 			add(kindCreate, dp, nil, dp.src.Create, "")
 		}
 		for _, t := range dp.tables {

@@ -105,12 +105,13 @@ func TestRestorePlanSections(t *testing.T) {
 		t.Errorf("--database b.c: %d spans, want 2 (header, database)", len(sp))
 	}
 
-	// --into skips the stream's create section: the restore creates the database itself.
+	// --into reads the stream's create section for the routines and stand-ins it holds; the
+	// restore creates the database itself and skips the section's CREATE DATABASE.
 	p, err = makePlan(m, Options{Databases: []string{"a"}, Into: "n"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := kinds(p), "header schema:n.t1 schema:n.t.2 schema:n.e data:n.t1 data:n.t.2 post:n"; got != want || !p.rename {
+	if got, want := kinds(p), "header create:n schema:n.t1 schema:n.t.2 schema:n.e data:n.t1 data:n.t.2 post:n"; got != want || !p.rename {
 		t.Errorf("--into sections\n got %s\nwant %s", got, want)
 	}
 

@@ -101,6 +101,13 @@ func (s *session) plan() error {
 	s.rep = &Report{ID: s.m.ID, DryRun: s.opts.DryRun, Databases: p.targetNames()}
 	for _, dp := range p.dbs {
 		s.rep.Tables += len(dp.tables)
+		for _, t := range dp.tables {
+			if t.NoHistory {
+				w := fmt.Sprintf("table %s.%s is system-versioned by transaction id: its current rows are restored, its history is not in the backup (MariaDB cannot insert transaction ids)", dp.target, t.Name)
+				s.log.Warn(w)
+				s.rep.Warnings = append(s.rep.Warnings, w)
+			}
+		}
 	}
 	if err := s.planAccounts(); err != nil {
 		return err

@@ -1,0 +1,38 @@
+-- Tables that exist only under the settings they were created with (@A@ is replaced by the
+-- test's database name).
+USE @A@;
+SET SESSION innodb_strict_mode = 0;
+-- Over InnoDB's row-size limit (about 8 KB with 16 KB pages): strict mode refuses them.
+CREATE TABLE wide_char (id INT PRIMARY KEY, c01 CHAR(255), c02 CHAR(255), c03 CHAR(255), c04 CHAR(255),
+  c05 CHAR(255), c06 CHAR(255), c07 CHAR(255), c08 CHAR(255), c09 CHAR(255), c10 CHAR(255), c11 CHAR(255),
+  c12 CHAR(255), c13 CHAR(255), c14 CHAR(255), c15 CHAR(255), c16 CHAR(255), c17 CHAR(255), c18 CHAR(255),
+  c19 CHAR(255), c20 CHAR(255), c21 CHAR(255), c22 CHAR(255), c23 CHAR(255), c24 CHAR(255), c25 CHAR(255),
+  c26 CHAR(255), c27 CHAR(255), c28 CHAR(255), c29 CHAR(255), c30 CHAR(255), c31 CHAR(255), c32 CHAR(255),
+  c33 CHAR(255), c34 CHAR(255)) CHARACTER SET latin1 ENGINE=InnoDB;
+INSERT INTO wide_char (id, c01, c34) VALUES (1, 'first', 'last'), (2, NULL, 'x');
+CREATE TABLE wide_text_compact (id INT PRIMARY KEY, t01 TEXT, t02 TEXT, t03 TEXT, t04 TEXT, t05 TEXT,
+  t06 TEXT, t07 TEXT, t08 TEXT, t09 TEXT, t10 TEXT, t11 TEXT, t12 TEXT) ENGINE=InnoDB ROW_FORMAT=COMPACT;
+INSERT INTO wide_text_compact (id, t01, t12) VALUES (1, REPEAT('a', 300), REPEAT('z', 300));
+CREATE TABLE wide_redundant (id INT PRIMARY KEY,
+  b01 VARBINARY(255), b02 VARBINARY(255), b03 VARBINARY(255), b04 VARBINARY(255), b05 VARBINARY(255), b06 VARBINARY(255), b07 VARBINARY(255), b08 VARBINARY(255),
+  b09 VARBINARY(255), b10 VARBINARY(255), b11 VARBINARY(255), b12 VARBINARY(255), b13 VARBINARY(255), b14 VARBINARY(255), b15 VARBINARY(255), b16 VARBINARY(255),
+  b17 VARBINARY(255), b18 VARBINARY(255), b19 VARBINARY(255), b20 VARBINARY(255), b21 VARBINARY(255), b22 VARBINARY(255), b23 VARBINARY(255), b24 VARBINARY(255),
+  b25 VARBINARY(255), b26 VARBINARY(255), b27 VARBINARY(255), b28 VARBINARY(255), b29 VARBINARY(255), b30 VARBINARY(255), b31 VARBINARY(255), b32 VARBINARY(255),
+  b33 VARBINARY(255), b34 VARBINARY(255), b35 VARBINARY(255), b36 VARBINARY(255), b37 VARBINARY(255), b38 VARBINARY(255), b39 VARBINARY(255), b40 VARBINARY(255)) ENGINE=InnoDB ROW_FORMAT=REDUNDANT;
+INSERT INTO wide_redundant (id, b01, b40) VALUES (1, 0x00ff, 'end'), (2, NULL, NULL);
+-- KEY_BLOCK_SIZE without ROW_FORMAT=COMPRESSED: ignored with a warning, refused under strict mode.
+CREATE TABLE block_size_ignored (id INT PRIMARY KEY, v INT) ENGINE=InnoDB ROW_FORMAT=DYNAMIC KEY_BLOCK_SIZE=8;
+INSERT INTO block_size_ignored VALUES (1, 1), (2, 4);
+SET SESSION innodb_strict_mode = DEFAULT;
+-- A table under the limit beside them: no setting needed.
+CREATE TABLE narrow (id INT PRIMARY KEY, c CHAR(255)) ENGINE=InnoDB;
+INSERT INTO narrow VALUES (1, 'n');
+-- MEMORY tables larger than the default max_heap_table_size (16 MiB): filled under a raised limit.
+SET SESSION max_heap_table_size = 64 * 1024 * 1024;
+CREATE TABLE heap_big (id INT PRIMARY KEY, pad CHAR(200)) ENGINE=MEMORY;
+INSERT INTO heap_big SELECT seq, CONCAT('row ', seq) FROM seq_1_to_90000;
+CREATE TABLE heap_btree (id INT NOT NULL, k VARCHAR(100), KEY (k) USING BTREE, PRIMARY KEY (id) USING HASH) ENGINE=MEMORY;
+INSERT INTO heap_btree SELECT seq, CONCAT('key ', seq % 1000) FROM seq_1_to_160000;
+SET SESSION max_heap_table_size = DEFAULT;
+CREATE TABLE heap_small (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=MEMORY;
+INSERT INTO heap_small VALUES (1, 'small');
