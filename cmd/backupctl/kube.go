@@ -66,6 +66,7 @@ func (k kubeFlags) client() (*jobs.Client, error) {
 // settings that name files on this machine are refused, or replaced by the CA bundle mounted in
 // the pod. The password and the keys never appear here: the Job takes them from the Secret.
 func dumperConn(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) (contract.DB, contract.Storage, error) {
+	cli.WarnTransport(db, st) // what the pod would send in clear
 	if db.DBPasswordFile != "" {
 		return contract.DB{}, contract.Storage{}, contract.Usagef("--db-password-file applies to --local only: in a Job the password comes from the Secret %q (key BACKUP_DB_PASSWORD)", k.Secret)
 	}

@@ -36,6 +36,7 @@ type DBFlags struct {
 
 // Config returns the connection settings, with the password from BACKUP_DB_PASSWORD or the file.
 func (f DBFlags) Config() (backup.DBConfig, error) {
+	f.warnTransport()
 	c := backup.DBConfig{
 		Host: f.DBHost, Port: f.DBPort, Socket: f.DBSocket, User: f.DBUser,
 		TLS: f.DBTLS, CAFile: f.DBTLSCA, CertFile: f.DBTLSCert, KeyFile: f.DBTLSKey,
@@ -67,6 +68,7 @@ type StorageFlags struct {
 
 // Config returns the storage settings with the keys from the environment.
 func (f StorageFlags) Config() (storage.Config, error) {
+	f.warnTransport()
 	c := storage.Config{
 		Bucket: f.Bucket, Prefix: f.Prefix, Region: f.S3Region, CAFile: f.S3CAFile,
 		AccessKey: os.Getenv(contract.EnvAWSAccessKey), SecretKey: os.Getenv(contract.EnvAWSSecretKey),

@@ -66,6 +66,7 @@ func Parse(ctx context.Context, name, description string, cliStruct hasGlobals, 
 		var pe *kong.ParseError
 		return nil, &parseError{err: err, help: errors.As(err, &pe)}
 	}
+	configureTransportWarnings(cliStruct.globals())
 	return kctx, nil
 }
 

@@ -17,6 +17,8 @@ type Globals struct {
 	Output    string `short:"o" name:"output" env:"BACKUP_OUTPUT" enum:"text,json" default:"text" help:"Output format of results: text or json."`
 	LogFormat string `name:"log-format" env:"BACKUP_LOG_FORMAT" enum:"auto,text,json" default:"auto" help:"Progress and log lines on stderr: auto (text on a terminal, json otherwise), text, json."`
 	Quiet     bool   `short:"q" name:"quiet" env:"BACKUP_QUIET" help:"No progress lines, only errors and the result."`
+	// InsecureTransport silences the warning about plain-http S3 and TLS-off MariaDB to another host.
+	InsecureTransport bool `name:"insecure-transport" env:"BACKUP_INSECURE_TRANSPORT" help:"Do not warn when S3 is plain http or MariaDB TLS is off to a host that is not this machine."`
 
 	Stdout io.Writer `kong:"-"`
 	Stderr io.Writer `kong:"-"`
