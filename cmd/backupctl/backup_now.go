@@ -19,6 +19,7 @@ type backupNowCmd struct {
 	cli.DBFlags       `embed:""`
 	cli.StorageFlags  `embed:""`
 	kubeFlags         `embed:""`
+	waitFlag          `embed:""`
 }
 
 func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -38,7 +39,7 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return err
 	}
 	s := c.spec(args)
-	return runJob(ctx, g, c.kubeFlags, kc, jobs.BackupJob(s, time.Now()), s)
+	return runJob(ctx, g, c.Wait, kc, jobs.BackupJob(s, time.Now(), jobs.NameSuffix()), s)
 }
 
 // jobArgs is the dumper's command line for the Job.

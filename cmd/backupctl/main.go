@@ -20,6 +20,9 @@ type backupctlCLI struct {
 	List     listCmd       `cmd:"" help:"List the backups, newest first."`
 	Schedule scheduleCmd   `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
 	Prune    pruneCmd      `cmd:"" help:"Delete backups that the retention rules do not keep."`
+	Jobs     jobsCmd       `cmd:"" help:"List recent backup and restore Jobs with their state."`
+	Logs     logsCmd       `cmd:"" help:"Print (or follow with -f) the dumper's log of a Job."`
+	Wait     waitCmd       `cmd:"" help:"Follow a Job to its end and exit as if it had been run here."`
 	Version  versionCmd    `cmd:"" help:"Print the version."`
 }
 

@@ -16,6 +16,7 @@ type restoreCmd struct {
 	cli.DBFlags        `embed:""`
 	cli.StorageFlags   `embed:""`
 	kubeFlags          `embed:""`
+	waitFlag           `embed:""`
 }
 
 func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -35,7 +36,7 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return err
 	}
 	s := c.spec(args)
-	return runJob(ctx, g, c.kubeFlags, kc, jobs.RestoreJob(s, c.ID, time.Now()), s)
+	return runJob(ctx, g, c.Wait, kc, jobs.RestoreJob(s, c.ID, time.Now(), jobs.NameSuffix()), s)
 }
 
 // jobArgs is the dumper's command line for the Job.

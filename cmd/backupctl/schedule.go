@@ -7,7 +7,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 
-	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -116,28 +115,28 @@ func (c *scheduleSetCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 type scheduleShowCmd struct {
 	scheduleName
-	kubeFlags `embed:""`
+	kubeConn `embed:""`
 }
 
 func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
-	kc, err := c.client()
+	kc, err := c.connect(ctx)
 	if err != nil {
 		return err
 	}
 	cj, err := kc.GetCronJob(ctx, c.Namespace, c.Name)
 	if err != nil {
-		return contract.NotFound(err)
+		return err
 	}
 	return g.Print(infoOf(cj))
 }
 
 type scheduleDeleteCmd struct {
 	scheduleName
-	kubeFlags `embed:""`
+	kubeConn `embed:""`
 }
 
 func (c *scheduleDeleteCmd) Run(ctx context.Context, g *cli.Globals) error {
-	kc, err := c.client()
+	kc, err := c.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -149,17 +148,21 @@ func (c *scheduleDeleteCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 type scheduleRunCmd struct {
 	scheduleName
-	kubeFlags `embed:""`
+	kubeConn `embed:""`
+	waitFlag `embed:""`
 }
 
 func (c *scheduleRunCmd) Run(ctx context.Context, g *cli.Globals) error {
-	kc, err := c.client()
+	kc, err := c.connect(ctx)
 	if err != nil {
 		return err
 	}
-	job, err := kc.TriggerCronJob(ctx, c.Namespace, c.Name, time.Now())
+	job, err := kc.TriggerCronJob(ctx, c.Namespace, c.Name, time.Now(), jobs.NameSuffix())
 	if err != nil {
 		return fmt.Errorf("run schedule %s/%s: %w", c.Namespace, c.Name, err)
 	}
-	return waitJob(ctx, g, c.kubeFlags, kc, job)
+	if !c.Wait {
+		return printCreated(g, job.Namespace, job.Name)
+	}
+	return followJob(ctx, g, kc, job.Namespace, job.Name)
 }
