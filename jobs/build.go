@@ -101,6 +101,8 @@ func jobSpec(s Spec, labels map[string]string) batchv1.JobSpec {
 		PodReplacementPolicy: ptr.To(batchv1.Failed),
 		PodFailurePolicy: &batchv1.PodFailurePolicy{
 			Rules: []batchv1.PodFailurePolicyRule{
+				// Any other failure counts against the backoff limit and is retried: among them
+				// contract.ExitTransient, an endpoint that did not answer this time.
 				{
 					// Bad configuration or a missing backup fails the same way on every retry.
 					Action: batchv1.PodFailurePolicyActionFailJob,
