@@ -193,7 +193,8 @@ func reportOutcome(g *cli.Globals, out *jobs.Outcome) error {
 	if reason == "" {
 		reason = "the Job succeeded but the dumper reported no result; treating it as a failure"
 	}
-	if len(out.LastLogLines) > 0 && !g.Quiet {
+	// The log was followed on stderr unless --quiet: then its last lines are the context.
+	if len(out.LastLogLines) > 0 && g.Quiet {
 		fmt.Fprintf(g.Err(), "last log lines of pod %s:\n", out.Pod)
 		for _, l := range out.LastLogLines {
 			fmt.Fprintf(g.Err(), "  %s\n", l)

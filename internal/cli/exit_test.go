@@ -72,7 +72,8 @@ func TestLogWriterText(t *testing.T) {
 	g := &Globals{LogFormat: "text", Stderr: &errb}
 	w := g.LogWriter()
 	in := `{"time":"2026-11-29T05:00:00.5Z","level":"INFO","msg":"manifest written","id":"20261129T050000Z-ab12","rows":3}` + "\n" +
-		"--- backupctl: following pod p (attempt 2) ---\n"
+		"--- backupctl: following pod p (attempt 2) ---\n" +
+		"dumper: dump failed\n"
 	for _, part := range []string{in[:40], in[40:]} {
 		if _, err := w.Write([]byte(part)); err != nil {
 			t.Fatal(err)

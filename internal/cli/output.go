@@ -94,14 +94,23 @@ func (w *textLines) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		line := w.buf[:i+1]
-		if rec, ok := jsonRecord(line); ok {
+		rec, ok := jsonRecord(line)
+		switch {
+		case ok:
 			_ = w.h.Handle(context.Background(), rec)
-		} else if _, err := w.out.Write(line); err != nil {
-			return len(p), err
+		case bytes.HasPrefix(line, []byte(dumperErrorPrefix)):
+			// The dumper's own last word: backupctl's error line says it once.
+		default:
+			if _, err := w.out.Write(line); err != nil {
+				return len(p), err
+			}
 		}
 		w.buf = w.buf[i+1:]
 	}
 }
+
+// dumperErrorPrefix starts the line Exit writes for the dumper's error.
+const dumperErrorPrefix = "dumper: "
 
 // jsonRecord parses one slog JSON line into a record, attributes in their order.
 func jsonRecord(line []byte) (slog.Record, bool) {
