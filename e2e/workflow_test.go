@@ -129,3 +129,49 @@ func TestSameCodeWhoever(t *testing.T) {
 		})
 	}
 }
+
+// scheduleEdit is what `schedule set` and `show` print beyond scheduleInfo.
+type scheduleEdit struct {
+	scheduleInfo
+	Changes    []string `json:"changes"`
+	NotChecked []string `json:"not_checked"`
+	NextRun    string   `json:"next_run"`
+}
+
+// TestScheduleEdit: a second `schedule set` with other flags keeps the first one's flags, says
+// what it changes before it does, and `suspend`/`resume` touch nothing else; a database that
+// is not there is refused when MariaDB is reachable from here, and said unchecked when not.
+func TestScheduleEdit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	db := e.smallDB()
+	first := decode[scheduleEdit](t, must(t, e.job("schedule", "set", "-d", db, "--keep-daily", "7", "--schedule", "0 3 1 1 *", "-o", "json")))
+	if first.Action != "created" || len(first.NotChecked) == 0 || !strings.Contains(strings.Join(first.NotChecked, ";"), db) {
+		t.Errorf("first set: %+v, want created, with the database said unchecked (no password here)", first)
+	}
+	r := must(t, e.job("schedule", "set", "--schedule", "30 4 2 1 *", "-o", "json"))
+	second := decode[scheduleEdit](t, r)
+	if second.Action != "updated" || second.Schedule != "30 4 2 1 *" ||
+		!slices.Contains(second.Args, "--database="+db) || !slices.Contains(second.Args, "--keep-daily=7") {
+		t.Errorf("second set dropped the first one's flags: %+v", second)
+	}
+	if want := "schedule: 0 3 1 1 * → 30 4 2 1 *"; !slices.Equal(second.Changes, []string{want}) || !strings.Contains(r.stderr, want) {
+		t.Errorf("second set: changes %q, stderr:\n%s", second.Changes, r.stderr)
+	}
+	s := decode[scheduleEdit](t, must(t, e.job("schedule", "suspend", "-o", "json")))
+	if !s.Suspended || s.Schedule != "30 4 2 1 *" || !slices.Equal(s.Args, second.Args) {
+		t.Errorf("suspend: %+v", s)
+	}
+	s = decode[scheduleEdit](t, must(t, e.job("schedule", "resume", "-o", "json")))
+	if s.Suspended || s.Schedule != "30 4 2 1 *" || s.NextRun == "" {
+		t.Errorf("resume: %+v", s)
+	}
+	fails(t, e.local("schedule", "set", "-d", "no_such_db_e2e"), 2, `--database: no_such_db_e2e not on the server`)
+	if cjs := e.cronJobs(); len(cjs) != 1 || !slices.Contains(cjs[0].Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args, "--database="+db) {
+		t.Errorf("a refused set changed the schedule")
+	}
+	rep := decode[scheduleEdit](t, must(t, e.job("schedule", "set", "--replace", "-d", db, "-o", "json")))
+	if slices.Contains(rep.Args, "--keep-daily=7") || rep.Schedule != "0 2 * * *" {
+		t.Errorf("--replace kept old flags: %+v", rep)
+	}
+}

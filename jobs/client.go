@@ -67,23 +67,30 @@ func loadConfig(kubeconfig, kubeContext string) (*rest.Config, string, error) {
 // and not a pod stuck until its deadline. Where it may, it checks the Secret's key names (never
 // printing values); a user without read access to Secrets skips that check.
 func (c *Client) Preflight(ctx context.Context, s Spec) error {
+	_, err := c.PreflightReport(ctx, s)
+	return err
+}
+
+// PreflightReport is Preflight, and says what it could not check for lack of access.
+func (c *Client) PreflightReport(ctx context.Context, s Spec) (notChecked []string, err error) {
 	s = s.withDefaults(DefaultBackoffLimit)
 	ns := s.Namespace
 	if err := c.CheckNamespace(ctx, ns); err != nil {
-		return err
+		return nil, err
 	}
 	// deploy/'s Role grants no read of Secrets (a read returns the values): then the keys are
 	// not checked here, and a missing one is reported from the pod.
 	sec, err := c.CoreV1().Secrets(ns).Get(ctx, s.Secret, metav1.GetOptions{})
 	if apierrors.IsForbidden(err) {
 		sec, err = nil, nil
+		notChecked = append(notChecked, fmt.Sprintf("secret %s/%s and its keys (no read access: the Job's pod will say)", ns, s.Secret))
 	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return contract.Usagef("secret %q not found in namespace %q: create it with keys %s (see deploy/examples/secret.yaml) or pass --secret",
+			return nil, contract.Usagef("secret %q not found in namespace %q: create it with keys %s (see deploy/examples/secret.yaml) or pass --secret",
 				s.Secret, ns, strings.Join(SecretKeys, ", "))
 		}
-		return apiError(err, "read secret %s/%s", ns, s.Secret)
+		return nil, apiError(err, "read secret %s/%s", ns, s.Secret)
 	}
 	var missing []string
 	for _, k := range SecretKeys {
@@ -95,23 +102,23 @@ func (c *Client) Preflight(ctx context.Context, s Spec) error {
 		}
 	}
 	if len(missing) > 0 {
-		return contract.Usagef("secret %s/%s lacks key(s) %s: add them (kubectl -n %s edit secret %s)",
+		return nil, contract.Usagef("secret %s/%s lacks key(s) %s: add them (kubectl -n %s edit secret %s)",
 			ns, s.Secret, strings.Join(missing, ", "), ns, s.Secret)
 	}
 	// Without its ServiceAccount the Job cannot create a pod, and would sit until its deadline.
 	if _, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, s.ServiceAccount, metav1.GetOptions{}); err != nil && !apierrors.IsForbidden(err) {
 		if apierrors.IsNotFound(err) {
-			return contract.Usagef("service account %q not found in namespace %q: create it (%s) or pass --service-account",
+			return nil, contract.Usagef("service account %q not found in namespace %q: create it (%s) or pass --service-account",
 				s.ServiceAccount, ns, InstallHint(ns))
 		}
-		return apiError(err, "read service account %s/%s", ns, s.ServiceAccount)
+		return nil, apiError(err, "read service account %s/%s", ns, s.ServiceAccount)
 	}
 	if b := s.CABundle; b != nil {
 		if err := c.checkCABundle(ctx, ns, *b); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return notChecked, nil
 }
 
 func (c *Client) checkCABundle(ctx context.Context, ns string, b CABundle) error {
@@ -250,6 +257,29 @@ func merge(dst, src map[string]string) map[string]string {
 	}
 	maps.Copy(dst, src)
 	return dst
+}
+
+// FindCronJob reads a CronJob, nil when there is none.
+func (c *Client) FindCronJob(ctx context.Context, namespace, name string) (*batchv1.CronJob, error) {
+	cj, err := c.GetCronJob(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return cj, err
+}
+
+// SetSuspended suspends or resumes a CronJob and returns it.
+func (c *Client) SetSuspended(ctx context.Context, namespace, name string, suspend bool) (*batchv1.CronJob, error) {
+	cj, err := c.GetCronJob(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	cj.Spec.Suspend = ptr.To(suspend)
+	out, err := c.BatchV1().CronJobs(namespace).Update(ctx, cj, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, apiError(err, "update cronjob %s/%s", namespace, name)
+	}
+	return out, nil
 }
 
 // GetCronJob reads a CronJob; a missing one is an error that apierrors.IsNotFound recognises.

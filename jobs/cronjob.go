@@ -164,3 +164,16 @@ func JobFromCronJob(cj *batchv1.CronJob, now time.Time, suffix string) *batchv1.
 		Spec: *cj.Spec.JobTemplate.Spec.DeepCopy(),
 	}
 }
+
+// NextRun is when schedule, read in time zone tz, next fires after now.
+func NextRun(schedule, tz string, now time.Time) (time.Time, error) {
+	sched, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return time.Time{}, err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return sched.Next(now.In(loc)), nil
+}
