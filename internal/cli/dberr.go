@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"database/sql"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"net"
 	"strings"
