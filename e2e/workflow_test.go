@@ -175,3 +175,18 @@ func TestScheduleEdit(t *testing.T) {
 		t.Errorf("--replace kept old flags: %+v", rep)
 	}
 }
+
+// TestRestoreCheckedBeforeJob: a backup that is not there (with the S3 keys at hand), a table
+// not in the backup, and options that do not combine are refused before any Job is created.
+func TestRestoreCheckedBeforeJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	db := e.smallDB()
+	b := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "-o", "json")))
+	fails(t, e.withKeys("restore", "20260101T000000Z-abcdef", "--into", db+"_x"), 4, `backup 20260101T000000Z-abcdef not found`)
+	fails(t, e.withKeys("restore", b.ID, "-t", db+".nosuch", "--into", db+"_x"), 2, `--table `+db+`.nosuch is not in backup`)
+	fails(t, e.withKeys("restore", b.ID, "-t", db+".t", "-d", db), 2, `--table and --database cannot be combined`)
+	if js := e.jobsIn(); len(js) != 0 {
+		t.Errorf("%d Jobs created for refused restores", len(js))
+	}
+}
