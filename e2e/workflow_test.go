@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/backupctl/backupctl/internal/dbtest"
 )
@@ -188,5 +194,55 @@ func TestRestoreCheckedBeforeJob(t *testing.T) {
 	fails(t, e.withKeys("restore", b.ID, "-t", db+".t", "-d", db), 2, `--table and --database cannot be combined`)
 	if js := e.jobsIn(); len(js) != 0 {
 		t.Errorf("%d Jobs created for refused restores", len(js))
+	}
+}
+
+// TestKustomizeInstall: deploy/ is a kustomization; an overlay that names another namespace
+// installs everything there (`kubectl apply -k`), and a backup Job runs in it.
+func TestKustomizeInstall(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	db := e.smallDB()
+	ns := strings.ReplaceAll(dbtest.UniqueName("e2e-kust"), "_", "-")
+	dir := t.TempDir()
+	deploy, err := filepath.Abs(filepath.Join("..", "deploy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, deploy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay := "resources:\n  - " + rel + "\nnamespace: " + ns + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(overlay), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = e.kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	out, err := e.kubectl(nil, "apply", "-k", dir)
+	if err != nil {
+		t.Fatalf("kubectl apply -k: %v\n%s", err, out)
+	}
+	for _, want := range []string{"namespace/" + ns, "serviceaccount/backupctl-dumper", "role.rbac.authorization.k8s.io/backupctl-operator", "rolebinding.rbac.authorization.k8s.io/backupctl-operator"} {
+		if !strings.Contains(out, want+" created") {
+			t.Errorf("kubectl apply -k did not create %s:\n%s", want, out)
+		}
+	}
+	ctx := t.Context()
+	if _, err := e.kube.RbacV1().Roles(ns).Get(ctx, "backupctl-operator", metav1.GetOptions{}); err != nil {
+		t.Errorf("the Role is not in %s: %v", ns, err)
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "backupctl", Namespace: ns}, StringData: map[string]string{
+		"BACKUP_DB_PASSWORD": e.st.dbPassword, "AWS_ACCESS_KEY_ID": e.st.accessKey, "AWS_SECRET_ACCESS_KEY": e.st.secretKey,
+	}}
+	if _, err := e.kube.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := must(t, e.runEnv([]string{"BACKUP_NAMESPACE=" + ns}, "backup", "now", "-d", db, "-o", "json"))
+	b := decode[backupResult](t, r)
+	checkVerified(t, b)
+	if !strings.HasPrefix(b.Job, ns+"/backupctl-backup-") {
+		t.Errorf("the backup ran in Job %q, want one in %s", b.Job, ns)
 	}
 }
