@@ -16,10 +16,10 @@ type backupCmd struct {
 type backupNowCmd struct {
 	Local             bool `name:"local" env:"BACKUP_LOCAL" help:"Dump from this process instead of a Kubernetes Job."`
 	cli.BackupOptions `embed:""`
-	cli.DBFlags       `embed:""`
-	cli.StorageFlags  `embed:""`
-	kubeFlags         `embed:""`
-	waitFlag          `embed:""`
+	cli.DBFlags       `embed:"" group:"connection"`
+	cli.StorageFlags  `embed:"" group:"storage"`
+	kubeFlags         `embed:"" group:"kubernetes"`
+	waitFlag          `embed:"" group:"kubernetes"`
 }
 
 func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {

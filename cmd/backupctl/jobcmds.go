@@ -10,7 +10,7 @@ import (
 )
 
 type jobsCmd struct {
-	kubeConn `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
 }
 
 func (c *jobsCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -43,7 +43,7 @@ func dash(s string) string {
 type logsCmd struct {
 	Job      string `arg:"" help:"Job name (see backupctl jobs)."`
 	Follow   bool   `name:"follow" short:"f" env:"BACKUP_FOLLOW" help:"Follow the log until the Job ends."`
-	kubeConn `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
 }
 
 func (c *logsCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -63,7 +63,7 @@ func (c *logsCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 type waitCmd struct {
 	Job      string `arg:"" help:"Job name (see backupctl jobs)."`
-	kubeConn `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
 }
 
 func (c *waitCmd) Run(ctx context.Context, g *cli.Globals) error {

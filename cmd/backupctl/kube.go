@@ -47,7 +47,7 @@ type waitFlag struct {
 
 // kubeFlags say where and how the dumper's Job runs.
 type kubeFlags struct {
-	kubeConn         `embed:""`
+	kubeConn         `embed:"" group:"kubernetes"`
 	Image            string        `name:"image" env:"BACKUP_IMAGE" help:"Dumper image (default: ghcr.io/backupctl/dumper tagged with this version)."`
 	ImagePullPolicy  string        `name:"image-pull-policy" env:"BACKUP_IMAGE_PULL_POLICY" enum:",Always,IfNotPresent,Never" default:"" help:"Image pull policy."`
 	Secret           string        `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret holding BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."`

@@ -13,7 +13,7 @@ import (
 )
 
 type listCmd struct {
-	cli.StorageFlags `embed:""`
+	cli.StorageFlags `embed:"" group:"storage"`
 }
 
 // listEntry is one line of `backupctl list -o json`.

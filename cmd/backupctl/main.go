@@ -11,6 +11,9 @@ import (
 	"github.com/backupctl/backupctl/internal/cli"
 )
 
+// description heads backupctl --help.
+const description = "Verified MariaDB backups on Kubernetes."
+
 type backupctlCLI struct {
 	cli.Globals
 
@@ -30,7 +33,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &backupctlCLI{}
-	kctx, err := cli.Parse(ctx, "backupctl", "Verified MariaDB backups on Kubernetes.", c, os.Args[1:])
+	kctx, err := cli.Parse(ctx, "backupctl", description, c, os.Args[1:])
 	if err == nil {
 		err = kctx.Run()
 	}

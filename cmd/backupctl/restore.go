@@ -19,10 +19,10 @@ type restoreCmd struct {
 	ID                 string `arg:"" help:"Backup id (see backupctl list)."`
 	Local              bool   `name:"local" env:"BACKUP_LOCAL" help:"Restore from this process instead of a Kubernetes Job."`
 	cli.RestoreOptions `embed:""`
-	cli.DBFlags        `embed:""`
-	cli.StorageFlags   `embed:""`
-	kubeFlags          `embed:""`
-	waitFlag           `embed:""`
+	cli.DBFlags        `embed:"" group:"connection"`
+	cli.StorageFlags   `embed:"" group:"storage"`
+	kubeFlags          `embed:"" group:"kubernetes"`
+	waitFlag           `embed:"" group:"kubernetes"`
 }
 
 func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {

@@ -41,9 +41,9 @@ type scheduleSetCmd struct {
 	FailedHistory     int32         `name:"failed-history" env:"BACKUP_FAILED_HISTORY" default:"3" help:"Failed Jobs kept."`
 	Suspend           bool          `name:"suspend" env:"BACKUP_SUSPEND" help:"Install the schedule suspended (see also schedule suspend and resume)."`
 	cli.BackupOptions `embed:""`
-	cli.DBFlags       `embed:""`
-	cli.StorageFlags  `embed:""`
-	kubeFlags         `embed:""`
+	cli.DBFlags       `embed:"" group:"connection"`
+	cli.StorageFlags  `embed:"" group:"storage"`
+	kubeFlags         `embed:"" group:"kubernetes"`
 }
 
 // lastRun is the newest Job of the schedule.
@@ -345,7 +345,7 @@ func checkDatabases(ctx context.Context, db cli.DBFlags, names []string) ([]stri
 
 type scheduleShowCmd struct {
 	scheduleName
-	kubeConn `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
 }
 
 func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -373,7 +373,7 @@ func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 type scheduleSuspendCmd struct {
 	scheduleName
-	kubeConn `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
 }
 
 func (c *scheduleSuspendCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -382,7 +382,7 @@ func (c *scheduleSuspendCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 type scheduleResumeCmd struct {
 	scheduleName
-	kubeConn `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
 }
 
 func (c *scheduleResumeCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -403,7 +403,7 @@ func setSuspended(ctx context.Context, g *cli.Globals, k kubeConn, name string, 
 
 type scheduleDeleteCmd struct {
 	scheduleName
-	kubeConn `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
 }
 
 func (c *scheduleDeleteCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -419,8 +419,8 @@ func (c *scheduleDeleteCmd) Run(ctx context.Context, g *cli.Globals) error {
 
 type scheduleRunCmd struct {
 	scheduleName
-	kubeConn `embed:""`
-	waitFlag `embed:""`
+	kubeConn `embed:"" group:"kubernetes"`
+	waitFlag `embed:"" group:"kubernetes"`
 }
 
 func (c *scheduleRunCmd) Run(ctx context.Context, g *cli.Globals) error {

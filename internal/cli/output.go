@@ -12,14 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 )
 
 // Globals are the flags every command has.
 type Globals struct {
-	Output    string `short:"o" name:"output" env:"BACKUP_OUTPUT" enum:"text,json" default:"text" help:"Output format of results: text or json."`
-	LogFormat string `name:"log-format" env:"BACKUP_LOG_FORMAT" enum:"auto,text,json" default:"auto" help:"Progress and log lines on stderr: auto (text on a terminal, json otherwise), text, json."`
-	Quiet     bool   `short:"q" name:"quiet" env:"BACKUP_QUIET" help:"No progress lines, only errors and the result."`
+	Output    string           `short:"o" name:"output" env:"BACKUP_OUTPUT" enum:"text,json" default:"text" group:"output" help:"Output format of results: text or json."`
+	LogFormat string           `name:"log-format" env:"BACKUP_LOG_FORMAT" enum:"auto,text,json" default:"auto" group:"output" help:"Progress and log lines on stderr: auto (text on a terminal, json otherwise), text, json."`
+	Quiet     bool             `short:"q" name:"quiet" env:"BACKUP_QUIET" group:"output" help:"No progress lines, only errors and the result."`
+	Version   kong.VersionFlag `name:"version" group:"output" help:"Print the version and exit."`
 
 	Stdout io.Writer `kong:"-"`
 	Stderr io.Writer `kong:"-"`
