@@ -39,7 +39,7 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return err
 	}
 	s := c.spec(args)
-	return runJob(ctx, g, c.Wait, kc, jobs.BackupJob(s, time.Now(), jobs.NameSuffix()), s)
+	return runJob(ctx, g, c.Wait, kc, jobs.BackupJob(s, time.Now(), jobs.NameSuffix()), s, nil)
 }
 
 // jobArgs is the dumper's command line for the Job.

@@ -117,11 +117,16 @@ func dumperConn(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) (contract.DB, 
 	return c, s, nil
 }
 
-// runJob preflights, submits and, with wait, follows a Job, and turns its outcome into the
-// dumper's result or a one-line error with the pod's last log lines.
-func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job *batchv1.Job, s jobs.Spec) error {
+// runJob preflights, runs check (if any) once the cluster side is known good, submits and, with
+// wait, follows a Job, and turns its outcome into the dumper's result or a one-line error.
+func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job *batchv1.Job, s jobs.Spec, check func(context.Context) error) error {
 	if err := c.Preflight(ctx, s); err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(ctx); err != nil {
+			return err
+		}
 	}
 	out, err := c.Run(ctx, job, jobs.RunOptions{Wait: wait, Logs: g.LogWriter()})
 	if err != nil {

@@ -40,15 +40,13 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := c.checkBackup(ctx, g); err != nil {
-		return err
-	}
 	kc, err := c.client()
 	if err != nil {
 		return err
 	}
 	s := c.spec(args)
-	return runJob(ctx, g, c.Wait, kc, jobs.RestoreJob(s, c.ID, time.Now(), jobs.NameSuffix()), s)
+	return runJob(ctx, g, c.Wait, kc, jobs.RestoreJob(s, c.ID, time.Now(), jobs.NameSuffix()), s,
+		func(ctx context.Context) error { return c.checkBackup(ctx, g) })
 }
 
 // checkBackup reads the backup's manifest with this process's storage settings, when it has
