@@ -17,10 +17,7 @@ build: cc ## Build static binaries bin/backupctl and bin/dumper
 
 # The binaries compress with the zstd library through cgo: they need a C compiler and a static libc.
 cc:
-	@if ! command -v gcc >/dev/null || [ "$$(gcc -print-file-name=libc.a)" = libc.a ]; then \
-		echo "installing gcc and libc6-dev with apt-get (cgo: the zstd library)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; \
-	fi
+	@scripts/packages.sh cc
 
 lint: cc ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -39,8 +36,8 @@ test-unit: ## Unit tests (no servers)
 
 test-integration: build ## All root-module tests against the servers from `make up`
 	$(ENV) go test -count=1 -p 1 -timeout 40m ./...
-	@echo "without cgo: the Go zstd encoder and decoder, through a backup, its verification and a restore"
-	$(ENV) CGO_ENABLED=0 go test -count=1 -run 'TestFrames|TestChunk|TestRestoreDatasetParallelChunks' ./backup/format/ ./backup/restore/
+	@echo "without cgo: the Go zstd encoder and decoder, through a backup, its verification and a restore, and its window limit"
+	$(ENV) CGO_ENABLED=0 go test -count=1 -run 'TestFrames|TestChunk|TestZstdWindow|TestOwnFrames|TestRestoreDatasetParallelChunks' ./backup/format/ ./backup/restore/
 
 test-kube: ## Control-plane and node-agent tests under e2e/kube
 	@if [ -x scripts/k8s.sh ]; then scripts/k8s.sh test; fi

@@ -99,6 +99,9 @@ func LoadManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, 
 	return format.LoadManifest(ctx, b, id)
 }
 
+// CheckSet rejects an explicit backup set name that is not a single word.
+func CheckSet(name string) error { return format.CheckSet(name) }
+
 // ZstdEncoder names the zstd implementation this build compresses with.
 func ZstdEncoder() string { return format.ZstdEncoder() }
 
@@ -115,16 +118,21 @@ func Dump(ctx context.Context, db DBConfig, b storage.Bucket, opts DumpOptions) 
 }
 
 // DumpAndPrune takes one backup with Dump and then, when retention has a rule, applies it with
-// Prune. When the dump fails the Result is nil. When the prune fails the backup is verified and
-// kept: its Result is returned with the error, and no PruneReport.
+// Prune to the new backup's set only: other sets in the bucket are left alone. When the dump
+// fails the Result is nil. When the prune fails (or refuses) the backup is verified and kept:
+// its Result is returned with the error, and no PruneReport.
 func DumpAndPrune(ctx context.Context, db DBConfig, b storage.Bucket, opts DumpOptions, retention PruneOptions) (*Result, *PruneReport, error) {
+	if err := retention.Check(); err != nil {
+		return nil, nil, err
+	}
 	res, err := Dump(ctx, db, b, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	if retention.KeepLast <= 0 && retention.KeepDaily <= 0 {
+	if !retention.Enabled() {
 		return res, nil, nil
 	}
+	retention.Set = res.Set
 	rep, err := Prune(ctx, b, retention)
 	if err != nil {
 		return res, nil, fmt.Errorf("backup %s is verified and kept, but retention failed: %w", res.ID, err)
@@ -133,18 +141,15 @@ func DumpAndPrune(ctx context.Context, db DBConfig, b storage.Bucket, opts DumpO
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log.Info("retention applied", "kept", len(rep.Kept), "deleted", rep.Deleted)
+	for _, s := range rep.Sets {
+		log.Info("retention applied", "set", s.Set, "kept", len(s.Kept), "deleted", s.Deleted, "would_delete", s.WouldDelete, "ignored", len(s.Ignored))
+	}
 	return res, rep, nil
 }
 
 // Verify reads the stored object of m back and checks it against m.
 func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, error) {
 	return verify.Backup(ctx, b, m)
-}
-
-// VerifyID loads the manifest of backup id and verifies its object.
-func VerifyID(ctx context.Context, b storage.Bucket, id string) (*VerifyReport, error) {
-	return verify.ByID(ctx, b, id)
 }
 
 // Restore applies backup id from b to the target server, as selected by opts. It refuses a

@@ -13,6 +13,11 @@ const (
 	EnvAWSSecretKey = "AWS_SECRET_ACCESS_KEY" // S3 secret key
 )
 
+// EnvSigningKey is the dumper's Ed25519 private key (backupctl-ed25519-private:...), which signs
+// each manifest. It is optional: without it backups are written unsigned. A Job takes it from
+// the Secret like the others, only in backup Jobs, and it is never a flag.
+const EnvSigningKey = "BACKUP_SIGNING_KEY"
+
 // SecretEnv lists the secret environment variables, in the order a Job sets them.
 var SecretEnv = []string{EnvDBPassword, EnvAWSAccessKey, EnvAWSSecretKey}
 
@@ -51,8 +56,20 @@ type BackupCommand struct {
 	// CompressionLevel is always given: 0 is the codec's default.
 	CompressionLevel int `dumper:"compression-level"`
 	Parallel         int `dumper:"parallel"`
-	KeepLast         int `dumper:"keep-last"`
-	KeepDaily        int `dumper:"keep-daily"`
+	// Set is the backup set (a schedule's name for its backups); Scheduled marks the origin.
+	Set       string `dumper:"set"`
+	Scheduled bool   `dumper:"scheduled"`
+	// The retention rules, applied to the new backup's set after it is verified.
+	KeepLast      int           `dumper:"keep-last"`
+	KeepHourly    int           `dumper:"keep-hourly"`
+	KeepDaily     int           `dumper:"keep-daily"`
+	KeepWeekly    int           `dumper:"keep-weekly"`
+	KeepMonthly   int           `dumper:"keep-monthly"`
+	KeepWithin    time.Duration `dumper:"keep-within"`
+	IncludeManual bool          `dumper:"include-manual"`
+	// Users is --users=true or --users=false; nil leaves the dumper's default (on without
+	// Databases).
+	Users *bool `dumper:"users"`
 	DB
 	Storage
 }
@@ -63,8 +80,20 @@ func (c BackupCommand) Args() []string {
 	a.each("database", c.Databases)
 	a = append(a, "--compression="+c.Compression, "--compression-level="+strconv.Itoa(c.CompressionLevel))
 	a.int("parallel", c.Parallel)
+	a.str("set", c.Set)
+	a.bool("scheduled", c.Scheduled)
 	a.int("keep-last", c.KeepLast)
+	a.int("keep-hourly", c.KeepHourly)
 	a.int("keep-daily", c.KeepDaily)
+	a.int("keep-weekly", c.KeepWeekly)
+	a.int("keep-monthly", c.KeepMonthly)
+	if c.KeepWithin != 0 {
+		a.str("keep-within", c.KeepWithin.String())
+	}
+	a.bool("include-manual", c.IncludeManual)
+	if c.Users != nil {
+		a.str("users", strconv.FormatBool(*c.Users))
+	}
 	return a.conn(c.DB, c.Storage)
 }
 
@@ -78,6 +107,11 @@ type RestoreCommand struct {
 	DryRun        bool     `dumper:"dry-run"`
 	NoVerifyFirst bool     `dumper:"no-verify-first"`
 	Parallel      int      `dumper:"parallel"`
+	Users         bool     `dumper:"users"`
+	Set           string   `dumper:"set"` // with the id latest: whose newest backup
+	// VerifyKey is the public key (backupctl-ed25519:...) the backup must be signed by; public,
+	// so it may be an argument.
+	VerifyKey string `dumper:"verify-key"`
 	DB
 	Storage
 }
@@ -92,6 +126,9 @@ func (c RestoreCommand) Args() []string {
 	a.bool("dry-run", c.DryRun)
 	a.bool("no-verify-first", c.NoVerifyFirst)
 	a.int("parallel", c.Parallel)
+	a.bool("users", c.Users)
+	a.str("set", c.Set)
+	a.str("verify-key", c.VerifyKey)
 	return a.conn(c.DB, c.Storage)
 }
 

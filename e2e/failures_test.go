@@ -86,7 +86,7 @@ func TestDumperKilledRetried(t *testing.T) {
 	r := must(t, await(t, done, 2*time.Minute))
 	b := decode[backupResult](t, r)
 	checkVerified(t, b)
-	if !strings.Contains(r.stderr, "(attempt 2)") {
+	if !strings.Contains(r.Stderr, "(attempt 2)") {
 		t.Errorf("stderr does not show the retry:\n%s", r)
 	}
 	js := e.jobsIn()
@@ -154,8 +154,8 @@ func TestNothingCreatedOnBadSetup(t *testing.T) {
 				}
 				r := e.runRaw(env, append(cmd, c.args...)...)
 				fails(t, r, 2, regexp.QuoteMeta(c.want))
-				if n := strings.Count(r.stderr, "\n"); n != 1 {
-					t.Errorf("stderr has %d lines, want one:\n%s", n, r.stderr)
+				if n := strings.Count(r.Stderr, "\n"); n != 1 {
+					t.Errorf("stderr has %d lines, want one:\n%s", n, r.Stderr)
 				}
 			})
 		}

@@ -29,7 +29,9 @@ import (
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // backupctlBin is the backupctl binary under test, built from this checkout by TestMain.
@@ -82,23 +84,15 @@ type stack struct {
 // runs skip.
 func needStack(t *testing.T) *stack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the local control plane, MariaDB and MinIO; not under -short")
-	}
-	get := func(k string) string {
-		v := os.Getenv(k)
-		if v == "" {
-			t.Fatalf("%s is not set: run `make up` and `set -a; . .stack/env; set +a`", k)
-		}
-		return v
-	}
+	testenv.SkipShort(t, "the local control plane, MariaDB and MinIO")
+	get := func(k string) string { t.Helper(); return testenv.Get(t, k) }
 	s := &stack{
 		kubeconfig: get("KUBECONFIG"), kubectl: get("BACKUP_K8S_KUBECTL"), image: get("BACKUP_K8S_DUMPER_IMAGE"),
-		agentRoot:  os.Getenv("BACKUP_K8S_AGENT_ROOT"),
-		s3Endpoint: get("BACKUP_S3_ENDPOINT"), bucket: get("BACKUP_S3_BUCKET"), region: os.Getenv("BACKUP_S3_REGION"),
-		accessKey: get("AWS_ACCESS_KEY_ID"), secretKey: get("AWS_SECRET_ACCESS_KEY"),
-		dbUser: get("BACKUP_DB_USER"), dbPassword: get("BACKUP_DB_PASSWORD"),
+		agentRoot: os.Getenv("BACKUP_K8S_AGENT_ROOT"),
+		dbUser:    get("BACKUP_DB_USER"), dbPassword: get("BACKUP_DB_PASSWORD"),
 	}
+	s3 := testenv.MinIO(t)
+	s.s3Endpoint, s.bucket, s.region, s.accessKey, s.secretKey = s3.Endpoint, s3.Bucket, s3.Region, s3.AccessKey, s3.SecretKey
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
@@ -176,16 +170,13 @@ func (e *env) cleanup() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if os.Getenv("BACKUP_TEST_KEEP") != "" {
+	if testenv.Keep() {
 		e.t.Logf("keeping namespace %s and prefix %s (BACKUP_TEST_KEEP)", e.ns, e.prefix)
 		return
 	}
 	_ = e.kube.CoreV1().Namespaces().Delete(ctx, e.ns, metav1.DeleteOptions{})
 	if b, err := e.openBucket(ctx); err == nil {
-		objs, _ := b.List(ctx, "")
-		for _, o := range objs {
-			_ = b.Delete(ctx, o.Key)
-		}
+		storagetest.Empty(ctx, b)
 	}
 }
 
@@ -268,15 +259,7 @@ func (e *env) kubectl(stdin *bytes.Buffer, args ...string) (string, error) {
 }
 
 // res is how a backupctl run ended.
-type res struct {
-	args           []string
-	code           int
-	stdout, stderr string
-}
-
-func (r res) String() string {
-	return fmt.Sprintf("backupctl %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), r.code, r.stdout, tail(r.stderr, 6000))
-}
+type res = testenv.Result
 
 // baseEnv is the environment of every backupctl run: where things are, never a secret.
 func (e *env) baseEnv() []string {
@@ -347,26 +330,13 @@ func await(t *testing.T, ch <-chan res, timeout time.Duration) res {
 
 func (e *env) runRaw(environ []string, args ...string) res {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, backupctlBin, args...)
+	cmd := exec.CommandContext(e.t.Context(), backupctlBin, args...)
 	cmd.Env = environ
 	cmd.Dir = e.home
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := res{args: args, stdout: stdout.String(), stderr: stderr.String()}
-	if err != nil {
-		// Not Fatalf: runRaw also runs in goroutines. -1 fails every check that reads it.
-		r.code = -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		} else {
-			r.stderr += "\nrun backupctl: " + err.Error()
-		}
-	}
-	e.record("backupctl "+strings.Join(args, " ")+" stdout", r.stdout)
-	e.record("backupctl "+strings.Join(args, " ")+" stderr", r.stderr)
+	// Not Fatalf on a timeout: runRaw also runs in goroutines; the exit code fails every check.
+	r, _ := testenv.Run(cmd, 3*time.Minute)
+	e.record("backupctl "+strings.Join(args, " ")+" stdout", r.Stdout)
+	e.record("backupctl "+strings.Join(args, " ")+" stderr", r.Stderr)
 	return r
 }
 
@@ -379,7 +349,7 @@ func (e *env) record(what, text string) {
 // must fails the test unless r exited 0.
 func must(t *testing.T, r res) res {
 	t.Helper()
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("want exit 0:\n%s", r)
 	}
 	return r
@@ -388,11 +358,11 @@ func must(t *testing.T, r res) res {
 // fails checks that r exited with code and that its last stderr line (the error) matches re.
 func fails(t *testing.T, r res, code int, re string) {
 	t.Helper()
-	if r.code != code {
-		t.Errorf("exit %d, want %d:\n%s", r.code, code, r)
+	if r.Code != code {
+		t.Errorf("exit %d, want %d:\n%s", r.Code, code, r)
 		return
 	}
-	msg := lastLine(r.stderr)
+	msg := lastLine(r.Stderr)
 	if !strings.HasPrefix(msg, "backupctl: ") || !regexp.MustCompile(re).MatchString(msg) {
 		t.Errorf("error line %q does not match %q:\n%s", msg, re, r)
 	}
@@ -401,13 +371,6 @@ func fails(t *testing.T, r res, code int, re string) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
 }
 
 // backupResult is what `backup now -o json` prints.
@@ -436,7 +399,7 @@ type listEntry struct {
 func decode[T any](t *testing.T, r res) T {
 	t.Helper()
 	var v T
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil {
 		t.Fatalf("stdout is not the JSON expected (%v):\n%s", err, r)
 	}
 	return v

@@ -29,21 +29,58 @@ type pruned struct {
 	Pruned *pruneReport `json:"pruned"`
 }
 
+// pruneReport is what prune prints with -o json (and a backup's retention carries).
 type pruneReport struct {
-	DryRun  bool     `json:"dry_run"`
-	Kept    []string `json:"kept"`
-	Deleted []string `json:"deleted"`
+	DryRun bool `json:"dry_run"`
+	Sets   []struct {
+		Set  string `json:"set"`
+		Kept []struct {
+			ID     string   `json:"id"`
+			Origin string   `json:"origin"`
+			Rules  []string `json:"rules"`
+		} `json:"kept"`
+		WouldDelete []string `json:"would_delete"`
+		Deleted     []string `json:"deleted"`
+		Ignored     []struct {
+			ID     string `json:"id"`
+			Reason string `json:"reason"`
+		} `json:"ignored"`
+	} `json:"sets"`
+}
+
+// deleted lists what the report deleted (or would delete), sorted.
+func (p pruneReport) deleted() []string {
+	var out []string
+	for _, s := range p.Sets {
+		out = append(out, s.Deleted...)
+		out = append(out, s.WouldDelete...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// kept lists what the report kept, sorted.
+func (p pruneReport) kept() []string {
+	var out []string
+	for _, s := range p.Sets {
+		for _, k := range s.Kept {
+			out = append(out, k.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // TestSchedule: `schedule set` twice leaves one CronJob with concurrencyPolicy Forbid (the second
 // run changes nothing), a new --schedule updates it in place, `show` prints it, `run` makes a Job
 // from it whose backup is verified and listed and whose --keep-last retention prunes the older
-// backup, and `delete` removes it.
+// backup of the schedule's set (a scheduled backup of that set taken before), and `delete`
+// removes it.
 func TestSchedule(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	db := e.smallDB()
-	old := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "-o", "json")))
+	old := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "--set", "backupctl-nightly", "--scheduled", "-o", "json")))
 	checkVerified(t, old)
 
 	// Dates far from now, so the controller itself never starts a run during the test.
@@ -68,7 +105,7 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("CronJob not updated in place: uid %s→%s, schedule %q, policy %s", first[0].UID, cj.UID, cj.Spec.Schedule, cj.Spec.ConcurrencyPolicy)
 	}
 	tmpl := &batchv1.Job{Spec: cj.Spec.JobTemplate.Spec}
-	tmpl.Name = "template of " + cj.Name
+	tmpl.Name, tmpl.Labels = "template of "+cj.Name, cj.Spec.JobTemplate.Labels
 	checkJobSecrets(t, tmpl, "backupctl")
 
 	show := decode[scheduleInfo](t, must(t, e.job("schedule", "show", "-o", "json")))
@@ -92,7 +129,7 @@ func TestSchedule(t *testing.T) {
 	}
 	checkJobSecrets(t, &js[0], "backupctl")
 	p := decode[pruned](t, r)
-	if p.Pruned == nil || !slices.Equal(p.Pruned.Deleted, []string{old.ID}) {
+	if p.Pruned == nil || !slices.Equal(p.Pruned.deleted(), []string{old.ID}) || len(p.Pruned.Sets) != 1 || p.Pruned.Sets[0].Set != "backupctl-nightly" {
 		t.Errorf("retention in the scheduled run: %+v, want %s deleted", p.Pruned, old.ID)
 	}
 	if l := e.list(); len(l) != 1 || l[0].ID != b.ID {

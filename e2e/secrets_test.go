@@ -145,6 +145,13 @@ func checkJobSecrets(t *testing.T, j *batchv1.Job, secret string) {
 			if ref.Name != secret || ref.Key != ev.Name || ev.Value != "" {
 				t.Errorf("job %s: env %s from secret %s key %s (literal value set: %v)", j.Name, ev.Name, ref.Name, ref.Key, ev.Value != "")
 			}
+			if ev.Name == jobs.KeySigningKey {
+				// Optional, and only in backup Jobs: a restore never needs it.
+				if ref.Optional == nil || !*ref.Optional || j.Labels[jobs.LabelComponent] != jobs.ComponentBackup {
+					t.Errorf("job %s (%s): %s must be an optional key, in backup Jobs only", j.Name, j.Labels[jobs.LabelComponent], ev.Name)
+				}
+				continue
+			}
 			fromSecret = append(fromSecret, ev.Name)
 		} else if slices.Contains(jobs.SecretKeys, ev.Name) {
 			t.Errorf("job %s: env %s is not from the Secret", j.Name, ev.Name)

@@ -70,7 +70,7 @@ func TestDetachedJobs(t *testing.T) {
 	t.Logf("Jobs %s and %s (same second: %v)", a, b, a[:len(a)-6] == b[:len(b)-6])
 
 	lf := must(t, e.job("logs", "-f", a))
-	if !strings.Contains(lf.stdout, "manifest written") {
+	if !strings.Contains(lf.Stdout, "manifest written") {
 		t.Errorf("logs -f %s does not show the dumper's log to its end:\n%s", a, lf)
 	}
 	w := must(t, e.job("wait", b, "-o", "json"))
@@ -79,7 +79,7 @@ func TestDetachedJobs(t *testing.T) {
 	if wb.Job != e.ns+"/"+b {
 		t.Errorf("wait %s: result names Job %q", b, wb.Job)
 	}
-	if l := must(t, e.job("logs", a)); !strings.Contains(l.stdout, "manifest written") {
+	if l := must(t, e.job("logs", a)); !strings.Contains(l.Stdout, "manifest written") {
 		t.Errorf("logs %s after its end:\n%s", a, l)
 	}
 
@@ -126,12 +126,12 @@ func TestSameCodeWhoever(t *testing.T) {
 			start := time.Now()
 			admin := e.runEnv(nil, c.args...)
 			op := e.runEnv(operator, c.args...)
-			fails(t, admin, op.code, c.re)
-			fails(t, op, admin.code, c.re)
-			if admin.code == 0 || admin.code == 1 {
-				t.Errorf("exit %d for a mistake the user fixes, want a code of its own:\n%s", admin.code, admin)
+			fails(t, admin, op.Code, c.re)
+			fails(t, op, admin.Code, c.re)
+			if admin.Code == 0 || admin.Code == 1 {
+				t.Errorf("exit %d for a mistake the user fixes, want a code of its own:\n%s", admin.Code, admin)
 			}
-			t.Logf("%s: exit %d under both (%v)", c.name, admin.code, time.Since(start).Round(time.Second))
+			t.Logf("%s: exit %d under both (%v)", c.name, admin.Code, time.Since(start).Round(time.Second))
 		})
 	}
 }
@@ -161,8 +161,8 @@ func TestScheduleEdit(t *testing.T) {
 		!slices.Contains(second.Args, "--database="+db) || !slices.Contains(second.Args, "--keep-daily=7") {
 		t.Errorf("second set dropped the first one's flags: %+v", second)
 	}
-	if want := "schedule: 0 3 1 1 * → 30 4 2 1 *"; !slices.Equal(second.Changes, []string{want}) || !strings.Contains(r.stderr, want) {
-		t.Errorf("second set: changes %q, stderr:\n%s", second.Changes, r.stderr)
+	if want := "schedule: 0 3 1 1 * → 30 4 2 1 *"; !slices.Equal(second.Changes, []string{want}) || !strings.Contains(r.Stderr, want) {
+		t.Errorf("second set: changes %q, stderr:\n%s", second.Changes, r.Stderr)
 	}
 	s := decode[scheduleEdit](t, must(t, e.job("schedule", "suspend", "-o", "json")))
 	if !s.Suspended || s.Schedule != "30 4 2 1 *" || !slices.Equal(s.Args, second.Args) {

@@ -49,8 +49,8 @@ func newBadFixture(t *testing.T) *badFixture {
 	ids := make([]string, 4)
 	for i := range ids {
 		r := runCLI(t, f.srcEnv(f.prefix), "backup", "now", "--local", "-o", "json", "-q", "-d", f.dbA+","+f.dbB)
-		if r.code != 0 {
-			t.Fatalf("fixture backup: exit %d: %s", r.code, r.message())
+		if r.Code != 0 {
+			t.Fatalf("fixture backup: exit %d: %s", r.Code, r.Message())
 		}
 		ids[i] = resultID(t, r)
 	}
@@ -203,14 +203,14 @@ func TestBadInput(t *testing.T) {
 			dbsBefore := f.targetHas(t, f.dbA, f.dbB, into, f.nonEmpty)
 			r := startCLI(t, c.env, append(c.args, "-q")...).wait(t, time.Minute)
 			o.set(r)
-			if !slices.Contains(c.code, r.code) {
-				t.Errorf("exit %d, want %v: %s", r.code, c.code[0], r.message())
+			if !slices.Contains(c.code, r.Code) {
+				t.Errorf("exit %d, want %v: %s", r.Code, c.code[0], r.Message())
 			}
-			msgs := r.messages()
-			if len(msgs) != 1 || strings.TrimSpace(r.stderr) != msgs[0] {
-				t.Errorf("stderr is not one line: %q", r.stderr)
+			msgs := r.Messages()
+			if len(msgs) != 1 || strings.TrimSpace(r.Stderr) != msgs[0] {
+				t.Errorf("stderr is not one line: %q", r.Stderr)
 			}
-			msg := r.message()
+			msg := r.Message()
 			for _, w := range c.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("the message does not name the problem (%q): %s", w, msg)

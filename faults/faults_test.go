@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // bigRows is the size of the big table: rows of 1000 random bytes, about 100 MB stored (hex in
@@ -74,22 +75,22 @@ func sameAfterCrash(t testing.TB, before *dbtest.Inventory, s *dbtest.Server, db
 
 // wantFailed checks a fault's exit code is 1: a failure, not "interrupted" (130), which would
 // blame the user, nor any other.
-func wantFailed(t testing.TB, r cliResult) {
+func wantFailed(t testing.TB, r testenv.Result) {
 	t.Helper()
-	if r.code != exitFailed {
-		t.Errorf("exit %d, want %d (the operation failed): %s", r.code, exitFailed, r.message())
+	if r.Code != exitFailed {
+		t.Errorf("exit %d, want %d (the operation failed): %s", r.Code, exitFailed, r.Message())
 	}
 }
 
 // afterFailure checks what every failed run must leave: a non-zero exit, one line, no
 // manifest and no object under prefix.
-func afterFailure(t *testing.T, o *outcome, r cliResult, st *s3Store, prefix string) {
+func afterFailure(t *testing.T, o *outcome, r testenv.Result, st *s3Store, prefix string) {
 	t.Helper()
 	o.set(r)
-	if r.code == 0 {
-		t.Errorf("exit 0 after the fault; stdout: %s", r.stdout)
+	if r.Code == 0 {
+		t.Errorf("exit 0 after the fault; stdout: %s", r.Stdout)
 	}
-	if msgs := r.messages(); len(msgs) != 1 {
+	if msgs := r.Messages(); len(msgs) != 1 {
 		t.Errorf("stderr has %d lines besides the JSON log, want 1 line naming the cause: %q", len(msgs), msgs)
 	}
 	if ms := st.manifests(t, prefix+"/"); len(ms) > 0 {
@@ -114,11 +115,11 @@ func noIncompleteUpload(t *testing.T, o *outcome, st *s3Store, key string) {
 }
 
 // waitID waits for the "snapshot taken" log line and returns the backup's id.
-func waitID(t testing.TB, r *running) string {
+func waitID(t testing.TB, r running) string {
 	t.Helper()
-	rec, ok := r.waitLog(2*time.Minute, msgIs("snapshot taken"))
+	rec, ok := r.WaitRecord(2*time.Minute, testenv.MsgIs("snapshot taken"))
 	if !ok {
-		t.Fatalf("no \"snapshot taken\" log line; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+		t.Fatalf("no \"snapshot taken\" log line; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	id, _ := rec["id"].(string)
 	return id
@@ -148,19 +149,58 @@ func waitParts(t testing.TB, s3 *minIO, key string, n int, d time.Duration) bool
 	return false
 }
 
+// midBackup is what the cases that strike a running backup share: a private source with the big
+// database (its inventory taken first), a private MinIO, and `backup now` to prefix in parts of
+// 5 MiB, past its snapshot.
+type midBackup struct {
+	o      *outcome
+	src    *mariaDB
+	before *dbtest.Inventory
+	s3     *minIO
+	prefix string
+	env    []string
+	r      running
+	key    string // the backup's object
+}
+
+// startMidBackup records the case (name, injected), then starts it; pw names the servers'
+// passwords, extra is added to the backup's environment.
+func startMidBackup(t *testing.T, name, injected, pw, prefix string, extra ...string) *midBackup {
+	t.Helper()
+	f := &midBackup{o: record(t, "fault", name, injected), prefix: prefix}
+	f.src = startMariaDB(t, "src", "db-pw-"+pw)
+	loadBig(t, f.src, "faultsrc", bigRows)
+	f.before = dbtest.InventoryOf(t, f.src.server(), "faultsrc")
+	f.s3 = startMinIO(t, "s3-pw-"+pw, nil)
+	f.env = faultEnv(f.src, f.s3, prefix, append([]string{"BACKUP_S3_PART_SIZE=5MiB"}, extra...)...)
+	f.r = startCLI(t, f.env, "backup", "now", "--local", "-o", "json")
+	f.key = objectKey(prefix, waitID(t, f.r))
+	return f
+}
+
+// waitParts waits until n parts of the upload are stored; otherwise it fails the test with
+// what and the backup's stderr.
+func (f *midBackup) waitParts(t *testing.T, n int, what string) {
+	t.Helper()
+	if !waitParts(t, f.s3, f.key, n, 2*time.Minute) {
+		t.Fatalf("%s; stderr: %s", what, tailString(f.r.wait(t, time.Minute).Stderr, 2000))
+	}
+}
+
+// sourceUnchanged notes in the report when the source's checksums are still those of before.
+func (f *midBackup) sourceUnchanged(t *testing.T) {
+	t.Helper()
+	if sameInventory(t, f.before, f.src.server(), "faultsrc") {
+		f.o.check("source checksums unchanged")
+	}
+}
+
 func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	needPrivate(t)
-	o := record(t, "fault", "MinIO stopped mid-upload", "SIGKILL to MinIO once 2 parts of 5 MiB are stored, restarted after backupctl ended")
-	src := startMariaDB(t, "src", "db-pw-mid-upload")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-mid-upload", nil)
-	prefix := "mid-upload"
-	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB"), "backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
-	if !waitParts(t, s3, key, 2, 2*time.Minute) {
-		t.Fatalf("no multipart upload with 2 parts appeared; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
-	}
+	f := startMidBackup(t, "MinIO stopped mid-upload", "SIGKILL to MinIO once 2 parts of 5 MiB are stored, restarted after backupctl ended",
+		"mid-upload", "mid-upload")
+	o, s3, prefix, r, key := f.o, f.s3, f.prefix, f.r, f.key
+	f.waitParts(t, 2, "no multipart upload with 2 parts appeared")
 	s3.kill()
 	res := r.wait(t, 3*time.Minute)
 	s3.start(t)
@@ -168,8 +208,8 @@ func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	afterFailure(t, o, res, st, prefix)
 	wantFailed(t, res)
 	left := st.incomplete(t, key)
-	if !strings.Contains(res.message(), "upload") && !strings.Contains(res.message(), s3.endpoint()) {
-		t.Errorf("BUG: the message does not say the upload to S3 failed: %q", res.message())
+	if !strings.Contains(res.Message(), "upload") && !strings.Contains(res.Message(), s3.endpoint()) {
+		t.Errorf("BUG: the message does not say the upload to S3 failed: %q", res.Message())
 	}
 	if len(left) > 0 {
 		// The abort runs when the upload fails, while MinIO is down: it cannot reach it.
@@ -179,24 +219,16 @@ func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	} else {
 		o.check("no incomplete upload")
 	}
-	if sameInventory(t, before, src.server(), "faultsrc") {
-		o.check("source checksums unchanged")
-	}
+	f.sourceUnchanged(t)
 }
 
 func TestFaultMinIORestartedMidVerification(t *testing.T) {
 	needPrivate(t)
-	o := record(t, "fault", "MinIO restarted mid-verification", "SIGKILL to MinIO at the \"uploaded\" log line, restarted 1 s later")
-	src := startMariaDB(t, "src", "db-pw-mid-verify")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-mid-verify", nil)
-	prefix := "mid-verify"
-	env := faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB")
-	r := startCLI(t, env, "backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
-	if _, ok := r.waitLog(3*time.Minute, msgIs("uploaded")); !ok {
-		t.Fatalf("no \"uploaded\" log line; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+	f := startMidBackup(t, "MinIO restarted mid-verification", "SIGKILL to MinIO at the \"uploaded\" log line, restarted 1 s later",
+		"mid-verify", "mid-verify")
+	o, s3, prefix, env, r, key := f.o, f.s3, f.prefix, f.env, f.r, f.key
+	if _, ok := r.WaitRecord(3*time.Minute, testenv.MsgIs("uploaded")); !ok {
+		t.Fatalf("no \"uploaded\" log line; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	s3.kill()
 	time.Sleep(time.Second)
@@ -204,15 +236,15 @@ func TestFaultMinIORestartedMidVerification(t *testing.T) {
 	res := r.wait(t, 3*time.Minute)
 	st := s3.store(t)
 	o.set(res)
-	if res.code == 0 {
+	if res.Code == 0 {
 		id := resultID(t, res)
 		o.check("exit 0: the read-back retried through the restart")
 		if ms := st.manifests(t, prefix+"/"); len(ms) != 1 {
 			t.Errorf("exit 0 but manifests under the prefix: %v", ms)
 		}
 		v := runCLI(t, env, "verify", id, "-q")
-		if v.code != 0 {
-			t.Errorf("verify %s after a successful backup: exit %d: %s", id, v.code, v.message())
+		if v.Code != 0 {
+			t.Errorf("verify %s after a successful backup: exit %d: %s", id, v.Code, v.Message())
 		} else {
 			o.check("`verify` passes afterwards")
 		}
@@ -220,24 +252,15 @@ func TestFaultMinIORestartedMidVerification(t *testing.T) {
 		afterFailure(t, o, res, st, prefix)
 		noIncompleteUpload(t, o, st, key)
 	}
-	if sameInventory(t, before, src.server(), "faultsrc") {
-		o.check("source checksums unchanged")
-	}
+	f.sourceUnchanged(t)
 }
 
 func TestFaultMariaDBKilledMidDump(t *testing.T) {
 	needPrivate(t)
-	o := record(t, "fault", "MariaDB killed mid-dump", "SIGKILL to the source mariadbd once 1 part of the dump is stored; restarted afterwards")
-	src := startMariaDB(t, "src", "db-pw-killed")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-killed", nil)
-	prefix := "db-killed"
-	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB"), "backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
-	if !waitParts(t, s3, key, 1, 2*time.Minute) {
-		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
-	}
+	f := startMidBackup(t, "MariaDB killed mid-dump", "SIGKILL to the source mariadbd once 1 part of the dump is stored; restarted afterwards",
+		"killed", "db-killed")
+	o, src, before, s3, prefix, r, key := f.o, f.src, f.before, f.s3, f.prefix, f.r, f.key
+	f.waitParts(t, 1, "no part stored")
 	src.kill(syscall.SIGKILL)
 	src.waitDead(t)
 	res := r.wait(t, 3*time.Minute)
@@ -254,39 +277,29 @@ func TestFaultMariaDBKilledMidDump(t *testing.T) {
 func TestFaultMariaDBStalled(t *testing.T) {
 	needPrivate(t)
 	const timeout = 5 * time.Second
-	o := record(t, "fault", "MariaDB stalled (SIGSTOP) past --db-io-timeout", "SIGSTOP to the source mariadbd mid-dump, --db-io-timeout 5s; SIGCONT after the check")
-	src := startMariaDB(t, "src", "db-pw-stalled")
-	loadBig(t, src, "faultsrc", bigRows)
-	before := dbtest.InventoryOf(t, src.server(), "faultsrc")
-	s3 := startMinIO(t, "s3-pw-stalled", nil)
-	prefix := "db-stalled"
-	r := startCLI(t, faultEnv(src, s3, prefix, "BACKUP_S3_PART_SIZE=5MiB", "BACKUP_DB_IO_TIMEOUT="+timeout.String()),
-		"backup", "now", "--local", "-o", "json")
-	key := objectKey(prefix, waitID(t, r))
-	if !waitParts(t, s3, key, 1, 2*time.Minute) {
-		t.Fatalf("no part stored; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
-	}
+	f := startMidBackup(t, "MariaDB stalled (SIGSTOP) past --db-io-timeout", "SIGSTOP to the source mariadbd mid-dump, --db-io-timeout 5s; SIGCONT after the check",
+		"stalled", "db-stalled", "BACKUP_DB_IO_TIMEOUT="+timeout.String())
+	o, src, s3, prefix, r, key := f.o, f.src, f.s3, f.prefix, f.r, f.key
+	f.waitParts(t, 1, "no part stored")
 	src.kill(syscall.SIGSTOP)
 	stopped := time.Now()
 	defer src.kill(syscall.SIGCONT)
 	// The configured timeout plus a generous margin for the upload's own retries.
 	grace := timeout + 45*time.Second
 	select {
-	case <-r.done:
+	case <-r.Done():
 	case <-time.After(grace):
 		t.Errorf("backupctl still runs %s after MariaDB stalled with --db-io-timeout %s: a stalled server hangs the dump; interrupting it with SIGTERM",
 			time.Since(stopped).Round(time.Second), timeout)
 		o.check(fmt.Sprintf("still running %s after the stall: interrupted with SIGTERM", grace))
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		_ = r.Signal(syscall.SIGTERM)
 	}
 	res := r.wait(t, 2*time.Minute)
 	src.kill(syscall.SIGCONT)
 	st := s3.store(t)
 	afterFailure(t, o, res, st, prefix)
 	noIncompleteUpload(t, o, st, key)
-	if sameInventory(t, before, src.server(), "faultsrc") {
-		o.check("source checksums unchanged")
-	}
+	f.sourceUnchanged(t)
 }
 
 func TestFaultFullDisk(t *testing.T) {
@@ -305,14 +318,14 @@ func TestFaultFullDisk(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
 	res := runCLI(t, append(src.env(), "BACKUP_TO=file://"+mnt), "backup", "now", "--local", "-o", "json")
 	o.set(res)
-	if res.code == 0 {
-		t.Errorf("exit 0 on a full disk; stdout: %s", res.stdout)
+	if res.Code == 0 {
+		t.Errorf("exit 0 on a full disk; stdout: %s", res.Stdout)
 	}
-	if msgs := res.messages(); len(msgs) != 1 {
+	if msgs := res.Messages(); len(msgs) != 1 {
 		t.Errorf("stderr has %d lines besides the JSON log, want 1: %q", len(msgs), msgs)
 	}
-	if !strings.Contains(res.message(), "no space left") {
-		t.Errorf("message does not name the full disk: %q", res.message())
+	if !strings.Contains(res.Message(), "no space left") {
+		t.Errorf("message does not name the full disk: %q", res.Message())
 	}
 	var files []string
 	_ = filepath.Walk(mnt, func(p string, fi os.FileInfo, err error) error {
@@ -377,18 +390,18 @@ func TestFaultDDLDuringDump(t *testing.T) {
 				o.check("the DDL succeeded")
 			}
 			st := s3.store(t)
-			if res.code != 0 {
+			if res.Code != 0 {
 				afterFailure(t, o, res, st, prefix)
-				if !strings.Contains(res.message(), "z_victim") && !strings.Contains(res.message(), "a_big") {
-					t.Errorf("the failure does not name the table the DDL changed: %q", res.message())
+				if !strings.Contains(res.Message(), "z_victim") && !strings.Contains(res.Message(), "a_big") {
+					t.Errorf("the failure does not name the table the DDL changed: %q", res.Message())
 				}
 				return
 			}
 			o.set(res)
 			id := resultID(t, res)
 			rr := runCLI(t, append(dst.env(), s3.env()...), "restore", id, "--local", "-q", "--prefix", prefix)
-			if rr.code != 0 {
-				t.Fatalf("BUG: exit 0 for a backup whose restore fails: exit %d: %s", rr.code, rr.message())
+			if rr.Code != 0 {
+				t.Fatalf("BUG: exit 0 for a backup whose restore fails: exit %d: %s", rr.Code, rr.Message())
 			}
 			diffs := dbtest.Diff(before, dbtest.InventoryOf(t, dst.server(), db))
 			for _, d := range diffs {
@@ -411,17 +424,17 @@ func TestFaultTwoBackupsAtOnce(t *testing.T) {
 	prefix := "twice"
 	env := faultEnv(src, s3, prefix)
 	var wg sync.WaitGroup
-	res := make([]cliResult, 2)
+	res := make([]testenv.Result, 2)
 	for i := range res {
 		wg.Go(func() { res[i] = runCLI(t, env, "backup", "now", "--local", "-o", "json") })
 	}
 	wg.Wait()
-	o.Exit = fmt.Sprintf("%d, %d", res[0].code, res[1].code)
+	o.Exit = fmt.Sprintf("%d, %d", res[0].Code, res[1].Code)
 	ids := make([]string, 2)
 	for i, r := range res {
-		if r.code != 0 {
-			o.Message = r.message()
-			t.Fatalf("backup %d: exit %d: %s", i, r.code, r.message())
+		if r.Code != 0 {
+			o.Message = r.Message()
+			t.Fatalf("backup %d: exit %d: %s", i, r.Code, r.Message())
 		}
 		ids[i] = resultID(t, r)
 	}
@@ -430,13 +443,13 @@ func TestFaultTwoBackupsAtOnce(t *testing.T) {
 	}
 	o.check("two distinct ids")
 	for i, id := range ids {
-		if v := runCLI(t, env, "verify", id, "-q"); v.code != 0 {
-			t.Errorf("verify %s: exit %d: %s", id, v.code, v.message())
+		if v := runCLI(t, env, "verify", id, "-q"); v.Code != 0 {
+			t.Errorf("verify %s: exit %d: %s", id, v.Code, v.Message())
 		}
 		into := fmt.Sprintf("restored%d", i)
 		rr := runCLI(t, append(dst.env(), s3.env()...), "restore", id, "--local", "-q", "--prefix", prefix, "--into", into)
-		if rr.code != 0 {
-			t.Errorf("restore %s: exit %d: %s", id, rr.code, rr.message())
+		if rr.Code != 0 {
+			t.Errorf("restore %s: exit %d: %s", id, rr.Code, rr.Message())
 			continue
 		}
 		dbtest.Compare(t, src.server(), "faultsrc", dst.server(), into)
@@ -455,33 +468,33 @@ func TestFaultRestoreTargetDies(t *testing.T) {
 	s3 := startMinIO(t, "s3-pw-target-dies", nil)
 	prefix := "target-dies"
 	b := runCLI(t, faultEnv(src, s3, prefix), "backup", "now", "--local", "-o", "json")
-	if b.code != 0 {
-		t.Fatalf("backup: exit %d: %s", b.code, b.message())
+	if b.Code != 0 {
+		t.Fatalf("backup: exit %d: %s", b.Code, b.Message())
 	}
 	id := resultID(t, b)
 	renv := append(append(dst.env(), s3.env()...), "BACKUP_S3_PREFIX="+prefix)
 	r := startCLI(t, renv, "restore", id, "--local")
-	if _, ok := r.waitLog(2*time.Minute, msgIs("restoring database")); !ok {
-		t.Fatalf("no \"restoring database\" log line; stderr: %s", tailString(r.wait(t, time.Minute).stderr, 2000))
+	if _, ok := r.WaitRecord(2*time.Minute, testenv.MsgIs("restoring database")); !ok {
+		t.Fatalf("no \"restoring database\" log line; stderr: %s", tailString(r.wait(t, time.Minute).Stderr, 2000))
 	}
 	time.Sleep(time.Second)
-	if !r.alive() {
+	if !r.Alive() {
 		t.Fatal("the restore ended before the target could be killed: make the data set larger")
 	}
 	dst.kill(syscall.SIGKILL)
 	res := r.wait(t, 2*time.Minute)
 	o.set(res)
 	wantFailed(t, res)
-	if msgs := res.messages(); len(msgs) != 1 {
+	if msgs := res.Messages(); len(msgs) != 1 {
 		t.Errorf("stderr has %d lines besides the JSON log, want 1: %q", len(msgs), msgs)
 	}
-	if !strings.Contains(res.message(), "partial") {
-		t.Errorf("BUG: the error line does not say the target is partial (only a JSON log record does): %q", res.message())
+	if !strings.Contains(res.Message(), "partial") {
+		t.Errorf("BUG: the error line does not say the target is partial (only a JSON log record does): %q", res.Message())
 	} else {
 		o.check("the message says the target is partial")
 	}
-	if v := runCLI(t, renv, "verify", id, "-q"); v.code != 0 {
-		t.Errorf("the backup no longer verifies after the failed restore: exit %d: %s", v.code, v.message())
+	if v := runCLI(t, renv, "verify", id, "-q"); v.Code != 0 {
+		t.Errorf("the backup no longer verifies after the failed restore: exit %d: %s", v.Code, v.Message())
 	} else {
 		o.check("the backup still verifies")
 	}

@@ -1,8 +1,6 @@
 package faults
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,10 +12,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/version"
 )
 
@@ -81,41 +79,6 @@ func needPrivate(t *testing.T) {
 
 // ---- running the binary ----
 
-// cliResult is one finished run of backupctl.
-type cliResult struct {
-	code           int
-	stdout, stderr string
-	dur            time.Duration
-}
-
-// messages returns stderr's lines that are not JSON log records: what a user reads.
-func (r cliResult) messages() []string {
-	var out []string
-	for _, l := range strings.Split(r.stderr, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || (strings.HasPrefix(l, "{") && json.Valid([]byte(l))) {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-// message is the error line, or all non-log lines joined when there are several.
-func (r cliResult) message() string { return strings.Join(r.messages(), " | ") }
-
-// logRecords returns the JSON log records of stderr.
-func (r cliResult) logRecords() []map[string]any {
-	var out []map[string]any
-	for _, l := range strings.Split(r.stderr, "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // cliEnv is the environment of a run: this process's minus every backupctl, AWS and kube
 // setting, plus env. Logs are JSON so tests can read them.
 func cliEnv(env []string) []string {
@@ -132,148 +95,49 @@ func cliEnv(env []string) []string {
 }
 
 // runCLI runs backupctl to its end (at most 5 minutes).
-func runCLI(t testing.TB, env []string, args ...string) cliResult {
+func runCLI(t testing.TB, env []string, args ...string) testenv.Result {
 	t.Helper()
 	return startCLI(t, env, args...).wait(t, 5*time.Minute)
 }
 
-// running is a backupctl process in flight; its stderr is read line by line.
-type running struct {
-	cmd     *exec.Cmd
-	start   time.Time
-	stdout  bytes.Buffer
-	mu      sync.Mutex
-	lines   []string
-	changed chan struct{}
-	done    chan struct{}
-}
+// running is a backupctl process in flight.
+type running struct{ *testenv.Process }
 
-func startCLI(t testing.TB, env []string, args ...string) *running {
+func startCLI(t testing.TB, env []string, args ...string) running {
 	t.Helper()
-	r := &running{cmd: exec.Command(binary, args...), changed: make(chan struct{}, 1), done: make(chan struct{})}
-	r.cmd.Env = cliEnv(env)
-	r.cmd.Stdout = &r.stdout
-	errPipe, err := r.cmd.StderrPipe()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = cliEnv(env)
+	p, err := testenv.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.start = time.Now()
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			r.mu.Lock()
-			r.lines = append(r.lines, sc.Text())
-			r.mu.Unlock()
-			select {
-			case r.changed <- struct{}{}:
-			default:
-			}
-		}
-		_, _ = io.Copy(io.Discard, errPipe)
-		_ = r.cmd.Wait()
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		if r.alive() {
-			_ = r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
-	return r
+	t.Cleanup(p.Kill)
+	return running{p}
 }
 
-func (r *running) alive() bool {
-	select {
-	case <-r.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// waitLog waits for a JSON log record for which match is true; false if the process ended or
-// the time ran out first.
-func (r *running) waitLog(d time.Duration, match func(rec map[string]any) bool) (map[string]any, bool) {
-	deadline := time.After(d)
-	seen := 0
-	for {
-		r.mu.Lock()
-		lines := r.lines[seen:]
-		seen = len(r.lines)
-		r.mu.Unlock()
-		for _, l := range lines {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && match(m) {
-				return m, true
-			}
-		}
-		select {
-		case <-r.changed:
-		case <-r.done:
-			select {
-			case <-r.changed:
-				continue
-			default:
-			}
-			r.mu.Lock()
-			more := len(r.lines) > seen
-			r.mu.Unlock()
-			if more {
-				continue
-			}
-			return nil, false
-		case <-deadline:
-			return nil, false
-		}
-	}
-}
-
-// msgIs matches a log record by its message.
-func msgIs(msg string) func(map[string]any) bool {
-	return func(m map[string]any) bool { return m["msg"] == msg }
-}
-
-// wait waits for the process to end (killing it after d) and returns its result.
-func (r *running) wait(t testing.TB, d time.Duration) cliResult {
+// wait waits for the process to end (interrupting it after d, which fails the test) and returns
+// its result.
+func (r running) wait(t testing.TB, d time.Duration) testenv.Result {
 	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(d):
-		// SIGTERM first: backupctl then aborts its upload and leaves nothing behind.
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-			_ = r.cmd.Process.Signal(syscall.SIGKILL)
-			<-r.done
-		}
-		t.Errorf("backupctl %s did not end within %s; interrupted", strings.Join(r.cmd.Args[1:], " "), d)
+	res, timedOut := r.Wait(d)
+	if timedOut {
+		t.Errorf("backupctl %s did not end within %s; interrupted", strings.Join(res.Args, " "), d)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	code := r.cmd.ProcessState.ExitCode()
-	if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		code = 128 + int(ws.Signal())
-	}
-	return cliResult{code: code, stdout: r.stdout.String(), stderr: strings.Join(r.lines, "\n"), dur: time.Since(r.start)}
+	return res
 }
 
 // resultID reads the id from a backup's `-o json` output.
-func resultID(t testing.TB, r cliResult) string {
+func resultID(t testing.TB, r testenv.Result) string {
 	t.Helper()
 	var v struct {
 		ID       string `json:"id"`
 		Verified bool   `json:"verified"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.ID == "" {
-		t.Fatalf("backup output is not its JSON result (%v): %q; stderr: %s", err, r.stdout, tailString(r.stderr, 2000))
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil || v.ID == "" {
+		t.Fatalf("backup output is not its JSON result (%v): %q; stderr: %s", err, r.Stdout, tailString(r.Stderr, 2000))
 	}
 	if !v.Verified {
-		t.Fatalf("backup %s exited %d but says verified=false", v.ID, r.code)
+		t.Fatalf("backup %s exited %d but says verified=false", v.ID, r.Code)
 	}
 	return v.ID
 }
@@ -315,9 +179,9 @@ func record(t *testing.T, area, name, injected string) *outcome {
 }
 
 // set notes the exit code and message of a run.
-func (o *outcome) set(r cliResult) {
-	o.Exit = fmt.Sprint(r.code)
-	o.Message = r.message()
+func (o *outcome) set(r testenv.Result) {
+	o.Exit = fmt.Sprint(r.Code)
+	o.Message = r.Message()
 }
 
 // check notes what was checked after the run.
@@ -382,12 +246,7 @@ func cell(s string) string {
 	return s
 }
 
-func tailString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
+func tailString(s string, n int) string { return testenv.Tail(s, n) }
 
 func writeFile(t testing.TB, path string, b []byte) {
 	t.Helper()

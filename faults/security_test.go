@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 func randomSecret(what string) string {
@@ -26,6 +28,26 @@ func randomSecret(what string) string {
 func loadSmall(t testing.TB, m *mariaDB, db string) {
 	t.Helper()
 	m.root(t, fmt.Sprintf("CREATE DATABASE %[1]s; CREATE TABLE %[1]s.t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO %[1]s.t VALUES (1,'one'),(2,'two');", db))
+}
+
+// verifies fails the test unless the backup r succeeded and `verify` (with args) passes on it.
+func verifies(t *testing.T, env []string, r testenv.Result, args ...string) {
+	t.Helper()
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Message())
+	}
+	id := resultID(t, r)
+	if v := runCLI(t, env, append([]string{"verify", id, "-q"}, args...)...); v.Code != 0 {
+		t.Errorf("verify: exit %d: %s", v.Code, v.Message())
+	}
+}
+
+// oneLine fails the test unless stderr has one line besides the JSON log records.
+func oneLine(t *testing.T, r testenv.Result) {
+	t.Helper()
+	if len(r.Messages()) != 1 {
+		t.Errorf("stderr is not one line: %q", r.Stderr)
+	}
 }
 
 func TestSecurityMariaDBTLS(t *testing.T) {
@@ -53,24 +75,16 @@ func TestSecurityMariaDBTLS(t *testing.T) {
 			r := runCLI(t, env, append([]string{"backup", "now", "--local", "-o", "json", "-q"}, c.args...)...)
 			o.set(r)
 			if c.ok {
-				if r.code != 0 {
-					t.Fatalf("exit %d: %s", r.code, r.message())
-				}
-				id := resultID(t, r)
-				if v := runCLI(t, env, "verify", id, "-q"); v.code != 0 {
-					t.Errorf("verify: exit %d: %s", v.code, v.message())
-				}
+				verifies(t, env, r)
 				o.check("backup verified over TLS with a client certificate")
 				return
 			}
-			if r.code == 0 {
+			if r.Code == 0 {
 				t.Fatalf("exit 0 although the connection should be refused")
 			}
-			if len(r.messages()) != 1 {
-				t.Errorf("stderr is not one line: %q", r.stderr)
-			}
-			if !containsAny(r.message(), c.want) {
-				t.Errorf("the message does not name the fix (one of %q): %s", c.want, r.message())
+			oneLine(t, r)
+			if !containsAny(r.Message(), c.want) {
+				t.Errorf("the message does not name the fix (one of %q): %s", c.want, r.Message())
 			}
 			if ms := s3.store(t).manifests(t, "dbtls/"); len(ms) > 1 {
 				t.Errorf("a refused backup left manifests: %v", ms)
@@ -103,24 +117,16 @@ func TestSecurityS3TLS(t *testing.T) {
 			r := runCLI(t, env, append([]string{"backup", "now", "--local", "-o", "json", "-q"}, c.args...)...)
 			o.set(r)
 			if c.ok {
-				if r.code != 0 {
-					t.Fatalf("exit %d: %s", r.code, r.message())
-				}
-				id := resultID(t, r)
-				if v := runCLI(t, env, "verify", id, "-q", "--s3-ca-file", certs.caFile); v.code != 0 {
-					t.Errorf("verify: exit %d: %s", v.code, v.message())
-				}
+				verifies(t, env, r, "--s3-ca-file", certs.caFile)
 				o.check("backup and verify over https")
 				return
 			}
-			if r.code != exitUsage {
-				t.Errorf("exit %d, want %d: %s", r.code, exitUsage, r.message())
+			if r.Code != exitUsage {
+				t.Errorf("exit %d, want %d: %s", r.Code, exitUsage, r.Message())
 			}
-			if len(r.messages()) != 1 {
-				t.Errorf("stderr is not one line: %q", r.stderr)
-			}
-			if !strings.Contains(r.message(), "--s3-ca-file") {
-				t.Errorf("the message does not name --s3-ca-file: %s", r.message())
+			oneLine(t, r)
+			if !strings.Contains(r.Message(), "--s3-ca-file") {
+				t.Errorf("the message does not name --s3-ca-file: %s", r.Message())
 			}
 			if after := s3.store(t).keys(t, "s3tls/"); len(after) != len(before) {
 				t.Errorf("objects changed: %v -> %v", before, after)
@@ -146,10 +152,10 @@ type cmdlineSampler struct {
 	wg      sync.WaitGroup
 }
 
-func (c *cmdlineSampler) watch(r *running) {
-	pid := r.cmd.Process.Pid
+func (c *cmdlineSampler) watch(r running) {
+	pid := r.Pid()
 	c.wg.Go(func() {
-		for r.alive() {
+		for r.Alive() {
 			if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); err == nil && len(b) > 0 {
 				c.mu.Lock()
 				c.samples = append(c.samples, b)
@@ -176,16 +182,16 @@ func TestSecurityNoSecretInOutput(t *testing.T) {
 		outputs []string
 		sampler cmdlineSampler
 	)
-	run := func(env []string, args ...string) cliResult {
+	run := func(env []string, args ...string) testenv.Result {
 		r := startCLI(t, env, args...)
 		sampler.watch(r)
 		res := r.wait(t, 3*time.Minute)
-		outputs = append(outputs, fmt.Sprintf("backupctl %s (exit %d):\n%s\n%s", strings.Join(args, " "), res.code, res.stdout, res.stderr))
+		outputs = append(outputs, fmt.Sprintf("backupctl %s (exit %d):\n%s\n%s", strings.Join(args, " "), res.Code, res.Stdout, res.Stderr))
 		return res
 	}
 	b := run(env, "backup", "now", "--local", "-o", "json")
-	if b.code != 0 {
-		t.Fatalf("backup: exit %d: %s", b.code, b.message())
+	if b.Code != 0 {
+		t.Fatalf("backup: exit %d: %s", b.Code, b.Message())
 	}
 	id := resultID(t, b)
 	run(env, "backup", "now", "--local", "--log-format", "text")

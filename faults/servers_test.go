@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
@@ -36,10 +36,7 @@ func freePort(t testing.TB) int {
 }
 
 // proc is a server process started by a test, stopped by its pid.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
+type proc struct{ *testenv.Process }
 
 func startProc(t testing.TB, logPath string, env []string, name string, args ...string) *proc {
 	t.Helper()
@@ -51,38 +48,26 @@ func startProc(t testing.TB, logPath string, env []string, name string, args ...
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	p, err := testenv.Start(cmd)
+	if err != nil {
 		logf.Close()
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
-	return p
+	go func() { <-p.Done(); logf.Close() }()
+	return &proc{p}
 }
-
-func (p *proc) alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-func (p *proc) signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
 
 // stop sends sig and waits up to d for the process to end, then kills it.
 func (p *proc) stop(sig syscall.Signal, d time.Duration) {
-	if p == nil || !p.alive() {
+	if p == nil || !p.Alive() {
 		return
 	}
-	p.signal(syscall.SIGCONT) // a stalled server cannot handle SIGTERM
-	p.signal(sig)
+	_ = p.Signal(syscall.SIGCONT) // a stalled server cannot handle SIGTERM
+	_ = p.Signal(sig)
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(d):
-		p.signal(syscall.SIGKILL)
-		<-p.done
+		p.Kill()
 	}
 }
 
@@ -104,10 +89,8 @@ func mariadbTemplate(t testing.TB) string {
 			templateErr = err
 			return
 		}
-		out, err := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+dir+"/data", "--user=root",
-			"--auth-root-authentication-method=socket", "--skip-test-db").CombinedOutput()
-		if err != nil {
-			templateErr = fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+		if err := testenv.InitDatadir(dir+"/data", ""); err != nil {
+			templateErr = err
 			return
 		}
 		templateDir = dir + "/data"
@@ -120,14 +103,14 @@ func mariadbTemplate(t testing.TB) string {
 
 // mariaDB is a private MariaDB server of one test: its own datadir, socket and port.
 type mariaDB struct {
-	name  string
-	dir   string
-	sock  string
-	port  int
-	user  string
-	pass  string
-	extra []string
-	p     *proc
+	testenv.MariaDBServer
+	name string
+	dir  string
+	sock string
+	port int
+	user string
+	pass string
+	p    *proc
 }
 
 // startMariaDB starts a private server with a password user "faults" (and root on the socket).
@@ -141,42 +124,27 @@ func startMariaDB(t testing.TB, name, password string, extra ...string) *mariaDB
 	if out, err := exec.Command("cp", "-a", tmpl, dir+"/data").CombinedOutput(); err != nil {
 		t.Fatalf("copy datadir: %v %s", err, out)
 	}
-	m := &mariaDB{name: name, dir: dir, sock: dir + "/sock", port: freePort(t), user: "faults", pass: password, extra: extra}
+	srv := testenv.MariaDBServer{Dir: dir, Port: freePort(t), Extra: extra}
+	m := &mariaDB{MariaDBServer: srv, name: name, dir: dir, sock: srv.Socket(), port: srv.Port, user: "faults", pass: password}
 	t.Cleanup(func() { m.stopWait(); _ = os.RemoveAll(dir) })
 	m.start(t)
-	m.root(t, fmt.Sprintf(`CREATE USER 'faults'@'%%' IDENTIFIED BY '%[1]s';
-		CREATE USER 'faults'@'localhost' IDENTIFIED BY '%[1]s';
-		GRANT ALL ON *.* TO 'faults'@'%%' WITH GRANT OPTION;
-		GRANT ALL ON *.* TO 'faults'@'localhost' WITH GRANT OPTION;`, password))
+	if err := m.CreateUser(m.user, password); err != nil {
+		t.Fatalf("%s: %v", m.name, err)
+	}
 	return m
 }
 
 // start (re)starts the server on its datadir and waits until it answers.
 func (m *mariaDB) start(t testing.TB) {
 	t.Helper()
-	args := append([]string{"--no-defaults", "--datadir=" + m.dir + "/data", "--socket=" + m.sock,
-		"--port=" + strconv.Itoa(m.port), "--bind-address=127.0.0.1", "--pid-file=" + m.dir + "/pid",
-		"--log-error=" + m.dir + "/error.log", "--user=root", "--log-bin=" + m.dir + "/data/binlog",
-		"--server-id=1", "--binlog-format=ROW", "--innodb-buffer-pool-size=256M",
-		"--innodb-log-file-size=256M", "--max-allowed-packet=256M", "--skip-name-resolve",
-	}, m.extra...)
-	m.p = startProc(t, m.dir+"/stdout.log", os.Environ(), "mariadbd", args...)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if exec.Command("mariadb-admin", "--no-defaults", "-uroot", "--socket="+m.sock, "ping").Run() == nil {
-			return
-		}
-		if !m.p.alive() {
-			b, _ := os.ReadFile(m.dir + "/error.log")
-			t.Fatalf("private MariaDB %s did not start:\n%s", m.name, tailString(string(b), 2000))
-		}
-		time.Sleep(200 * time.Millisecond)
+	m.p = startProc(t, m.dir+"/stdout.log", os.Environ(), "mariadbd", m.Args()...)
+	if err := m.WaitReady(60*time.Second, m.p.Alive); err != nil {
+		t.Fatalf("private MariaDB %s: %v", m.name, err)
 	}
-	t.Fatalf("private MariaDB %s did not answer within 60s", m.name)
 }
 
 // kill sends sig to the server (SIGKILL: a crash; SIGSTOP: a stall).
-func (m *mariaDB) kill(sig syscall.Signal) { m.p.signal(sig) }
+func (m *mariaDB) kill(sig syscall.Signal) { _ = m.p.Signal(sig) }
 
 // stopWait stops the server cleanly (or kills it after 30s).
 func (m *mariaDB) stopWait() { m.p.stop(syscall.SIGTERM, 30*time.Second) }
@@ -185,7 +153,7 @@ func (m *mariaDB) stopWait() { m.p.stop(syscall.SIGTERM, 30*time.Second) }
 func (m *mariaDB) waitDead(t testing.TB) {
 	t.Helper()
 	select {
-	case <-m.p.done:
+	case <-m.p.Done():
 	case <-time.After(30 * time.Second):
 		t.Fatalf("private MariaDB %s did not end", m.name)
 	}
@@ -194,12 +162,11 @@ func (m *mariaDB) waitDead(t testing.TB) {
 // root runs SQL as root through the stock client on the socket.
 func (m *mariaDB) root(t testing.TB, sql string) string {
 	t.Helper()
-	cmd := exec.Command("mariadb", "--no-defaults", "-uroot", "--socket="+m.sock, "-N", "-B", "-e", sql)
-	out, err := cmd.CombinedOutput()
+	out, err := m.Root(sql)
 	if err != nil {
-		t.Fatalf("%s: %s: %v\n%s", m.name, tailString(sql, 300), err, out)
+		t.Fatalf("%s: %v", m.name, err)
 	}
-	return strings.TrimSpace(string(out))
+	return out
 }
 
 // server describes it for dbtest (TCP, password user).
@@ -238,13 +205,9 @@ type minIO struct {
 
 func minioBinary(t testing.TB) string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOPATH").Output()
+	bin, err := testenv.MinIOBinary()
 	if err != nil {
-		t.Fatalf("go env GOPATH: %v", err)
-	}
-	bin := filepath.Join(strings.TrimSpace(string(out)), "bin", "minio")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s is missing: run `make up` (it builds MinIO once)", bin)
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -278,52 +241,26 @@ func startMinIO(t testing.TB, secret string, tlsCerts *certSet) *minIO {
 	return s
 }
 
-func (s *minIO) scheme() string {
-	if s.certs != "" {
-		return "https"
-	}
-	return "http"
-}
-
-func (s *minIO) endpoint() string { return fmt.Sprintf("%s://127.0.0.1:%d", s.scheme(), s.port) }
+func (s *minIO) endpoint() string { return s.server().Endpoint() }
 
 // start (re)starts MinIO on its data directory and waits until it is ready.
 func (s *minIO) start(t testing.TB) {
 	t.Helper()
-	args := []string{"server", "--quiet", "--address", "127.0.0.1:" + strconv.Itoa(s.port)}
-	if s.certs != "" {
-		args = append(args, "--certs-dir", s.certs)
+	srv := s.server()
+	s.p = startProc(t, srv.Log(), append(os.Environ(), srv.Env()...), minioBinary(t), srv.Args()...)
+	if err := srv.WaitReady(60*time.Second, s.p.Alive, s.httpsClient); err != nil {
+		t.Fatalf("private MinIO: %v", err)
 	}
-	args = append(args, s.dir+"/data")
-	env := append(os.Environ(), "MINIO_ROOT_USER="+s.user, "MINIO_ROOT_PASSWORD="+s.pass,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CALLHOME_ENABLE=off")
-	s.p = startProc(t, s.dir+"/minio.log", env, minioBinary(t), args...)
-	hc := http.DefaultClient
-	if s.httpsClient != nil {
-		hc = s.httpsClient
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := hc.Get(s.endpoint() + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if !s.p.alive() {
-			b, _ := os.ReadFile(s.dir + "/minio.log")
-			t.Fatalf("private MinIO did not start:\n%s", tailString(string(b), 2000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("private MinIO did not become ready within 60s")
+}
+
+// server describes it for testenv.
+func (s *minIO) server() testenv.MinIOServer {
+	return testenv.MinIOServer{Dir: s.dir, Port: s.port, User: s.user, Password: s.pass, CertsDir: s.certs}
 }
 
 // kill ends MinIO with SIGKILL and waits for it.
 func (s *minIO) kill() {
-	s.p.signal(syscall.SIGKILL)
-	<-s.p.done
+	s.p.Kill()
 }
 
 func (s *minIO) client(t testing.TB) *minio.Client {
@@ -445,7 +382,7 @@ func (s *s3Store) remove(t testing.TB, key string) {
 
 // removePrefix deletes every object under prefix (the test's own).
 func (s *s3Store) removePrefix(t testing.TB, prefix string) {
-	if os.Getenv("BACKUP_TEST_KEEP") != "" {
+	if testenv.Keep() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -44,7 +44,7 @@ func RestoreJobName(now time.Time, suffix string) string {
 // BackupJob builds the one-shot Job that runs the dumper with s.Args, named for now and suffix
 // (see NameSuffix).
 func BackupJob(s Spec, now time.Time, suffix string) *batchv1.Job {
-	s = s.withDefaults(DefaultBackoffLimit)
+	s = withSigningKey(s.withDefaults(DefaultBackoffLimit))
 	name := BackupJobName(now, suffix)
 	return newJob(s, name, ComponentBackup, s.Annotations)
 }

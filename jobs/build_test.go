@@ -29,6 +29,13 @@ func secretEnv(secret string) []corev1.EnvVar {
 	return env
 }
 
+// signingEnv is the optional BACKUP_SIGNING_KEY that backup Jobs (never restore Jobs) get.
+func signingEnv(secret string) corev1.EnvVar {
+	return corev1.EnvVar{Name: "BACKUP_SIGNING_KEY", ValueFrom: &corev1.EnvVarSource{
+		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: "BACKUP_SIGNING_KEY", Optional: ptr.To(true)},
+	}}
+}
+
 var goMemLimit = corev1.EnvVar{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
 	ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "dumper", Resource: "limits.memory"},
 }}
@@ -88,7 +95,7 @@ func wantBackupJob() *batchv1.Job {
 						Name:  "dumper",
 						Image: "ghcr.io/backupctl/dumper:latest", // a test binary is a dev build
 						Args:  testArgs,
-						Env:   append(secretEnv("backupctl"), goMemLimit),
+						Env:   append(secretEnv("backupctl"), goMemLimit, signingEnv("backupctl")),
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{
 								corev1.ResourceCPU:    resource.MustParse("100m"),
@@ -151,7 +158,7 @@ func TestBackupJob(t *testing.T) {
 				c.Image = "registry.local/backupctl/dumper:v1.2.3"
 				c.ImagePullPolicy = corev1.PullAlways
 				// No memory limit, so no GOMEMLIMIT.
-				c.Env = append(secretEnv("prod-backup"), corev1.EnvVar{Name: "BACKUP_S3_PREFIX", Value: "prod"})
+				c.Env = append(secretEnv("prod-backup"), signingEnv("prod-backup"), corev1.EnvVar{Name: "BACKUP_S3_PREFIX", Value: "prod"})
 				c.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}
 			},
 		},
@@ -220,6 +227,8 @@ func TestRestoreJob(t *testing.T) {
 	want.Annotations = map[string]string{"backupctl.io/backup-id": "20261126T220000Z-ab12"}
 	want.Spec.BackoffLimit = ptr.To[int32](0) // a restore is not retried
 	container(want).Args = args
+	// A restore needs no signing key, so its pod never gets one.
+	container(want).Env = append(secretEnv("backupctl"), goMemLimit)
 
 	got := RestoreJob(Spec{Args: args}, "20261126T220000Z-ab12", testNow, testSuffix)
 	if d := cmp.Diff(want, got); d != "" {

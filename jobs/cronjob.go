@@ -97,7 +97,7 @@ func CronJob(s Spec, c CronSpec) (*batchv1.CronJob, error) {
 	if err := ValidateTimeZone(c.TimeZone); err != nil {
 		return nil, err
 	}
-	s = s.withDefaults(DefaultBackoffLimit)
+	s = withSigningKey(s.withDefaults(DefaultBackoffLimit))
 	// The controller names each Job after the CronJob, so the instance is the CronJob.
 	labels := Labels(s.Labels, ComponentBackup, c.Name)
 	return &batchv1.CronJob{

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -15,29 +14,20 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // These tests run real Jobs on the local control plane from `make up`, whose node agent maps
-// the image backupctl/testshell to /bin/sh. Without it they fail (skip only under -short):
-// in CI a missing service is a failure.
-
-func testShellImage() string {
-	if img := os.Getenv("BACKUP_K8S_TEST_IMAGE"); img != "" {
-		return img
-	}
-	return "backupctl/testshell:dev"
-}
+// the image BACKUP_K8S_TEST_IMAGE (backupctl/testshell) to /bin/sh. Without it they fail (skip
+// only under -short): in CI a missing service is a failure.
 
 // kubeTest returns a client and a fresh namespace holding the Secret and ServiceAccount a Job
 // of ours needs; the namespace is deleted afterwards.
 func kubeTest(t *testing.T) (*Client, string) {
 	t.Helper()
-	if os.Getenv("KUBECONFIG") == "" {
-		if testing.Short() {
-			t.Skip("no KUBECONFIG (local control plane not started)")
-		}
-		t.Fatal("KUBECONFIG is not set: run `make up` and source .stack/env")
-	}
+	testenv.SkipShort(t, "the local Kubernetes control plane")
+	testenv.Get(t, "KUBECONFIG")
 	c, err := NewClient("", "")
 	if err != nil {
 		t.Fatal(err)
@@ -45,12 +35,9 @@ func kubeTest(t *testing.T) (*Client, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
-		if testing.Short() {
-			t.Skipf("the API server does not answer: %v", err)
-		}
-		t.Fatalf("the API server does not answer (%v): run `make up` and source .stack/env", err)
+		t.Fatalf("the API server does not answer (%v): %s", err, testenv.Hint)
 	}
-	ns := fmt.Sprintf("backupctl-it-%d", time.Now().UnixNano()%1e9)
+	ns := "backupctl-it-" + testenv.RandomHex(5)
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +56,9 @@ func kubeTest(t *testing.T) (*Client, string) {
 	return c, ns
 }
 
-func shellSpec(ns, script string) Spec {
-	return Spec{Namespace: ns, Image: testShellImage(), Args: []string{"-c", script}}
+func shellSpec(t *testing.T, ns, script string) Spec {
+	t.Helper()
+	return Spec{Namespace: ns, Image: testenv.Get(t, "BACKUP_K8S_TEST_IMAGE"), Args: []string{"-c", script}}
 }
 
 func runShell(t *testing.T, c *Client, s Spec) (*Outcome, string) {
@@ -91,7 +79,7 @@ func runShell(t *testing.T, c *Client, s Spec) (*Outcome, string) {
 
 func TestKubeJobSucceeds(t *testing.T) {
 	c, ns := kubeTest(t)
-	o, logs := runShell(t, c, shellSpec(ns, "echo hello; exit 0"))
+	o, logs := runShell(t, c, shellSpec(t, ns, "echo hello; exit 0"))
 	if !o.Succeeded || o.Reason != "" || o.ExitCode != 0 || o.Attempts != 1 {
 		t.Errorf("outcome = %+v, want success", *o)
 	}
@@ -102,7 +90,7 @@ func TestKubeJobSucceeds(t *testing.T) {
 
 func TestKubeJobFails(t *testing.T) {
 	c, ns := kubeTest(t)
-	s := shellSpec(ns, "echo about to fail; exit 3")
+	s := shellSpec(t, ns, "echo about to fail; exit 3")
 	s.BackoffLimit = ptr.To[int32](0)
 	o, _ := runShell(t, c, s)
 	want := "backoff limit reached after 1 failed attempt(s): the dumper exited with code 3"
@@ -117,7 +105,7 @@ func TestKubeJobFails(t *testing.T) {
 func TestKubeJobReportsResult(t *testing.T) {
 	c, ns := kubeTest(t)
 	// What the dumper does: its JSON result goes to the termination log.
-	s := shellSpec(ns, `echo '{"ok":false,"exit_code":2,"error":"connect to MariaDB: Access denied"}' > /dev/termination-log; exit 2`)
+	s := shellSpec(t, ns, `echo '{"ok":false,"exit_code":2,"error":"connect to MariaDB: Access denied"}' > /dev/termination-log; exit 2`)
 	o, _ := runShell(t, c, s)
 	want := "the dumper failed with an error that a retry cannot fix: connect to MariaDB: Access denied"
 	if o.Succeeded || o.Reason != want || o.Result == nil || o.Result.Error != "connect to MariaDB: Access denied" || o.Attempts != 1 {
@@ -129,7 +117,7 @@ func TestKubeTriggerCronJob(t *testing.T) {
 	c, ns := kubeTest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cj, err := CronJob(shellSpec(ns, "echo from the schedule"), CronSpec{Suspend: true})
+	cj, err := CronJob(shellSpec(t, ns, "echo from the schedule"), CronSpec{Suspend: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +158,7 @@ func slicesContain(lines []string, s string) bool {
 
 func TestKubeDeadlineExceeded(t *testing.T) {
 	c, ns := kubeTest(t)
-	s := shellSpec(ns, "echo started; sleep 60")
+	s := shellSpec(t, ns, "echo started; sleep 60")
 	s.ActiveDeadlineSeconds = ptr.To[int64](3)
 	o, _ := runShell(t, c, s)
 	if o.Succeeded || !strings.HasPrefix(o.Reason, "deadline exceeded: the Job ran longer than its active deadline (3s)") {
@@ -180,7 +168,7 @@ func TestKubeDeadlineExceeded(t *testing.T) {
 
 func TestKubeImageCannotBePulled(t *testing.T) {
 	c, ns := kubeTest(t)
-	s := shellSpec(ns, "true")
+	s := shellSpec(t, ns, "true")
 	s.Image = "backupctl/no-such-image:1"
 	o, _ := runShell(t, c, s)
 	if o.Succeeded || !strings.Contains(o.Reason, `"backupctl/no-such-image:1"`) || !strings.HasSuffix(o.Reason, "; deleted Job "+o.JobName) {
@@ -190,7 +178,7 @@ func TestKubeImageCannotBePulled(t *testing.T) {
 
 func TestKubePodDeleted(t *testing.T) {
 	c, ns := kubeTest(t)
-	s := shellSpec(ns, "echo started; sleep 60")
+	s := shellSpec(t, ns, "echo started; sleep 60")
 	s.BackoffLimit = ptr.To[int32](0)
 	go func() {
 		// Delete the pod once it runs, as a careless operator or a node drain would.
@@ -264,7 +252,7 @@ func TestKubeDeployRBACSuffices(t *testing.T) {
 	op := &Client{Interface: cs}
 
 	// The Role grants no read of the namespace itself: Preflight must cope with that.
-	s := shellSpec(ns, "echo as an operator")
+	s := shellSpec(t, ns, "echo as an operator")
 	if err := op.Preflight(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +294,7 @@ func TestKubeDeployRBACSuffices(t *testing.T) {
 func TestKubeJobRetriedOnce(t *testing.T) {
 	c, ns := kubeTest(t)
 	// Default backoff limit: one retry, after the Job controller's 10 s back-off.
-	o, logs := runShell(t, c, shellSpec(ns, "echo attempt on $HOSTNAME; exit 1"))
+	o, logs := runShell(t, c, shellSpec(t, ns, "echo attempt on $HOSTNAME; exit 1"))
 	want := "backoff limit reached after 2 failed attempt(s): the dumper exited with code 1: attempt on " + o.Pod
 	if o.Succeeded || o.Attempts != 2 || o.Reason != want {
 		t.Errorf("outcome = %+v\nwant reason %q", *o, want)

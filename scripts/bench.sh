@@ -56,19 +56,7 @@ DST_SOCK=$BACKUP_TEST_DST_SOCKET
 SRC_PID=$(cat .stack/mariadb-src/pid)
 DST_PID=$(cat .stack/mariadb-dst/pid)
 
-need_packages() {
-	local missing=()
-	[ -x /usr/bin/time ] || missing+=(time)
-	command -v mydumper >/dev/null || missing+=(mydumper)
-	command -v jq >/dev/null || missing+=(jq)
-	command -v zstd >/dev/null || missing+=(zstd)
-	command -v mariadb-dump >/dev/null || missing+=(mariadb-client)
-	if [ ${#missing[@]} -gt 0 ]; then
-		log "installing ${missing[*]} with apt-get"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
-}
+need_packages() { scripts/packages.sh bench; }
 
 # size_bytes 1G -> 1073741824
 size_bytes() {

@@ -2,7 +2,8 @@
 # The main job end to end, on the local stack from `make up`: load the sample shop database
 # (internal/sampledata, generated here, so a clone needs nothing else), back it up through a
 # real Kubernetes Job, restore it through a Job as shop_restored, compare checksums, and
-# install the nightly CronJob.
+# install the nightly CronJob. Backups are signed: a key pair made with `backupctl keygen` at the
+# start, the private key only in the demo Secret, the public key given to list, verify and restore.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set -a; . .stack/env; set +a
@@ -19,7 +20,11 @@ sql -e "DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS $RESTORED"
 go run ./internal/sampledata/cmd/sampledata -seed 1 -database "$DB" | sql --default-character-set=utf8mb4
 sql -N -e "SELECT COUNT(*), 'tables' FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB' AND TABLE_TYPE='BASE TABLE'"
 
-step "2. Namespace, ServiceAccount, Role and the Secret (values from .stack/env, never in args)"
+step "2. A signing key pair (backupctl keygen), then the Namespace, ServiceAccount, Role and the Secret (values from .stack/env and the key file, never in args)"
+KEYDIR=$(mktemp -d)
+trap 'rm -rf "$KEYDIR"' EXIT
+PUB=$(bin/backupctl keygen --out "$KEYDIR/signing.key" -q)
+echo "public key (for --verify-key): $PUB"
 for f in deploy/00-namespace.yaml deploy/10-serviceaccount.yaml deploy/20-rbac.yaml; do
 	sed "s/name: backupctl$/name: $NS/; s/namespace: backupctl$/namespace: $NS/" "$f" | $K apply -f - >/dev/null
 done
@@ -27,6 +32,7 @@ $K -n "$NS" create secret generic backupctl \
 	--from-literal=BACKUP_DB_PASSWORD="$BACKUP_DB_PASSWORD" \
 	--from-literal=AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
 	--from-literal=AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+	--from-file=BACKUP_SIGNING_KEY="$KEYDIR/signing.key" \
 	--dry-run=client -o yaml | $K apply -f - >/dev/null
 $K -n "$NS" get serviceaccount,secret,role -o name
 
@@ -34,12 +40,12 @@ step "3. backupctl backup now -d $DB   (a Job runs the dumper; it verifies the o
 bin/backupctl backup now -d "$DB" -o json -q | tee .stack/demo-backup.json
 ID=$(python3 -c 'import json; print(json.load(open(".stack/demo-backup.json"))["id"])')
 
-step "4. backupctl list and verify $ID"
-bin/backupctl list
-bin/backupctl verify "$ID" -q >/dev/null && echo "verify $ID: ok"
+step "4. backupctl list and verify $ID, checking the signature with the public key"
+bin/backupctl list --verify-key "$PUB"
+bin/backupctl verify "$ID" --verify-key "$PUB" -q >/dev/null && echo "verify $ID: ok, signed by the demo's key"
 
-step "5. backupctl restore $ID --into $RESTORED   (through a restore Job)"
-bin/backupctl restore "$ID" --into "$RESTORED" -q
+step "5. backupctl restore $ID --into $RESTORED   (through a restore Job, which refuses a backup the key did not sign)"
+bin/backupctl restore "$ID" --into "$RESTORED" --verify-key "$PUB" -q
 
 step "6. Compare every table: CHECKSUM TABLE and row counts, $DB vs $RESTORED"
 tables=$(sql -N -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB' AND TABLE_TYPE='BASE TABLE' ORDER BY 1")

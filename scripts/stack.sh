@@ -19,21 +19,6 @@ log() { printf '[stack] %s\n' "$*" >&2; }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-need_packages() {
-	local missing=()
-	command -v mariadbd >/dev/null || missing+=(mariadb-server)
-	command -v mariadb >/dev/null || missing+=(mariadb-client)
-	command -v zstd >/dev/null || missing+=(zstd)
-	command -v curl >/dev/null || missing+=(curl)
-	command -v openssl >/dev/null || missing+=(openssl)
-	command -v etcd >/dev/null || missing+=(etcd-server)
-	if [ ${#missing[@]} -gt 0 ]; then
-		log "installing ${missing[*]} with apt-get"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
-}
-
 minio_bin() {
 	local gobin
 	gobin=$(go env GOPATH)/bin
@@ -44,59 +29,15 @@ minio_bin() {
 	echo "$gobin/minio"
 }
 
+# The servers are started by the Go code that starts the tests' private ones, with the same
+# settings (internal/testenv: MariaDBServer, MinIOServer); see internal/testenv/stackup.
+stackup() { (cd "$ROOT" && go run ./internal/testenv/stackup "$@"); }
+
 # mariadb_up NAME PORT
-mariadb_up() {
-	local name=$1 port=$2 dir=$STACK/$1
-	mkdir -p "$dir"
-	if alive "$dir/pid" && mariadb-admin --no-defaults -uroot --socket="$dir/sock" ping >/dev/null 2>&1; then
-		log "$name already running on port $port"
-		return
-	fi
-	if [ ! -d "$dir/data/mysql" ]; then
-		log "initialising $name datadir"
-		mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
-			--auth-root-authentication-method=socket --skip-test-db >"$dir/install.log" 2>&1
-	fi
-	log "starting $name on 127.0.0.1:$port"
-	setsid mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port="$port" \
-		--bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
-		--user=root --log-bin="$dir/data/binlog" --server-id=1 --binlog-format=ROW \
-		--innodb-buffer-pool-size=512M --max-allowed-packet=256M --event-scheduler=OFF \
-		--skip-name-resolve </dev/null >/dev/null 2>&1 &
-	echo $! >"$dir/pid"
-	for _ in $(seq 1 120); do
-		if mariadb-admin --no-defaults -uroot --socket="$dir/sock" ping >/dev/null 2>&1; then
-			break
-		fi
-		alive "$dir/pid" || { log "$name failed to start; see $dir/error.log"; tail -20 "$dir/error.log" >&2; exit 1; }
-		sleep 0.5
-	done
-	mariadb --no-defaults -uroot --socket="$dir/sock" -e "
-		CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
-		CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
-		GRANT ALL ON *.* TO '$DB_USER'@'%' WITH GRANT OPTION;
-		GRANT ALL ON *.* TO '$DB_USER'@'localhost' WITH GRANT OPTION;"
-}
+mariadb_up() { stackup mariadb "$STACK/$1" "$2" "$DB_USER" "$DB_PASSWORD"; }
 
 minio_up() {
-	local dir=$STACK/minio bin
-	mkdir -p "$dir/data"
-	if alive "$dir/pid" && curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/ready" >/dev/null 2>&1; then
-		log "minio already running on port $MINIO_PORT"
-	else
-		bin=$(minio_bin)
-		log "starting minio on 127.0.0.1:$MINIO_PORT"
-		MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD MINIO_BROWSER=off \
-			MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \
-			setsid "$bin" server --quiet --address "127.0.0.1:$MINIO_PORT" "$dir/data" \
-			</dev/null >"$dir/minio.log" 2>&1 &
-		echo $! >"$dir/pid"
-		for _ in $(seq 1 120); do
-			curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/ready" >/dev/null 2>&1 && break
-			alive "$dir/pid" || { log "minio failed to start; see $dir/minio.log"; tail -20 "$dir/minio.log" >&2; exit 1; }
-			sleep 0.5
-		done
-	fi
+	stackup minio "$STACK/minio" "$MINIO_PORT" "$MINIO_USER" "$MINIO_PASSWORD" "$(minio_bin)"
 	# Create the bucket (200 when new, 409 when it exists already).
 	local code
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
@@ -147,7 +88,7 @@ stop_pid() {
 
 case ${1:-} in
 up)
-	need_packages
+	scripts/packages.sh stack
 	mkdir -p "$STACK"
 	mariadb_up mariadb-src "$SRC_PORT"
 	mariadb_up mariadb-dst "$DST_PORT"

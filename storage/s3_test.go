@@ -3,8 +3,6 @@ package storage_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -25,50 +23,27 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
 	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // runPrefix keeps this run's objects apart from other runs and other engineers' tests.
-var runPrefix = "storagetest/" + randomHex(8)
+var runPrefix = "storagetest/" + testenv.RandomHex(8)
 
 var bucketSeq atomic.Int64
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func randomHex(n int) string { return testenv.RandomHex(n) }
 
-// minioConfig reads the MinIO that `make up` started. Without it the test fails, except
-// under -short, where tests that need servers return early.
+// minioConfig reads the MinIO that `make up` started (storagetest.MinIOConfig). Without it the
+// test fails, except under -short, where tests that need servers return early.
 func minioConfig(t *testing.T) (storage.Config, bool) {
 	t.Helper()
 	if testing.Short() {
 		t.Log("-short: not testing against MinIO")
 		return storage.Config{}, false
 	}
-	c := storage.Config{
-		URL:       os.Getenv("BACKUP_S3_ENDPOINT"),
-		Bucket:    os.Getenv("BACKUP_S3_BUCKET"),
-		Region:    os.Getenv("BACKUP_S3_REGION"),
-		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"),
-		SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-	}
-	var missing []string
-	for name, v := range map[string]string{
-		"BACKUP_S3_ENDPOINT": c.URL, "BACKUP_S3_BUCKET": c.Bucket,
-		"AWS_ACCESS_KEY_ID": c.AccessKey, "AWS_SECRET_ACCESS_KEY": c.SecretKey,
-	} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		t.Fatalf("%s not set: run `make up` and source .stack/env", strings.Join(missing, ", "))
-	}
-	c.Prefix = fmt.Sprintf("%s/%d", runPrefix, bucketSeq.Add(1))
-	return c, true
+	return storagetest.MinIOConfig(t, fmt.Sprintf("%s/%d", runPrefix, bucketSeq.Add(1))), true
 }
 
 // adminClient lists and cleans up behind the Bucket's back.
@@ -155,14 +130,24 @@ func TestS3Suite(t *testing.T) {
 	}.Run(t)
 }
 
-func TestS3Multipart(t *testing.T) {
+// openSmallParts opens a bucket under a fresh prefix (openS3) with parts of MinPartSize and set
+// applied to its configuration; false under -short.
+func openSmallParts(t *testing.T, set func(*storage.Config)) (storage.Config, storage.Bucket, bool) {
+	t.Helper()
 	c, ok := minioConfig(t)
+	if !ok {
+		return c, nil, false
+	}
+	c.PartSize = storage.MinPartSize
+	set(&c)
+	return c, openS3(t, c), true
+}
+
+func TestS3Multipart(t *testing.T) {
+	c, b, ok := openSmallParts(t, func(c *storage.Config) { c.Concurrency = 3 })
 	if !ok {
 		return
 	}
-	c.PartSize = storage.MinPartSize
-	c.Concurrency = 3
-	b := openS3(t, c)
 	for _, tc := range []struct {
 		n     int64
 		known bool
@@ -180,14 +165,8 @@ func TestS3Multipart(t *testing.T) {
 		if _, err := b.Put(t.Context(), key, bytes.NewReader(data), size); err != nil {
 			t.Fatalf("Put(%s): %v", key, err)
 		}
-		rc, err := b.Get(t.Context(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("Get(%s) = %d bytes, %v; not the %d put", key, len(got), err, len(data))
+		if got := storagetest.Get(t, b, key); !bytes.Equal(got, data) {
+			t.Errorf("Get(%s) = %d bytes; not the %d put", key, len(got), len(data))
 		}
 	}
 	// A declared size that the input does not match fails after parts went up.
@@ -214,13 +193,10 @@ func checkNoObject(t *testing.T, c storage.Config, b storage.Bucket, key string)
 // TestS3PartLimit: an input larger than MaxParts parts must fail and leave nothing, where
 // minio-go v7.3 and earlier stored the first 10,000 parts as if they were everything.
 func TestS3PartLimit(t *testing.T) {
-	c, ok := minioConfig(t)
+	c, b, ok := openSmallParts(t, func(c *storage.Config) { c.MaxParts = 2 })
 	if !ok {
 		return
 	}
-	c.PartSize = storage.MinPartSize
-	c.MaxParts = 2
-	b := openS3(t, c)
 	for _, size := range []int64{-1, 12 * storagetest.MiB} {
 		key := fmt.Sprintf("limit/%d", size)
 		_, err := b.Put(t.Context(), key, storagetest.Random(7, 12*storagetest.MiB), size)
@@ -377,14 +353,8 @@ func TestS3TLS(t *testing.T) {
 		if _, err := b.Put(t.Context(), key, bytes.NewReader(data), -1); err != nil {
 			t.Fatalf("Put over TLS: %v", err)
 		}
-		rc, err := b.Get(t.Context(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("Get over TLS = %d bytes, %v; want the %d put", len(got), err, n)
+		if got := storagetest.Get(t, b, key); !bytes.Equal(got, data) {
+			t.Errorf("Get over TLS = %d bytes; want the %d put", len(got), n)
 		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
 	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/backupctl/backupctl/internal/testenv"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // TestDumpConsistentUnderWrites dumps while transfers between accounts commit, each moving one
@@ -32,7 +34,7 @@ func TestDumpConsistentUnderWrites(t *testing.T) {
 
 func dumpConsistentUnderWrites(t *testing.T, opts Options, chunked bool) {
 	s := dumpTestEnv(t)
-	db := "bk_consist_" + dumpRand()
+	db := testenv.UniqueName("bk_consist")
 	s.dumpDropAtEnd(t, db)
 	q := sqltext.QuoteIdent(db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+q+";\nUSE "+q+";\n"+
@@ -67,7 +69,7 @@ func dumpConsistentUnderWrites(t *testing.T, opts Options, chunked bool) {
 	}()
 	time.Sleep(200 * time.Millisecond)
 	var logs bytes.Buffer
-	b, dir := dumpFileBucket(t)
+	b, dir := storagetest.Local(t)
 	opts.Databases, opts.Logger = []string{db}, slog.New(slog.NewJSONHandler(&logs, nil))
 	res, err := Run(t.Context(), s.src, b, opts)
 	time.Sleep(200 * time.Millisecond)
@@ -145,12 +147,12 @@ func TestDumpRejectsBadOptions(t *testing.T) {
 // streams, it never holds a table or the object in memory.
 func TestDumpMemoryBounded(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_mem_" + dumpRand()
+	db := testenv.UniqueName("bk_mem")
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\n"+
 		"CREATE TABLE t (id INT PRIMARY KEY, v BLOB);\n"+
 		"INSERT INTO t SELECT seq, RANDOM_BYTES(1024) FROM seq_1_to_60000;\n")) // ~60 MB, ~120 MB as hex
-	b, _ := dumpFileBucket(t)
+	b, _ := storagetest.Local(t)
 	runtime.GC()
 	var peak atomic.Uint64
 	done := make(chan struct{})

@@ -32,6 +32,12 @@ func (d *dumper) plan(ctx context.Context, p *pipe, m *format.Manifest) error {
 			return err
 		}
 	}
+	if d.opts.Users {
+		m.Accounts = manifestAccounts(d.accts)
+		if err := p.section(ctx, &m.Accounts.Range, accountsSQL(d.accts)); err != nil {
+			return err
+		}
+	}
 	return p.section(ctx, &m.Footer, format.Footer(d.id))
 }
 

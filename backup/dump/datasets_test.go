@@ -12,18 +12,14 @@ import (
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/dbtest"
-	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // datasetRoundTrip dumps db from the source into a file:// bucket, replays the object into the
 // target with the stock tools (`zstd -dc OBJ | mariadb`), and compares the two databases.
 func datasetRoundTrip(t *testing.T, src, dst *dbtest.Server, db, compression string) *backup.Result {
 	t.Helper()
-	dir := t.TempDir()
-	b, err := storage.Open(t.Context(), storage.Config{URL: "file://" + dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, dir := storagetest.Local(t)
 	res, err := backup.Dump(t.Context(), src.Config(), b, backup.DumpOptions{Databases: []string{db}, Compression: compression})
 	if err != nil {
 		t.Fatalf("Dump: %v", err)
@@ -59,23 +55,37 @@ func datasetRoundTrip(t *testing.T, src, dst *dbtest.Server, db, compression str
 	return res
 }
 
-func TestDumpSakilaRoundTrip(t *testing.T) {
+// TestDumpDatasetRoundTrips runs on the generated sample database, which every clone has, and
+// on Sakila when the shared data sets are here.
+func TestDumpDatasetRoundTrips(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
-	db := dbtest.UniqueName("bk_sakila_")
-	dbtest.LoadSakila(t, src, db)
-	res := datasetRoundTrip(t, src, dst, db, backup.CompressZstd)
-	if res.Tables < 16 || res.Rows < 40000 {
-		t.Errorf("sakila: %d tables, %d rows", res.Tables, res.Rows)
+	least := map[string]struct {
+		tables int
+		rows   int64
+	}{"sample": {13, 50000}, "sakila": {16, 40000}}
+	for _, c := range dbtest.Cases(t, "sakila") {
+		t.Run(c.Name, func(t *testing.T) {
+			db := dbtest.UniqueName("bk_" + c.Name)
+			c.Load(t, src, db)
+			res := datasetRoundTrip(t, src, dst, db, backup.CompressZstd)
+			if want := least[c.Name]; res.Tables < want.tables || res.Rows < want.rows {
+				t.Errorf("%s: %d tables, %d rows; want at least %d, %d", c.Name, res.Tables, res.Rows, want.tables, want.rows)
+			}
+		})
 	}
 }
 
 func TestDumpEmployeesRoundTrip(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
+	dir, ok := dbtest.DatasetDir(t, "employees")
+	if !ok {
+		return
+	}
 	db := dbtest.UniqueName("bk_emp_")
 	dbtest.LoadEmployees(t, src, db)
 	// objects.sql adds the data set's functions, procedures and views (with comments in their
 	// bodies); it names its database on its first line.
-	objects, err := os.ReadFile(filepath.Join(dbtest.DatasetDir(t, "employees"), "objects.sql"))
+	objects, err := os.ReadFile(filepath.Join(dir, "objects.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}

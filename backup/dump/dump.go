@@ -40,8 +40,17 @@ type Options struct {
 	// Parallel is the number of connections reading data, all in one snapshot; 0 is
 	// dbconn.DefaultParallel.
 	Parallel int
+	// Set is the backup set given with --set; empty derives it from the server and databases.
+	Set string
+	// Scheduled marks a backup taken by a schedule; otherwise it is manual.
+	Scheduled bool
 	// FrameBytes overrides defaultFrameBytes (tests make small tables chunk).
 	FrameBytes int
+	// Users adds the accounts section: users and roles (but the built-in ones) and their
+	// grants, after every database.
+	Users bool
+	// SigningKey signs the manifest; nil writes an unsigned backup.
+	SigningKey *format.SigningKey
 }
 
 // sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
@@ -90,10 +99,12 @@ type dumper struct {
 	workers []*worker
 	nLock   int // non-transactional tables still to dump while tl holds them
 
-	server string
-	binlog *format.Binlog
-	dbs    []*dbInfo
-	prog   progress
+	server   string
+	serverID string
+	binlog   *format.Binlog
+	dbs      []*dbInfo
+	accts    []*accountInfo // with Users
+	prog     progress
 }
 
 // Run takes one backup: it dumps the databases in one consistent snapshot, streams the
@@ -121,6 +132,11 @@ func Run(ctx context.Context, db dbconn.Config, b storage.Bucket, opts Options) 
 	}
 	if err := format.CheckID(id); err != nil {
 		return nil, err
+	}
+	if opts.Set != "" {
+		if err := format.CheckSet(opts.Set); err != nil {
+			return nil, err
+		}
 	}
 	key := path.Join(id, format.ObjectName+suffix)
 
@@ -169,6 +185,9 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
 	}
 	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes, "sha256", m.Object.SHA256)
+	if err := d.sign(m); err != nil {
+		return nil, err
+	}
 	if err := format.PutManifest(ctx, b, m); err != nil {
 		return nil, err
 	}
@@ -190,14 +209,20 @@ func removeBackup(ctx context.Context, b storage.Bucket, id, key string, log *sl
 
 func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
 	fin := d.opts.Now().UTC()
-	return &Result{
+	res := &Result{
 		ID: m.ID, Key: m.Object.Key, Manifest: format.ManifestKey(m.ID), Size: m.Object.Size,
 		SHA256: m.Object.SHA256, Compression: m.Object.Compression, RawSize: m.Object.RawSize,
 		Verified: rep.Verified, BytesRead: rep.BytesRead,
 		Databases: m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
 		DurationSeconds: fin.Sub(d.started).Seconds(),
 		StartedAt:       m.StartedAt, FinishedAt: fin, Binlog: m.Binlog, ServerVersion: m.Server,
+		Set: m.SetName(), Origin: m.Origin,
+		Signed: m.Signature != "", KeyID: m.KeyID,
 	}
+	if m.Accounts != nil {
+		res.Accounts = len(m.Accounts.List)
+	}
+	return res
 }
 
 // close releases the connections, and with them the snapshot and any lock; it may be called
@@ -270,11 +295,23 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 		return fmt.Errorf("read server version: %w", err)
 	}
 	d.server = r.str("v")
+	// The server's own name and port, not the address dialled: the same server seen from a
+	// pod and from a laptop is one set.
+	if r, err = queryOne(ctx, d.conn, "SELECT @@hostname AS h, @@port AS p"); err != nil {
+		return fmt.Errorf("read server hostname and port: %w", err)
+	}
+	d.serverID = r.str("h") + ":" + r.str("p")
 	if d.dbs, err = listDatabases(ctx, d.conn, d.opts.Databases); err != nil {
 		return err
 	}
 	if len(d.dbs) == 0 {
 		return fmt.Errorf("%w: the server has no database to dump besides the system schemas", ErrUnknownDatabase)
+	}
+	if d.opts.Users {
+		// Read before any lock: accounts are not part of the snapshot (no lock covers them).
+		if d.accts, err = readAccounts(ctx, d.conn); err != nil {
+			return err
+		}
 	}
 
 	stage := true
@@ -427,8 +464,12 @@ var errUploadEnded = errors.New("upload ended")
 func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*format.Manifest, verify.Written, error) {
 	m := &format.Manifest{
 		Format: format.FormatVersion, ID: d.id, StartedAt: d.started.UTC(), Tool: format.ToolName,
-		ToolVersion: version.Version, Server: d.server, Binlog: d.binlog,
+		ToolVersion: version.Version, Server: d.server, ServerID: d.serverID, Binlog: d.binlog,
+		Set: d.opts.Set, Origin: format.OriginManual,
 		Object: format.Object{Key: key, Compression: d.opts.Compression},
+	}
+	if d.opts.Scheduled {
+		m.Origin = format.OriginScheduled
 	}
 	pr, pw := io.Pipe()
 	g, gctx := errgroup.WithContext(ctx)

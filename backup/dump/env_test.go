@@ -3,9 +3,7 @@ package dump
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,13 +13,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
 	"github.com/backupctl/backupctl/backup/sqltext"
-	"github.com/backupctl/backupctl/storage"
 )
 
 // dumpServers are the servers `make up` starts, as the dump tests use them.
@@ -40,60 +35,12 @@ func dumpTestEnv(t *testing.T) *dumpServers {
 	return s
 }
 
+// dumpOpenDB opens a pool of one connection, so session settings stick.
 func dumpOpenDB(t *testing.T, c dbconn.Config) *sql.DB {
 	t.Helper()
-	cfg, err := c.MySQLConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(1) // session settings must stick
-	t.Cleanup(func() { db.Close() })
-	if err := db.PingContext(t.Context()); err != nil {
-		t.Fatalf("connect to MariaDB at %s: %v (run `make up` and source .stack/env)", c.Address(), err)
-	}
+	db := backuptest.OpenDB(t, c)
+	db.SetMaxOpenConns(1)
 	return db
-}
-
-func dumpRand() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// dumpFileBucket is a file:// bucket in a temporary directory.
-func dumpFileBucket(t *testing.T) (storage.Bucket, string) {
-	t.Helper()
-	dir := t.TempDir()
-	b, err := storage.Open(t.Context(), storage.Config{URL: "file://" + dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b, dir
-}
-
-// dumpS3Bucket is a prefix of the MinIO bucket, emptied at the end.
-func dumpS3Bucket(t *testing.T) storage.Bucket {
-	t.Helper()
-	b, err := storage.Open(t.Context(), storage.Config{
-		URL: os.Getenv("BACKUP_S3_ENDPOINT"), Bucket: os.Getenv("BACKUP_S3_BUCKET"), Prefix: "dump-test/" + dumpRand(),
-		Region: os.Getenv("BACKUP_S3_REGION"), AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-	})
-	if err != nil {
-		t.Fatalf("open MinIO bucket: %v (run `make up` and source .stack/env)", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(context.Background())
-		objs, _ := b.List(ctx, "")
-		for _, o := range objs {
-			_ = b.Delete(ctx, o.Key)
-		}
-	})
-	return b
 }
 
 // dumpClient runs the stock mariadb client against c with stdin, as a user replays a dump.

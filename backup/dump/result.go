@@ -30,4 +30,12 @@ type Result struct {
 	// Binlog is the snapshot's binary log position; null when binary logging is off.
 	Binlog        *format.Binlog `json:"binlog"`
 	ServerVersion string         `json:"server_version"`
+	// Accounts is the number of users and roles in the accounts section (--users).
+	Accounts int `json:"accounts,omitempty"`
+	// Set is the backup set the backup belongs to; Origin is manual or scheduled.
+	Set    string `json:"set"`
+	Origin string `json:"origin"`
+	// Signed says the manifest is signed, by the key KeyID names.
+	Signed bool   `json:"signed"`
+	KeyID  string `json:"key_id,omitempty"`
 }

@@ -20,7 +20,9 @@ import (
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
 	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/backup/verify"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // dumpAdversarialSQL is a database that breaks the other dumpers (see issue 3). %[1]s is the
@@ -128,7 +130,7 @@ func dumpLoadAdversarial(t *testing.T, s *dumpServers, db, marker string) {
 // target server and compares.
 func dumpRoundTrip(t *testing.T, s *dumpServers, db, compression string) *Result {
 	t.Helper()
-	b, dir := dumpFileBucket(t)
+	b, dir := storagetest.Local(t)
 	res, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}, Compression: compression})
 	if err != nil {
 		t.Fatalf("Dump: %v", err)
@@ -149,8 +151,8 @@ func dumpRoundTrip(t *testing.T, s *dumpServers, db, compression string) *Result
 
 func TestDumpAdversarialRoundTrip(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk adv`" + dumpRand() + "\n\\! x"
-	marker := filepath.Join(os.TempDir(), "pwned-"+dumpRand())
+	db := "bk adv`" + testenv.RandomHex(4) + "\n\\! x"
+	marker := filepath.Join(os.TempDir(), "pwned-"+testenv.RandomHex(4))
 	s.dumpDropAtEnd(t, db)
 	dumpLoadAdversarial(t, s, db, marker)
 	if _, err := os.Stat(marker); err == nil {
@@ -181,7 +183,7 @@ func TestDumpAdversarialRoundTrip(t *testing.T) {
 // included: the text protocol rounds FLOAT to 6 digits, the dump must not.
 func TestDumpFloatExact(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_float_" + dumpRand()
+	db := testenv.UniqueName("bk_float")
 	s.dumpDropAtEnd(t, db)
 	floats := []float32{math.MaxFloat32, math.SmallestNonzeroFloat32, -math.MaxFloat32, 1.17549435e-38, 0.1, 1.0 / 3, 16777217, 3.4028e38, 1e-10, 123456.789, -0.0}
 	doubles := []float64{math.MaxFloat64, math.SmallestNonzeroFloat64, 2.2250738585072014e-308, 0.1, 0.1 + 0.2, 1.0 / 3, 1e308, 123456789.12345679, 9007199254740993, -1e-300}
@@ -220,7 +222,7 @@ func TestDumpFloatExact(t *testing.T) {
 // TestDumpUploadFailureLeavesNothing: a backup whose upload fails midway leaves no object and no manifest.
 func TestDumpUploadFailureLeavesNothing(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_fail_" + dumpRand()
+	db := testenv.UniqueName("bk_fail")
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 100) FROM seq_1_to_2000;\n"))
 	b := backuptest.NewMemBucket()
@@ -242,7 +244,7 @@ func TestDumpUploadFailureLeavesNothing(t *testing.T) {
 // backup, and says so, whether the change breaks a frame or not; nothing is left behind.
 func TestDumpReadBackDiffers(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_readback_" + dumpRand()
+	db := testenv.UniqueName("bk_readback")
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a INT PRIMARY KEY, b TEXT);\nINSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000;\n"))
 	for _, tc := range []struct {
@@ -274,7 +276,7 @@ func TestDumpReadBackDiffers(t *testing.T) {
 func TestDumpUnknownDatabase(t *testing.T) {
 	s := dumpTestEnv(t)
 	b := backuptest.NewMemBucket()
-	name := "bk_missing_" + dumpRand()
+	name := testenv.UniqueName("bk_missing")
 	_, err := Run(t.Context(), s.src, b, Options{Databases: []string{name}})
 	if !errors.Is(err, ErrUnknownDatabase) || !strings.Contains(err.Error(), name) {
 		t.Fatalf("Dump = %v", err)
@@ -288,10 +290,10 @@ func TestDumpUnknownDatabase(t *testing.T) {
 // and checks that verify refuses it; and that format.List shows it newest first.
 func TestDumpS3VerifyTamperTruncate(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_s3_" + dumpRand()
+	db := testenv.UniqueName("bk_s3")
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a INT PRIMARY KEY, b TEXT);\nINSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000;\n"))
-	b := dumpS3Bucket(t)
+	b := storagetest.MinIO(t, "dump-test/"+testenv.RandomHex(4))
 	ctx := t.Context()
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { clock = clock.Add(time.Second); return clock }
@@ -368,14 +370,14 @@ func TestDumpS3VerifyTamperTruncate(t *testing.T) {
 // (by name) reads the second: the stock replay works only if the second comes first.
 func TestDumpTwoDatabasesCrossView(t *testing.T) {
 	s := dumpTestEnv(t)
-	r := dumpRand()
+	r := testenv.RandomHex(4)
 	a, b := "bk_a_"+r, "bk_b_"+r
 	s.dumpDropAtEnd(t, a)
 	s.dumpDropAtEnd(t, b)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(b)+" CHARACTER SET latin1;\nCREATE TABLE "+sqltext.QuoteIdent(b)+".t (x INT, s VARCHAR(5));\n"+
 		"INSERT INTO "+sqltext.QuoteIdent(b)+".t VALUES (1, 'é');\n"+
 		"CREATE DATABASE "+sqltext.QuoteIdent(a)+";\nCREATE VIEW "+sqltext.QuoteIdent(a)+".v AS SELECT x, s FROM "+sqltext.QuoteIdent(b)+".t;\n"))
-	bk, dir := dumpFileBucket(t)
+	bk, dir := storagetest.Local(t)
 	res, err := Run(t.Context(), s.src, bk, Options{Databases: []string{a, b}})
 	if err != nil {
 		t.Fatal(err)
@@ -410,7 +412,7 @@ func (b *cancelBucket) Put(ctx context.Context, key string, r io.Reader, size in
 // and leaves no object and no manifest.
 func TestDumpCancelledLeavesNothing(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_cancel_" + dumpRand()
+	db := testenv.UniqueName("bk_cancel")
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\nCREATE TABLE t (a LONGBLOB);\nINSERT INTO t SELECT REPEAT(MD5(seq), 1000) FROM seq_1_to_3000;\n"))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -446,7 +448,7 @@ func (b *hookBucket) Put(ctx context.Context, key string, r io.Reader, size int6
 // naming it, and nothing is left in the bucket.
 func TestDumpServerErrorLeavesNothing(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_drop_" + dumpRand()
+	db := testenv.UniqueName("bk_drop")
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+";\nUSE "+sqltext.QuoteIdent(db)+";\n"+
 		"CREATE TABLE a (v BLOB);\nINSERT INTO a SELECT REPEAT('a', 1000) FROM seq_1_to_2000;\nCREATE TABLE z (v INT);\n"))
@@ -472,7 +474,7 @@ func TestDumpServerErrorLeavesNothing(t *testing.T) {
 // takes none of the other's objects (information_schema compares names case-insensitively).
 func TestDumpCaseDistinctDatabases(t *testing.T) {
 	s := dumpTestEnv(t)
-	r := dumpRand()
+	r := testenv.RandomHex(4)
 	upper, lower := "bk_Case_"+r, "bk_case_"+r
 	s.dumpDropAtEnd(t, upper)
 	s.dumpDropAtEnd(t, lower)
@@ -504,10 +506,10 @@ func TestDumpCaseDistinctDatabases(t *testing.T) {
 // TestDumpEmptyDatabase: a database without objects still round-trips with its charset.
 func TestDumpEmptyDatabase(t *testing.T) {
 	s := dumpTestEnv(t)
-	db := "bk_empty_" + dumpRand()
+	db := testenv.UniqueName("bk_empty")
 	s.dumpDropAtEnd(t, db)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(db)+" CHARACTER SET utf8mb3 COLLATE utf8mb3_bin;\n"))
-	b, dir := dumpFileBucket(t)
+	b, dir := storagetest.Local(t)
 	res, err := Run(t.Context(), s.src, b, Options{Databases: []string{db}, Compression: format.CompressNone})
 	if err != nil {
 		t.Fatal(err)

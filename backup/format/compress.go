@@ -45,7 +45,7 @@ type FrameWriter interface {
 func NewFrame(w io.Writer, compression string, level int) (FrameWriter, error) {
 	switch compression {
 	case CompressZstd:
-		opts := []zstd.EOption{zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true), zstd.WithEncoderLevel(zstd.SpeedFastest)}
+		opts := []zstd.EOption{zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(zstdWindow), zstd.WithEncoderLevel(zstd.SpeedFastest)}
 		if level > 0 {
 			opts = append(opts, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)))
 		}
@@ -71,7 +71,9 @@ type FrameCodec interface {
 // zstdWindow bounds the match window. Frames hold a few MiB of SQL, whose repeats are near
 // (statement prefixes, similar rows); a small window keeps each concurrent encoder's history
 // small. WithLowerEncoderMem is not used: with it the encoder shifts its whole history for every
-// 128 KiB block, which cost 15% of a dump's CPU.
+// 128 KiB block, which cost 15% of a dump's CPU. Every encoder writes frames with at most this
+// window, and every reader refuses a frame that declares a larger one (frameCheck,
+// zstdDecoderOptions): it is not backupctl's.
 const (
 	zstdWindowLog = 20
 	zstdWindow    = 1 << zstdWindowLog
@@ -144,11 +146,17 @@ type nopFrame struct{ io.Writer }
 // Close ends nothing: an uncompressed section has no frame.
 func (nopFrame) Close() error { return nil }
 
+// zstdDecoderOptions are those of a streaming decoder: it refuses a window larger than
+// backupctl's frames use, which is also what it allocates at most for history.
+func zstdDecoderOptions() []zstd.DOption {
+	return []zstd.DOption{zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(zstdWindow)}
+}
+
 // NewDecompressor reads the uncompressed stream of r, across all frames.
 func NewDecompressor(r io.Reader, compression string) (io.ReadCloser, error) {
 	switch compression {
 	case CompressZstd:
-		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		d, err := zstd.NewReader(&checkedReader{r: r}, zstdDecoderOptions()...)
 		if err != nil {
 			return nil, err
 		}

@@ -25,35 +25,7 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 			if tc.compression == CompressZstd && frame[4]&0x04 == 0 {
 				t.Fatalf("zstd frame header descriptor %#x has no content checksum flag", frame[4])
 			}
-			readers := map[string]func(f []byte) ([]byte, error){
-				"restore": func(f []byte) ([]byte, error) {
-					r, err := NewDecompressor(bytes.NewReader(f), tc.compression)
-					if err != nil {
-						return nil, err
-					}
-					defer r.Close()
-					return io.ReadAll(r)
-				},
-				"verify": func(f []byte) ([]byte, error) {
-					d, err := NewSectionDecoder(bytes.NewReader(f), tc.compression)
-					if err != nil {
-						return nil, err
-					}
-					defer d.Close()
-					return io.ReadAll(d)
-				},
-				"verify chunk": func(f []byte) ([]byte, error) {
-					var z *ZstdChunks
-					if tc.compression == CompressZstd {
-						var err error
-						if z, err = NewZstdChunks(); err != nil {
-							return nil, err
-						}
-						defer z.Close()
-					}
-					return DecodeChunk(z, tc.compression, f, nil, len(raw))
-				},
-			}
+			readers := frameReaders(tc.compression, len(raw))
 			bad := bytes.Clone(frame)
 			bad[tc.checksumAt(bad)] ^= 0x01
 			for name, read := range readers {
@@ -65,6 +37,40 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// frameReaders are the ways a frame is read: as restore streams it, as verify streams a section,
+// and as verify decodes a chunk of want bytes whole.
+func frameReaders(compression string, want int) map[string]func(f []byte) ([]byte, error) {
+	return map[string]func(f []byte) ([]byte, error){
+		"restore": func(f []byte) ([]byte, error) {
+			r, err := NewDecompressor(bytes.NewReader(f), compression)
+			if err != nil {
+				return nil, err
+			}
+			defer r.Close()
+			return io.ReadAll(r)
+		},
+		"verify": func(f []byte) ([]byte, error) {
+			d, err := NewSectionDecoder(bytes.NewReader(f), compression)
+			if err != nil {
+				return nil, err
+			}
+			defer d.Close()
+			return io.ReadAll(d)
+		},
+		"verify chunk": func(f []byte) ([]byte, error) {
+			var z *ZstdChunks
+			if compression == CompressZstd {
+				var err error
+				if z, err = NewZstdChunks(); err != nil {
+					return nil, err
+				}
+				defer z.Close()
+			}
+			return DecodeChunk(z, compression, f, nil, want)
+		},
 	}
 }
 

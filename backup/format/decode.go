@@ -15,6 +15,7 @@ import (
 type SectionDecoder struct {
 	compression string
 	z           *zstd.Decoder
+	check       checkedReader // what z reads: frames beyond backupctl's window are refused
 	g           *gzip.Reader
 	r           io.Reader
 }
@@ -24,7 +25,7 @@ func NewSectionDecoder(r io.Reader, compression string) (*SectionDecoder, error)
 	d := &SectionDecoder{compression: compression}
 	switch compression {
 	case CompressZstd:
-		z, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		z, err := zstd.NewReader(nil, zstdDecoderOptions()...)
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +42,8 @@ func (d *SectionDecoder) Reset(r io.Reader) error {
 	switch d.compression {
 	case CompressZstd:
 		d.r = d.z
-		return d.z.Reset(r)
+		d.check.reset(r)
+		return d.z.Reset(&d.check)
 	case CompressGzip:
 		if d.g == nil {
 			g, err := gzip.NewReader(r)
@@ -73,18 +75,25 @@ func (d *SectionDecoder) Close() {
 var ErrTooLarge = errors.New("more uncompressed bytes than the manifest says")
 
 // DecodeChunk decompresses one whole chunk of want uncompressed bytes: its frames must end
-// exactly at its end.
+// exactly at its end. More than want bytes is ErrTooLarge, found by decoding at most want+1.
 func DecodeChunk(z *ZstdChunks, compression string, src, dst []byte, want int) ([]byte, error) {
 	switch compression {
 	case CompressZstd:
+		if err := checkFrames(src); err != nil {
+			return dst, err
+		}
 		return z.Decode(dst, src, want)
 	case CompressGzip:
 		g, err := gzip.NewReader(bytes.NewReader(src))
 		if err != nil {
 			return dst, err
 		}
+		g.Multistream(true)
 		b := bytes.NewBuffer(dst)
-		_, err = b.ReadFrom(io.LimitReader(g, 2*ChunkRawMax))
+		n, err := b.ReadFrom(io.LimitReader(g, int64(want)+1))
+		if err == nil && n > int64(want) {
+			err = ErrTooLarge
+		}
 		return b.Bytes(), err
 	default:
 		return append(dst, src...), nil

@@ -12,7 +12,7 @@ import (
 
 // List returns the backups in b, newest first, from their manifests only: a prefix without a
 // manifest is an incomplete backup and is not listed, and neither is a manifest that fails its
-// own checksum (`backupctl verify ID` says why).
+// own checksum or is beyond the limits of a manifest (`backupctl verify ID` says why).
 func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 	objs, err := b.List(ctx, "")
 	if err != nil {
@@ -24,7 +24,7 @@ func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 		if !ok || strings.Contains(id, "/") || CheckID(id) != nil {
 			continue
 		}
-		m, err := readManifest(ctx, b, id)
+		m, err := readManifest(ctx, b, id, o.Size)
 		if err != nil {
 			return nil, err
 		}
@@ -41,12 +41,12 @@ func List(ctx context.Context, b storage.Bucket) ([]*Manifest, error) {
 	return out, nil
 }
 
-// readManifest reads the manifest of id for List: nil when it is gone or damaged, an error only
-// when the bucket fails.
-func readManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, error) {
-	data, err := FetchManifest(ctx, b, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil // deleted since the listing
+// readManifest reads the manifest of id for List: nil when it is gone, damaged or beyond the
+// limits of a manifest, an error only when the bucket fails.
+func readManifest(ctx context.Context, b storage.Bucket, id string, size int64) (*Manifest, error) {
+	data, err := fetchManifest(ctx, b, id, size)
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, ErrVerify) {
+		return nil, nil // deleted since the listing, or not a manifest backupctl wrote
 	}
 	if err != nil {
 		return nil, err

@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,22 +38,57 @@ type Range struct {
 
 // Manifest describes one completed backup.
 type Manifest struct {
-	Format      int        `json:"format"`
-	ID          string     `json:"id"`
-	StartedAt   time.Time  `json:"started_at"`
-	FinishedAt  time.Time  `json:"finished_at"`
-	Tool        string     `json:"tool"`
-	ToolVersion string     `json:"tool_version"`
-	Server      string     `json:"server_version"`
-	Binlog      *Binlog    `json:"binlog,omitempty"`
-	Databases   []Database `json:"databases"`
-	Object      Object     `json:"object"`
+	Format      int       `json:"format"`
+	ID          string    `json:"id"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	Tool        string    `json:"tool"`
+	ToolVersion string    `json:"tool_version"`
+	Server      string    `json:"server_version"`
+	// ServerID names the server the backup was taken from: its @@hostname and @@port, which
+	// carry no secret and stay the same across restarts and client addresses.
+	ServerID string `json:"server_id,omitempty"`
+	// Set is the backup set given with --set (a schedule's backups carry the schedule's name);
+	// empty means the set is derived from ServerID and the databases (see SetName).
+	Set string `json:"set,omitempty"`
+	// Origin is OriginScheduled or OriginManual; empty (older manifests) is manual.
+	Origin    string     `json:"origin,omitempty"`
+	Binlog    *Binlog    `json:"binlog,omitempty"`
+	Databases []Database `json:"databases"`
+	Object    Object     `json:"object"`
 	// Header and Footer are the ranges of the session preamble and the end-of-dump marker.
 	Header Range `json:"header"`
 	Footer Range `json:"footer"`
+	// KeyID names the Ed25519 key that signed the manifest, and Signature is the signature over
+	// its encoding with Checksum and Signature empty (sign.go); both empty when unsigned.
+	KeyID     string `json:"key_id,omitempty"`
+	Signature string `json:"signature,omitempty"`
 	// Checksum is the SHA-256 of the manifest's JSON encoding with this field empty; it guards
 	// the manifest itself against tampering and truncation.
 	Checksum string `json:"checksum"`
+	// Accounts is the accounts section (users, roles and their grants), present only in a
+	// backup taken with --users.
+	Accounts *Accounts `json:"accounts,omitempty"`
+}
+
+// Accounts is the section of a backup that recreates users and roles: CREATE USER and CREATE
+// ROLE, then their GRANTs, then SET DEFAULT ROLE. It holds password hashes: it is never logged.
+type Accounts struct {
+	Range Range     `json:"range"`
+	List  []Account `json:"list"`
+}
+
+// Account is one user or role in the accounts section.
+type Account struct {
+	User string `json:"user"`
+	// Host is empty for a role.
+	Host string `json:"host"`
+	Role bool   `json:"role,omitempty"`
+	// Plugins are the authentication plugins the account uses (a user only).
+	Plugins []string `json:"plugins,omitempty"`
+	// Digest is the SHA-256 of the account's SHOW CREATE USER and sorted SHOW GRANTS on the
+	// source: a restore keeps an existing account whose digest on the target is the same.
+	Digest string `json:"digest"`
 }
 
 // Binlog is the binary log position of the snapshot, when binary logging is on.
@@ -103,6 +141,54 @@ type Table struct {
 	Chunks []Range `json:"chunks,omitempty"`
 }
 
+// Origins of a backup.
+const (
+	OriginManual    = "manual"
+	OriginScheduled = "scheduled"
+)
+
+// SetName is the backup set m belongs to: its explicit Set, else the server and the sorted
+// databases as "host:port/db1,db2" (a ',' or '\' in a name is escaped with '\'). A manifest
+// from before servers were recorded gets "unknown-server/db1,db2", so it never shares a set with
+// a newer one. Explicit names cannot hold '/', so they never equal a derived one.
+func (m *Manifest) SetName() string {
+	if m.Set != "" {
+		return m.Set
+	}
+	names := slices.Sorted(slices.Values(m.DatabaseNames()))
+	esc := strings.NewReplacer(`\`, `\\`, `,`, `\,`)
+	for i, n := range names {
+		names[i] = esc.Replace(n)
+	}
+	server := m.ServerID
+	if server == "" {
+		server = "unknown-server"
+	}
+	return server + "/" + strings.Join(names, ",")
+}
+
+// IsScheduled says whether m was taken by a schedule; older manifests are manual.
+func (m *Manifest) IsScheduled() bool { return m.Origin == OriginScheduled }
+
+// OriginName is OriginScheduled or OriginManual (also for manifests without an origin).
+func (m *Manifest) OriginName() string {
+	if m.IsScheduled() {
+		return OriginScheduled
+	}
+	return OriginManual
+}
+
+// setPattern is what an explicit set name may be: a key-like word, without '/'.
+var setPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// CheckSet rejects an explicit set name that is not a single word.
+func CheckSet(name string) error {
+	if !setPattern.MatchString(name) {
+		return fmt.Errorf("set name %q is not valid: use letters, digits, '.', '_' and '-' (at most 128), e.g. nightly-shop", name)
+	}
+	return nil
+}
+
 // ManifestKey returns the key of a backup's manifest, relative to the bucket's prefix.
 func ManifestKey(id string) string { return path.Join(id, ManifestName) }
 
@@ -129,14 +215,26 @@ func (m *Manifest) sum() (string, error) {
 
 // Encode returns the sealed manifest as indented JSON.
 func (m *Manifest) Encode() ([]byte, error) {
+	if err := m.counts().check(); err != nil {
+		return nil, fmt.Errorf("manifest of backup %s %v: split the backup (--database)", m.ID, err)
+	}
 	if err := m.Seal(); err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(m, "", "  ")
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err == nil && len(b) > MaxManifestBytes {
+		err = fmt.Errorf("manifest of backup %s is %d bytes, more than %d (%d MiB), the limit of a backupctl manifest: split the backup (--database)", m.ID, len(b), MaxManifestBytes, MaxManifestBytes>>20)
+	}
+	return b, err
 }
 
-// DecodeManifest parses a manifest and checks its format version and its own checksum.
+// DecodeManifest parses a manifest and checks its format version and its own checksum. A
+// manifest beyond the limits of limits.go is refused before it is decoded.
 func DecodeManifest(b []byte) (*Manifest, error) {
+	var scan manifestScan
+	if _, err := scan.Write(b); err != nil {
+		return nil, fmt.Errorf("%w: manifest of %d bytes %v: it was not written by backupctl", ErrVerify, len(b), err)
+	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&m); err != nil {

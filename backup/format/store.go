@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/backupctl/backupctl/storage"
 )
@@ -58,13 +57,32 @@ func LoadManifest(ctx context.Context, b storage.Bucket, id string) (*Manifest, 
 	return m, nil
 }
 
-// maxManifest bounds the bytes read as a manifest, so that a wrong object is not read whole.
-const maxManifest = 256 << 20
-
 // FetchManifest reads the bytes of id's manifest; a missing one is an error that is
-// storage.ErrNotFound, returned as the bucket gave it.
+// storage.ErrNotFound, returned as the bucket gave it. A manifest beyond the limits of limits.go
+// is refused as ErrVerify: one larger than MaxManifestBytes before it is read, and at most
+// MaxManifestBytes+1 bytes of it are ever read.
 func FetchManifest(ctx context.Context, b storage.Bucket, id string) ([]byte, error) {
-	rc, err := b.Get(ctx, ManifestKey(id))
+	return fetchManifest(ctx, b, id, -1)
+}
+
+// fetchManifest is FetchManifest for a manifest of size bytes, as a listing says; -1 when
+// unknown, and then the bucket is asked.
+func fetchManifest(ctx context.Context, b storage.Bucket, id string, size int64) ([]byte, error) {
+	key := ManifestKey(id)
+	if size < 0 {
+		info, err := b.Stat(ctx, key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
+		}
+		size = info.Size
+	}
+	if size > MaxManifestBytes {
+		return nil, manifestLimit(id, size, fmt.Errorf("is larger than %d bytes (%d MiB), the limit of a backupctl manifest", MaxManifestBytes, MaxManifestBytes>>20))
+	}
+	rc, err := b.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
@@ -72,9 +90,17 @@ func FetchManifest(ctx context.Context, b storage.Bucket, id string) ([]byte, er
 		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
+	data, limit, err := readBounded(rc, size)
+	if limit != nil {
+		return nil, manifestLimit(id, size, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read manifest of %s from %s: %w", id, b, err)
 	}
 	return data, nil
+}
+
+// manifestLimit is the error for the manifest of id, of size bytes, beyond a limit.
+func manifestLimit(id string, size int64, limit error) error {
+	return fmt.Errorf("%w: manifest of backup %s (%d bytes) %v: it was not written by backupctl; do not restore it", ErrVerify, id, size, limit)
 }

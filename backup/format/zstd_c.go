@@ -16,6 +16,7 @@ size_t ZSTD_compress2(ZSTD_CCtx* cctx, void* dst, size_t dstCapacity, const void
 size_t ZSTD_compressBound(size_t srcSize);
 ZSTD_DCtx* ZSTD_createDCtx(void);
 size_t ZSTD_freeDCtx(ZSTD_DCtx* dctx);
+size_t ZSTD_DCtx_setParameter(ZSTD_DCtx* dctx, int param, int value);
 size_t ZSTD_decompressDCtx(ZSTD_DCtx* dctx, void* dst, size_t dstCapacity, const void* src, size_t srcSize);
 unsigned ZSTD_isError(size_t code);
 const char* ZSTD_getErrorName(size_t code);
@@ -36,6 +37,7 @@ const (
 	zstdCLevel     = 100 // ZSTD_c_compressionLevel
 	zstdCWindowLog = 101 // ZSTD_c_windowLog
 	zstdCChecksum  = 201 // ZSTD_c_checksumFlag
+	zstdDWindowMax = 100 // ZSTD_d_windowLogMax
 	zstdDefaultLvl = 1
 )
 
@@ -123,11 +125,18 @@ func (z *cZstd) Close() {
 // frame's content checksum; about twice as fast as the Go decoder.
 type ZstdChunks struct{ d *C.ZSTD_DCtx }
 
-// NewZstdChunks returns a decoder of whole zstd chunks.
+// NewZstdChunks returns a decoder of whole zstd chunks. Its context is limited to the window
+// backupctl's frames use (ZSTD_d_windowLogMax), although the one-shot decoding of Decode does
+// not consult that limit: it writes only into the chunk's buffer, and DecodeChunk refuses a
+// frame with a larger window before (checkFrames), with a message that says so.
 func NewZstdChunks() (*ZstdChunks, error) {
 	d := C.ZSTD_createDCtx()
 	if d == nil {
 		return nil, errors.New("zstd: cannot allocate a decompression context")
+	}
+	if err := zstdErr(C.ZSTD_DCtx_setParameter(d, zstdDWindowMax, zstdWindowLog)); err != nil {
+		C.ZSTD_freeDCtx(d)
+		return nil, err
 	}
 	return &ZstdChunks{d: d}, nil
 }

@@ -3,6 +3,8 @@
 package format
 
 import (
+	"errors"
+
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -36,7 +38,8 @@ type ZstdChunks struct{ d *zstd.Decoder }
 
 // NewZstdChunks returns a decoder of whole zstd chunks.
 func NewZstdChunks() (*ZstdChunks, error) {
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*ChunkRawMax))
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdWindow),
+		zstd.WithDecoderMaxMemory(2*ChunkRawMax), zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
 		return nil, err
 	}
@@ -44,10 +47,17 @@ func NewZstdChunks() (*ZstdChunks, error) {
 }
 
 // Decode appends the uncompressed bytes of src, one or more whole frames, to dst; they must be
-// no more than limit bytes.
+// no more than limit bytes. The decoder writes no further than dst's capacity (one byte past
+// limit, to tell a chunk that is too large).
 func (z *ZstdChunks) Decode(dst, src []byte, limit int) ([]byte, error) {
+	if cap(dst)-len(dst) <= limit {
+		grown := make([]byte, len(dst), len(dst)+limit+1)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[: len(dst) : len(dst)+limit+1]
 	out, err := z.d.DecodeAll(src, dst)
-	if err == nil && len(out)-len(dst) > limit {
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || (err == nil && len(out)-len(dst) > limit) {
 		err = ErrTooLarge
 	}
 	return out, err

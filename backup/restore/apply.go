@@ -262,6 +262,8 @@ type applier struct {
 	header   []string // the header's statements, which every data connection replays
 	touched  []string
 	touchSet map[string]bool
+	// accountsTouched: the accounts section changed an account.
+	accountsTouched bool
 }
 
 // prepare sets the session up and clears the way: it drops what DropExisting allows to
@@ -353,6 +355,9 @@ func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section)
 		if err := a.enter(ctx, sec); err != nil {
 			return err
 		}
+	}
+	if sec.kind == kindAccounts {
+		return a.applyAccount(ctx, st)
 	}
 	q := st.SQL
 	if sec.kind == kindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, q) {

@@ -4,11 +4,9 @@ package restore_test
 // package because dbtest imports backup.
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,75 +17,24 @@ import (
 	"github.com/backupctl/backupctl/backup/restore"
 	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // restoreMinIO opens the test bucket under a prefix of its own, emptied when the test ends.
 func restoreMinIO(t *testing.T) storage.Bucket {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs MinIO; not under -short")
-	}
-	for _, k := range []string{"BACKUP_S3_ENDPOINT", "BACKUP_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
-		if os.Getenv(k) == "" {
-			t.Fatalf("%s is not set: run `make up` and source .stack/env", k)
-		}
-	}
-	b, err := storage.Open(t.Context(), storage.Config{
-		URL: os.Getenv("BACKUP_S3_ENDPOINT"), Bucket: os.Getenv("BACKUP_S3_BUCKET"), Prefix: "restore-test/" + dbtest.UniqueName("ds"),
-		Region: os.Getenv("BACKUP_S3_REGION"), AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-	})
-	if err != nil {
-		t.Fatalf("open MinIO: %v (run `make up` and source .stack/env)", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(context.Background())
-		objs, err := b.List(ctx, "")
-		if err != nil {
-			return
-		}
-		for _, o := range objs {
-			_ = b.Delete(ctx, o.Key)
-		}
-	})
-	return b
-}
-
-// restoreRangeCounter records whole and ranged reads of the bucket.
-type restoreRangeCounter struct {
-	storage.Bucket
-	mu     sync.Mutex
-	gets   []string
-	ranges [][2]int64
-}
-
-func (c *restoreRangeCounter) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	c.mu.Lock()
-	c.gets = append(c.gets, key)
-	c.mu.Unlock()
-	return c.Bucket.Get(ctx, key)
-}
-
-func (c *restoreRangeCounter) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	c.mu.Lock()
-	c.ranges = append(c.ranges, [2]int64{off, n})
-	c.mu.Unlock()
-	return c.Bucket.GetRange(ctx, key, off, n)
+	return storagetest.MinIO(t, "restore-test/"+testenv.UniqueName("ds"))
 }
 
 func TestRestoreDatasetRoundTrips(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
 	b := restoreMinIO(t)
-	for _, ds := range []struct {
-		name string
-		load func(testing.TB, *dbtest.Server, string)
-	}{
-		{"sakila", dbtest.LoadSakila},
-		{"adversarial", dbtest.LoadAdversarial},
-	} {
-		t.Run(ds.name, func(t *testing.T) {
-			name := src.CreateDatabase(t, "rst_"+ds.name)
-			ds.load(t, src, name)
+	for _, ds := range append(dbtest.Cases(t, "sakila"), dbtest.Case{Name: "adversarial", Load: dbtest.LoadAdversarial}) {
+		t.Run(ds.Name, func(t *testing.T) {
+			name := src.CreateDatabase(t, "rst_"+ds.Name)
+			ds.Load(t, src, name)
 			res, err := backup.Dump(t.Context(), src.Config(), b, backup.DumpOptions{Databases: []string{name}})
 			if err != nil {
 				t.Fatalf("dump: %v", err)
@@ -140,11 +87,20 @@ func TestRestoreDatasetRoundTrips(t *testing.T) {
 	}
 }
 
+// TestRestoreDatasetOneTable restores one table that has a trigger: of the sample database
+// order_items, of Sakila payment.
 func TestRestoreDatasetOneTable(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
 	b := restoreMinIO(t)
-	name := src.CreateDatabase(t, "rst_tbl_sakila")
-	dbtest.LoadSakila(t, src, name)
+	table := map[string]string{"sample": "order_items", "sakila": "payment"}
+	for _, c := range dbtest.Cases(t, "sakila") {
+		t.Run(c.Name, func(t *testing.T) { restoreOneTable(t, src, dst, b, c, table[c.Name]) })
+	}
+}
+
+func restoreOneTable(t *testing.T, src, dst *dbtest.Server, b storage.Bucket, c dbtest.Case, table string) {
+	name := src.CreateDatabase(t, "rst_tbl_"+c.Name)
+	c.Load(t, src, name)
 	res, err := backup.Dump(t.Context(), src.Config(), b, backup.DumpOptions{Databases: []string{name}})
 	if err != nil {
 		t.Fatalf("dump: %v", err)
@@ -155,31 +111,36 @@ func TestRestoreDatasetOneTable(t *testing.T) {
 	}
 	dst.DropAtEnd(t, name)
 
-	cb := &restoreRangeCounter{Bucket: b}
-	rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Tables: []string{name + ".payment"}})
+	cb := storagetest.NewFaulty(b)
+	rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Tables: []string{name + "." + table}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, d := dbtest.InventoryOf(t, src, name), dbtest.InventoryOf(t, dst, name)
-	if len(d.Tables) != 1 || d.Tables["payment"] == nil {
-		t.Fatalf("target holds tables %v; want payment only", d.Tables)
+	if len(d.Tables) != 1 || d.Tables[table] == nil {
+		t.Fatalf("target holds tables %v; want %s only", d.Tables, table)
 	}
-	ta, td := a.Tables["payment"], d.Tables["payment"]
+	ta, td := a.Tables[table], d.Tables[table]
 	if ta.Create != td.Create || ta.Checksum != td.Checksum || ta.RowHash != td.RowHash || ta.Rows != td.Rows {
-		t.Errorf("payment differs:\nsource %+v\ntarget %+v", ta, td)
+		t.Errorf("%s differs:\nsource %+v\ntarget %+v", table, ta, td)
 	}
 	if rep.Rows != ta.Rows {
 		t.Errorf("report rows %d, want %d", rep.Rows, ta.Rows)
 	}
-	// payment has a trigger (payment_date): it comes with the table.
+	// The table has a trigger: it comes with the table.
+	triggers := 0
 	for k, o := range a.Triggers {
-		if strings.Contains(o.Fields["order"], `ON "payment"`) {
+		if strings.Contains(o.Fields["order"], `ON "`+table+`"`) {
+			triggers++
 			if _, ok := d.Triggers[k]; !ok {
-				t.Errorf("trigger %s of payment was not restored", k)
+				t.Errorf("trigger %s of %s was not restored", k, table)
 			}
 		} else if _, ok := d.Triggers[k]; ok {
 			t.Errorf("trigger %s of another table was restored", k)
 		}
+	}
+	if triggers == 0 {
+		t.Errorf("%s has no trigger in the source: the test would not see triggers come with a table", table)
 	}
 
 	// Only the header, the table's ranges and the post section (for its triggers) were read.
@@ -192,28 +153,27 @@ func TestRestoreDatasetOneTable(t *testing.T) {
 	allowed := []backup.Range{m.Header, db.Post}
 	var tableBytes int64
 	for _, tb := range db.Tables {
-		if tb.Name == "payment" {
+		if tb.Name == table {
 			allowed = append(allowed, tb.Schema, tb.Data)
 			tableBytes = tb.Data.Length
 		}
 	}
-	for _, k := range cb.gets {
-		if k == m.Object.Key {
-			t.Errorf("--table read the whole object")
-		}
+	if cb.Count(storagetest.MethodGet, m.Object.Key) > 0 {
+		t.Errorf("--table read the whole object")
 	}
 	var read int64
-	for _, r := range cb.ranges {
-		read += r[1]
+	ranges := cb.Calls(storagetest.MethodGetRange)
+	for _, r := range ranges {
+		read += r.Length
 		ok := false
 		for _, a := range allowed {
-			ok = ok || (r[0] >= a.Offset && r[0]+r[1] <= a.Offset+a.Length)
+			ok = ok || (r.Offset >= a.Offset && r.Offset+r.Length <= a.Offset+a.Length)
 		}
 		if !ok {
-			t.Errorf("--table read [%d, +%d), outside its ranges", r[0], r[1])
+			t.Errorf("--table read [%d, +%d), outside its ranges", r.Offset, r.Length)
 		}
 	}
-	t.Logf("--table payment read %d of %d object bytes in %d ranges (payment's data is %d)", read, m.Object.Size, len(cb.ranges), tableBytes)
+	t.Logf("--table %s read %d of %d object bytes in %d ranges (its data is %d)", table, read, m.Object.Size, len(ranges), tableBytes)
 }
 
 // restoreCompareRenamed is dbtest.Compare for a copy under another name: SHOW CREATE DATABASE
@@ -232,8 +192,14 @@ func restoreCompareRenamed(t *testing.T, a *dbtest.Server, dbA string, b *dbtest
 func TestRestoreDatasetParallelChunks(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
 	b := restoreMinIO(t)
-	name := src.CreateDatabase(t, "rst_chunks")
-	dbtest.LoadSakila(t, src, name)
+	for _, c := range dbtest.Cases(t, "sakila") {
+		t.Run(c.Name, func(t *testing.T) { restoreParallelChunks(t, src, dst, b, c) })
+	}
+}
+
+func restoreParallelChunks(t *testing.T, src, dst *dbtest.Server, b storage.Bucket, c dbtest.Case) {
+	name := src.CreateDatabase(t, "rst_chunks_"+c.Name)
+	c.Load(t, src, name)
 	opts := backup.DumpOptions{Databases: []string{name}, Parallel: 3}
 	restore.SetFrameBytes(&opts, 16<<10)
 	res, err := backup.Dump(t.Context(), src.Config(), b, opts)
@@ -281,14 +247,14 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 		}
 		// An object cut short inside a chunked table is reported as truncated.
 		cut := tb.Chunks[len(tb.Chunks)/2]
-		short := truncBucket(b, m.Object.Key, cut.Offset+cut.Length/2)
+		short := editObject(b, m.Object.Key, "object cut short", cutAt(cut.Offset+cut.Length/2))
 		if _, err := backup.Verify(t.Context(), short, m); !errors.Is(err, backup.ErrVerify) || !strings.Contains(err.Error(), "truncated") {
 			t.Errorf("verify of an object cut inside a chunk: %v", err)
 		}
 	})
 	t.Run("verify first, four connections", func(t *testing.T) {
 		dst.DropAtEnd(t, name)
-		cb := &restoreRangeCounter{Bucket: b}
+		cb := storagetest.NewFaulty(b)
 		rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Parallel: 4})
 		if err != nil {
 			t.Fatal(err)
@@ -297,8 +263,8 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 		if rep.Rows != res.Rows || len(rep.Warnings) > 0 {
 			t.Errorf("restored %d rows, the dump had %d (%q)", rep.Rows, res.Rows, rep.Warnings)
 		}
-		if len(cb.ranges) <= len(m.Databases[0].Tables) {
-			t.Errorf("%d ranged reads for %d tables: the chunks were not loaded as jobs of their own", len(cb.ranges), len(m.Databases[0].Tables))
+		if n := cb.Count(storagetest.MethodGetRange, ""); n <= len(m.Databases[0].Tables) {
+			t.Errorf("%d ranged reads for %d tables: the chunks were not loaded as jobs of their own", n, len(m.Databases[0].Tables))
 		}
 	})
 	t.Run("a deadlock is replayed from the last commit", func(t *testing.T) {
@@ -347,8 +313,8 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 	t.Run("a changed chunk fails the restore and says so", func(t *testing.T) {
 		into := name + "_bad"
 		dst.DropAtEnd(t, into)
-		c := tb.Chunks[len(tb.Chunks)/2]
-		bad := flipBucket(b, m.Object.Key, c.Offset+c.Length/2)
+		ch := tb.Chunks[len(tb.Chunks)/2]
+		bad := editObject(b, m.Object.Key, "changed chunk", storagetest.FlipByte(ch.Offset+ch.Length/2))
 		// The verification decodes such a table's chunks several at once: the changed chunk is
 		// found there too, and named as a decompression or checksum failure of the table.
 		if _, err := backup.Verify(t.Context(), bad, m); !errors.Is(err, backup.ErrVerify) || !strings.Contains(err.Error(), tb.Name) && !strings.Contains(err.Error(), "checksum mismatch") {
@@ -361,58 +327,22 @@ func TestRestoreDatasetParallelChunks(t *testing.T) {
 	})
 }
 
-// editBucket serves its object through wrap, to whole (off 0) and ranged reads alike.
-type editBucket struct {
-	storage.Bucket
-	key  string
-	wrap func(rc io.ReadCloser, off int64) io.ReadCloser
-}
-
-func (e *editBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	return e.GetRange(ctx, key, 0, -1)
-}
-
-func (e *editBucket) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	var rc io.ReadCloser
-	var err error
-	if n < 0 {
-		rc, err = e.Bucket.Get(ctx, key)
-	} else {
-		rc, err = e.Bucket.GetRange(ctx, key, off, n)
+// editObject serves key of b through wrap, to whole and ranged reads alike.
+func editObject(b storage.Bucket, key, name string, wrap func(io.ReadCloser, int64) io.ReadCloser) *storagetest.Faulty {
+	f := storagetest.NewFaulty(b)
+	for _, m := range []storagetest.Method{storagetest.MethodGet, storagetest.MethodGetRange} {
+		f.AddFault(m, &storagetest.Fault{Name: name, Key: key, Wrap: wrap})
 	}
-	if err != nil || key != e.key {
-		return rc, err
-	}
-	return e.wrap(rc, off), nil
+	return f
 }
 
-// flipBucket serves its object with the byte at offset at changed.
-func flipBucket(b storage.Bucket, key string, at int64) *editBucket {
-	return &editBucket{Bucket: b, key: key, wrap: func(rc io.ReadCloser, off int64) io.ReadCloser {
-		return &flipReader{ReadCloser: rc, pos: off, at: at}
-	}}
-}
-
-// truncBucket serves its object cut short after size bytes; Stat still gives the full size.
-func truncBucket(b storage.Bucket, key string, size int64) *editBucket {
-	return &editBucket{Bucket: b, key: key, wrap: func(rc io.ReadCloser, off int64) io.ReadCloser {
+// cutAt is a Fault.Wrap that ends the object after size bytes, as a clean end of data; Stat
+// still gives the full size.
+func cutAt(size int64) func(io.ReadCloser, int64) io.ReadCloser {
+	return func(rc io.ReadCloser, off int64) io.ReadCloser {
 		return struct {
 			io.Reader
 			io.Closer
 		}{io.LimitReader(rc, max(0, size-off)), rc}
-	}}
-}
-
-type flipReader struct {
-	io.ReadCloser
-	pos, at int64
-}
-
-func (r *flipReader) Read(p []byte) (int, error) {
-	n, err := r.ReadCloser.Read(p)
-	if r.at >= r.pos && r.at < r.pos+int64(n) {
-		p[r.at-r.pos] ^= 0x55
 	}
-	r.pos += int64(n)
-	return n, err
 }

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"bytes"
 	"database/sql"
 	"errors"
 	"io"
@@ -16,6 +17,9 @@ import (
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
 	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/backupctl/backupctl/internal/sampledata"
+	"github.com/backupctl/backupctl/internal/testenv"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // restoreSourceSQL builds a database with what a restore must get right: foreign keys, awkward
@@ -141,8 +145,8 @@ func restoreCompare(t *testing.T, a *sql.DB, dbA string, b *sql.DB, dbB string) 
 func TestRestoreDumpRoundTrip(t *testing.T) {
 	s := restoreTestEnv(t)
 	src, dst := restoreTestDB(t, s.src), restoreTestDB(t, s.dst)
-	name := restoreRandName("rst_rt")
-	into := restoreRandName("rst_rt_into")
+	name := testenv.UniqueName("rst_rt")
+	into := testenv.UniqueName("rst_rt_into")
 	restoreDropAtEnd(t, src, name, into)
 	restoreDropAtEnd(t, dst, name, into)
 	restoreExecAll(t, s.src, restoreSourceSQL(name))
@@ -191,9 +195,9 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cb := &restoreCountingBucket{Bucket: s.bucket}
+		cb := storagetest.NewFaulty(s.bucket)
 		// Into a fresh database on the second server: the full restore above made name there.
-		tblDB := restoreRandName("rst_rt_tbl")
+		tblDB := testenv.UniqueName("rst_rt_tbl")
 		restoreDropAtEnd(t, dst, tblDB)
 		rep, err := Restore(t.Context(), s.dst, cb, res.ID, Options{Tables: []string{name + ".child"}, Into: tblDB})
 		if err != nil {
@@ -218,10 +222,10 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 				allowed = append(allowed, tb.Schema, tb.Data)
 			}
 		}
-		if n := cb.objectGets(m); n != 0 {
+		if n := objectGets(cb, m); n != 0 {
 			t.Errorf("--table read the whole object")
 		}
-		for _, r := range cb.ranges {
+		for _, r := range readRanges(cb) {
 			if !slices.ContainsFunc(allowed, func(a format.Range) bool { return r[0] >= a.Offset && r[0]+r[1] <= a.Offset+a.Length }) {
 				t.Errorf("--table read [%d, +%d) outside its ranges", r[0], r[1])
 			}
@@ -229,7 +233,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 	})
 
 	t.Run("dry run changes nothing", func(t *testing.T) {
-		dry := restoreRandName("rst_rt_dry")
+		dry := testenv.UniqueName("rst_rt_dry")
 		before := restoreInventory(t, dst, name, dry)
 		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Into: dry, DryRun: true})
 		if err != nil {
@@ -257,7 +261,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 func TestRestoreSplitsDumpOutput(t *testing.T) {
 	s := restoreTestEnv(t)
 	src := restoreTestDB(t, s.src)
-	name := restoreRandName("rst_split")
+	name := testenv.UniqueName("rst_split")
 	restoreDropAtEnd(t, src, name)
 	restoreExecAll(t, s.src, restoreSourceSQL(name))
 	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
@@ -303,59 +307,89 @@ func TestRestoreSplitsDumpOutput(t *testing.T) {
 	}
 }
 
-// restoreLoadSakila loads the Sakila sample database under name, through the splitter: the
-// files use DELIMITER blocks with ;; // and $$, and qualified names that are rewritten.
-func restoreLoadSakila(t *testing.T, cfg dbconn.Config, name string) {
+// restoreLoadSplit runs the statements of r on a session of cfg, cut by the splitter (the
+// DELIMITER blocks with ;; // and $$ included), each through rewrite.
+func restoreLoadSplit(t *testing.T, cfg dbconn.Config, what string, r io.Reader, rewrite func(string) string) {
 	t.Helper()
-	dir := os.Getenv("BACKUP_TEST_DATASETS")
-	if dir == "" {
-		t.Fatal("BACKUP_TEST_DATASETS is not set: run `make up` and source .stack/env")
-	}
 	db := restoreTestDB(t, cfg)
-	defer db.Close()
 	conn, err := db.Conn(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	sp := sqltext.NewSplitter(r, 0)
+	for {
+		st, err := sp.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		q := rewrite(st.SQL)
+		if _, err := conn.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s at offset %d: %s: %v", what, st.Offset, stmtPreview(q), err)
+		}
+	}
+}
+
+// restoreLoadSakila loads the Sakila sample database from dir under name, through the
+// splitter; the qualified names are rewritten.
+func restoreLoadSakila(t *testing.T, cfg dbconn.Config, dir, name string) {
+	t.Helper()
 	for _, file := range []string{"sakila-schema.sql", "sakila-data.sql"} {
-		f, err := os.Open(filepath.Join(dir, "sakila", file))
+		f, err := os.Open(filepath.Join(dir, file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sp := sqltext.NewSplitter(f, 0)
-		for {
-			st, err := sp.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			q := st.SQL
+		restoreLoadSplit(t, cfg, file, f, func(q string) string {
 			switch q {
 			case "DROP SCHEMA IF EXISTS sakila":
-				q = "DROP SCHEMA IF EXISTS " + sqltext.QuoteIdent(name)
+				return "DROP SCHEMA IF EXISTS " + sqltext.QuoteIdent(name)
 			case "CREATE SCHEMA sakila":
-				q = "CREATE SCHEMA " + sqltext.QuoteIdent(name)
-			default:
-				q = rewriteQualifier(q, "sakila", name)
+				return "CREATE SCHEMA " + sqltext.QuoteIdent(name)
 			}
-			if _, err := conn.ExecContext(t.Context(), q); err != nil {
-				t.Fatalf("%s at offset %d: %s: %v", file, st.Offset, stmtPreview(q), err)
-			}
-		}
+			return rewriteQualifier(q, "sakila", name)
+		})
 		f.Close()
 	}
 }
 
-func TestRestoreDumpSakila(t *testing.T) {
+// restoreLoadSample loads the generated sample database (internal/sampledata, seed 1, scale
+// 0.2) under name, through the splitter.
+func restoreLoadSample(t *testing.T, cfg dbconn.Config, name string) {
+	t.Helper()
+	var script bytes.Buffer
+	if _, err := sampledata.Generate(&script, sampledata.Options{Seed: 1, Scale: 0.2, Database: name}); err != nil {
+		t.Fatal(err)
+	}
+	restoreLoadSplit(t, cfg, "sample database", &script, func(q string) string { return q })
+}
+
+// TestRestoreDumpDatasets dumps a data set loaded through the splitter, restores it into the
+// target and under a new name beside it, and compares: the generated sample database always,
+// Sakila when the shared data sets are here (testenv.Dataset).
+func TestRestoreDumpDatasets(t *testing.T) {
 	s := restoreTestEnv(t)
 	src, dst := restoreTestDB(t, s.src), restoreTestDB(t, s.dst)
-	name, into := restoreRandName("rst_sakila"), restoreRandName("rst_sakila_into")
+	t.Run("sample", func(t *testing.T) { // 13 tables and a sequence
+		restoreDumpDataset(t, s, src, dst, "rst_sample", func(name string) { restoreLoadSample(t, s.src, name) }, 14, 50000)
+	})
+	if dir, ok := testenv.Dataset(t, "sakila"); ok {
+		t.Run("sakila", func(t *testing.T) {
+			restoreDumpDataset(t, s, src, dst, "rst_sakila", func(name string) { restoreLoadSakila(t, s.src, dir, name) }, 16, 40000)
+		})
+	}
+}
+
+// restoreDumpDataset loads a data set with load, dumps it, restores it, and checks the report
+// says tables tables and at least rows rows.
+func restoreDumpDataset(t *testing.T, s *restoreServers, src, dst *sql.DB, prefix string, load func(name string), tables int, rows int64) {
+	t.Helper()
+	name, into := testenv.UniqueName(prefix), testenv.UniqueName(prefix+"_into")
 	restoreDropAtEnd(t, src, name, into)
 	restoreDropAtEnd(t, dst, name)
-	restoreLoadSakila(t, s.src, name)
+	load(name)
 	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
 	if err != nil {
 		t.Fatalf("dump: %v", err)
@@ -365,7 +399,7 @@ func TestRestoreDumpSakila(t *testing.T) {
 		t.Fatal(err)
 	}
 	restoreCompare(t, src, name, dst, name)
-	if rep.Tables != 16 || rep.Rows < 40000 {
+	if rep.Tables != tables || rep.Rows < rows {
 		t.Errorf("report %+v", rep)
 	}
 	if _, err := Restore(t.Context(), s.src, s.bucket, res.ID, Options{Into: into}); err != nil {

@@ -10,7 +10,9 @@ import (
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // restoreFixtureRun restores a hand-written backup through Restore.
@@ -49,10 +51,10 @@ func checkRestoredFixture(t *testing.T, s *restoreServers, cfg dbconn.Config, db
 func TestRestoreFixtureFull(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b := restoreRandName("rst_full_a"), restoreRandName("rst_full_b")
+	a, b := testenv.UniqueName("rst_full_a"), testenv.UniqueName("rst_full_b")
 	restoreDropAtEnd(t, dst, a, b)
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
-	cb := &restoreCountingBucket{Bucket: s.bucket}
+	cb := storagetest.NewFaulty(s.bucket)
 	rep, err := restoreFixtureRun(t, s.dst, cb, m, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +66,10 @@ func TestRestoreFixtureFull(t *testing.T) {
 	}
 	// verify.Backup reads the object once; the restore then reads every byte of it exactly once, in
 	// ranges (definitions in stream order, data in chunks over the workers).
-	if n := cb.objectGets(m); n != 1 {
+	if n := objectGets(cb, m); n != 1 {
 		t.Errorf("full restore made %d whole reads of the object; want one (verify)", n)
 	}
-	if cover, overlap := cb.rangeCover(); overlap || !reflect.DeepEqual(cover, [][2]int64{{0, m.Object.Size}}) {
+	if cover, overlap := rangeCover(cb); overlap || !reflect.DeepEqual(cover, [][2]int64{{0, m.Object.Size}}) {
 		t.Errorf("full restore read %v (overlapping: %v) of the object; want all of [0, %d) once", cover, overlap, m.Object.Size)
 	}
 }
@@ -75,7 +77,7 @@ func TestRestoreFixtureFull(t *testing.T) {
 func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b, into := restoreRandName("rst_sel_a"), restoreRandName("rst_sel_b"), restoreRandName("rst_into")
+	a, b, into := testenv.UniqueName("rst_sel_a"), testenv.UniqueName("rst_sel_b"), testenv.UniqueName("rst_into")
 	restoreDropAtEnd(t, dst, a, b, into)
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
 
@@ -88,7 +90,7 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	}
 
 	// --database restores only that one, from its ranges.
-	cb := &restoreCountingBucket{Bucket: s.bucket}
+	cb := storagetest.NewFaulty(s.bucket)
 	if _, err := restoreFixtureRun(t, s.dst, cb, m, Options{Databases: []string{b}}); err != nil {
 		t.Fatal(err)
 	}
@@ -98,9 +100,9 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	}
 	db := m.Databases[1]
 	want := [][2]int64{{m.Header.Offset, m.Header.Offset + m.Header.Length}, {db.Create.Offset, db.Post.Offset + db.Post.Length}}
-	if cover, overlap := cb.rangeCover(); cb.objectGets(m) != 1 || overlap || !reflect.DeepEqual(cover, want) {
+	if cover, overlap := rangeCover(cb); objectGets(cb, m) != 1 || overlap || !reflect.DeepEqual(cover, want) {
 		t.Errorf("--database: %d whole reads, ranges covering %v (overlapping: %v); want one whole read (verify) and ranges covering %v (header, database) once",
-			cb.objectGets(m), cover, overlap, want)
+			objectGets(cb, m), cover, overlap, want)
 	}
 
 	// --into beside the original: b stays, into gets a copy whose view and procedure point at into.
@@ -127,7 +129,7 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 func TestRestoreFixtureTable(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b := restoreRandName("rst_tbl_a"), restoreRandName("rst_tbl_b")
+	a, b := testenv.UniqueName("rst_tbl_a"), testenv.UniqueName("rst_tbl_b")
 	restoreDropAtEnd(t, dst, a, b)
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
 
@@ -137,7 +139,7 @@ func TestRestoreFixtureTable(t *testing.T) {
 		}
 	}
 
-	cb := &restoreCountingBucket{Bucket: s.bucket}
+	cb := storagetest.NewFaulty(s.bucket)
 	rep, err := restoreFixtureRun(t, s.dst, cb, m, Options{Tables: []string{b + ".child"}})
 	if err != nil {
 		t.Fatal(err)
@@ -169,11 +171,11 @@ func TestRestoreFixtureTable(t *testing.T) {
 	// inside them.
 	// The post section is read for the table's triggers.
 	allowed := []format.Range{m.Header, tbl.Schema, tbl.Data, m.Databases[1].Post}
-	if n := cb.objectGets(m); n != 0 {
+	if n := objectGets(cb, m); n != 0 {
 		t.Errorf("--table read the whole object %d times", n)
 	}
 	var read int64
-	for _, r := range cb.ranges {
+	for _, r := range readRanges(cb) {
 		read += r[1]
 		if !slices.ContainsFunc(allowed, func(a format.Range) bool { return r[0] >= a.Offset && r[0]+r[1] <= a.Offset+a.Length }) {
 			t.Errorf("--table read [%d, +%d), outside the header and the table's ranges %+v", r[0], r[1], allowed)
@@ -195,7 +197,7 @@ func TestRestoreFixtureTable(t *testing.T) {
 func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := restoreRandName("rst_dry")
+	a := testenv.UniqueName("rst_dry")
 	restoreDropAtEnd(t, dst, a)
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 
@@ -240,7 +242,7 @@ func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 func TestRestoreFixtureDamaged(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := restoreRandName("rst_bad")
+	a := testenv.UniqueName("rst_bad")
 	restoreDropAtEnd(t, dst, a)
 
 	tamper := func(m *format.Manifest) func([]byte) []byte {
@@ -302,7 +304,7 @@ func TestRestoreFixtureDamaged(t *testing.T) {
 func TestRestoreFixtureStatementError(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := restoreRandName("rst_err")
+	a := testenv.UniqueName("rst_err")
 	restoreDropAtEnd(t, dst, a)
 	f := newRestoreFixture(a)
 	f.tables[1].data = "INSERT INTO `parent` (`id`, `nosuch`) VALUES (1,'x'),(2,'" + strings.Repeat("y", 300) + "');\n"

@@ -4,27 +4,24 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
 	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/backup/verify"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
+	"github.com/backupctl/backupctl/storage/storagetest"
 )
 
 // restoreServers are the test servers from .stack/env.
@@ -33,55 +30,21 @@ type restoreServers struct {
 	bucket   storage.Bucket
 }
 
-// restoreTestEnv finds the servers that `make up` starts. Missing ones are a failure (CI must
-// not pass by skipping), except under -short.
+// restoreTestEnv finds the servers that `make up` starts and a prefix of the bucket of its own,
+// emptied at the end. Missing ones are a failure (CI must not pass by skipping), except under
+// -short.
 func restoreTestEnv(t *testing.T) *restoreServers {
 	t.Helper()
 	s := &restoreServers{}
 	s.src, s.dst = backuptest.ServerConfigs(t)
-	prefix := "restore-test/" + restoreRandName("p")
-	b, err := storage.Open(t.Context(), storage.Config{
-		URL: os.Getenv("BACKUP_S3_ENDPOINT"), Bucket: os.Getenv("BACKUP_S3_BUCKET"), Prefix: prefix,
-		Region: os.Getenv("BACKUP_S3_REGION"), AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-	})
-	if err != nil {
-		t.Fatalf("open MinIO bucket: %v (run `make up` and source .stack/env)", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(context.Background())
-		objs, err := b.List(ctx, "")
-		if err != nil {
-			t.Logf("clean up %s: %v", b, err)
-			return
-		}
-		for _, o := range objs {
-			_ = b.Delete(ctx, o.Key)
-		}
-	})
-	s.bucket = b
+	s.bucket = storagetest.MinIO(t, "restore-test/"+testenv.UniqueName("p"))
 	return s
-}
-
-func restoreRandName(prefix string) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "_" + hex.EncodeToString(b[:])
 }
 
 // restoreTestDB opens a pool on a test server.
 func restoreTestDB(t *testing.T, c dbconn.Config) *sql.DB {
 	t.Helper()
-	mc, err := c.MySQLConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := mysql.NewConnector(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(conn)
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return backuptest.OpenDB(t, c)
 }
 
 // restoreDropAtEnd drops the databases when the test ends, whatever happened.
@@ -237,7 +200,7 @@ func (w *restoreSectionWriter) section(t *testing.T, sql string) format.Range {
 // putRestoreFixture stores the fixtures as one backup and returns its manifest.
 func putRestoreFixture(t *testing.T, b storage.Bucket, fixtures ...restoreFixture) *format.Manifest {
 	t.Helper()
-	id := time.Now().UTC().Format("20060102T150405Z") + "-" + restoreRandName("x")[2:8]
+	id := time.Now().UTC().Format("20060102T150405Z") + "-" + testenv.RandomHex(3)
 	w := &restoreSectionWriter{compress: format.CompressZstd}
 	m := &format.Manifest{Format: format.FormatVersion, ID: id, StartedAt: time.Now().UTC(), Tool: "backupctl", ToolVersion: "test"}
 	m.Header = w.section(t, restoreFixtureHeader)
@@ -272,47 +235,24 @@ func putRestoreFixture(t *testing.T, b storage.Bucket, fixtures ...restoreFixtur
 	return m
 }
 
-// restoreCountingBucket records the reads a restore makes.
-type restoreCountingBucket struct {
-	storage.Bucket
-	mu     sync.Mutex
-	gets   []string
-	ranges [][2]int64
+// objectGets counts the whole reads of m's object that cb saw (the manifest's are not counted).
+func objectGets(cb *storagetest.Faulty, m *format.Manifest) int {
+	return cb.Count(storagetest.MethodGet, m.Object.Key)
 }
 
-func (c *restoreCountingBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	c.mu.Lock()
-	c.gets = append(c.gets, key)
-	c.mu.Unlock()
-	return c.Bucket.Get(ctx, key)
-}
-
-func (c *restoreCountingBucket) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	c.mu.Lock()
-	c.ranges = append(c.ranges, [2]int64{offset, length})
-	c.mu.Unlock()
-	return c.Bucket.GetRange(ctx, key, offset, length)
-}
-
-// objectGets counts whole reads of m's object (the manifest's are not counted).
-func (c *restoreCountingBucket) objectGets(m *format.Manifest) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, k := range c.gets {
-		if k == m.Object.Key {
-			n++
-		}
+// readRanges are the ranged reads cb saw, as [offset, length].
+func readRanges(cb *storagetest.Faulty) [][2]int64 {
+	var out [][2]int64
+	for _, c := range cb.Calls(storagetest.MethodGetRange) {
+		out = append(out, [2]int64{c.Offset, c.Length})
 	}
-	return n
+	return out
 }
 
-// rangeCover merges the ranged reads into the intervals of the object they cover, and says
-// whether any byte was read twice.
-func (c *restoreCountingBucket) rangeCover() (cover [][2]int64, overlap bool) {
-	c.mu.Lock()
-	rs := slices.Clone(c.ranges)
-	c.mu.Unlock()
+// rangeCover merges the ranged reads cb saw into the intervals of the object they cover, and
+// says whether any byte was read twice.
+func rangeCover(cb *storagetest.Faulty) (cover [][2]int64, overlap bool) {
+	rs := readRanges(cb)
 	slices.SortFunc(rs, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
 	for _, r := range rs {
 		if n := len(cover); n > 0 && cover[n-1][1] >= r[0] {

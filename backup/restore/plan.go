@@ -70,6 +70,8 @@ type plan struct {
 	rename bool
 	// full reads the whole object in one request: every section is restored.
 	full bool
+	// accounts, with Options.Users, applies the accounts section.
+	accounts *accountsPlan
 }
 
 // makePlan validates the options against the manifest and decides what to read and apply.
@@ -246,6 +248,9 @@ func (p *plan) sections() []*section {
 		if dp.whole || len(dp.src.Triggers) > 0 {
 			add(kindPost, dp, nil, dp.src.Post, "")
 		}
+	}
+	if p.accounts != nil {
+		add(kindAccounts, nil, nil, p.accounts.src.Range, "")
 	}
 	if p.full {
 		add(kindFooter, nil, nil, p.m.Footer, "")

@@ -3,6 +3,8 @@ package restore
 import (
 	"errors"
 	"log/slog"
+
+	"github.com/backupctl/backupctl/backup/format"
 )
 
 // ErrTargetNotEmpty means a restore would replace a database or table that holds data; the
@@ -30,6 +32,11 @@ type Options struct {
 	// a large table); 0 is dbconn.DefaultParallel. Definitions, views, routines and triggers are applied
 	// in stream order on one more connection.
 	Parallel int
+	// Users applies the accounts section (users, roles, grants) of a whole-backup restore.
+	Users bool
+	// VerifyKey, when set, makes ByID refuse a backup that it does not authenticate, before
+	// anything is read or applied.
+	VerifyKey *format.VerifyKey
 }
 
 // PlannedObject is one object a restore creates.
@@ -54,6 +61,8 @@ type Report struct {
 	DurationSeconds float64         `json:"duration_seconds"`
 	Plan            []PlannedObject `json:"plan,omitempty"`
 	Warnings        []string        `json:"warnings,omitempty"`
+	// Accounts is the number of users and roles the restore created (Users).
+	Accounts int `json:"accounts,omitempty"`
 }
 
 // ErrBadSelection marks a --database, --table or --into that does not fit the backup: the

@@ -23,6 +23,9 @@ func ByID(ctx context.Context, target dbconn.Config, b storage.Bucket, id string
 		// LoadManifest's message already says what to do (ErrNoManifest: see `backupctl list`).
 		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
+	if err := opts.VerifyKey.Check(m); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
 	return Run(ctx, target, b, m, opts, verify)
 }
 
@@ -45,7 +48,7 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 		return nil, s.fail(err)
 	}
 	defer closeConn()
-	refusal := s.checks.refusal(s.p, opts.DropExisting, target.Address())
+	refusal := s.withAccountsRefusal(ctx, s.checks.refusal(s.p, opts.DropExisting, target.Address()))
 	if opts.DryRun {
 		return s.dryRun(refusal)
 	}
@@ -54,6 +57,9 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 	}
 	secs := s.p.sections()
 	if err := s.verifyFirst(ctx, secs); err != nil {
+		return nil, s.fail(err)
+	}
+	if err := s.checkAccountsSection(ctx); err != nil {
 		return nil, s.fail(err)
 	}
 	if err := s.apply(ctx, secs); err != nil {
@@ -96,6 +102,9 @@ func (s *session) plan() error {
 	for _, dp := range p.dbs {
 		s.rep.Tables += len(dp.tables)
 	}
+	if err := s.planAccounts(); err != nil {
+		return err
+	}
 	if len(s.opts.Tables) > 0 {
 		s.rep.Warnings = append(s.rep.Warnings, "--table restores the table's definition, rows and triggers; views and routines that use it are not restored")
 	}
@@ -119,6 +128,12 @@ func (s *session) connect(ctx context.Context) (func(), error) {
 		closeConn()
 		return nil, fmt.Errorf("inspect target %s: %w", s.target.Address(), err)
 	}
+	if s.p.accounts != nil {
+		if err := inspectAccounts(ctx, conn, s.p.accounts); err != nil {
+			closeConn()
+			return nil, fmt.Errorf("inspect target %s: %w", s.target.Address(), err)
+		}
+	}
 	s.cfg, s.conn, s.checks = cfg, conn, checks
 	return closeConn, nil
 }
@@ -127,7 +142,7 @@ func (s *session) connect(ctx context.Context) (func(), error) {
 // drop or refuse. A refusal is returned with the report.
 func (s *session) dryRun(refusal error) (*Report, error) {
 	rep := s.rep
-	rep.Plan = s.p.plannedObjects()
+	rep.Plan = append(s.p.plannedObjects(), s.p.accounts.planned(s.opts.DropExisting)...)
 	s.checks.annotate(s.p, rep.Plan, s.opts.DropExisting)
 	for _, o := range rep.Plan {
 		rep.Rows += o.Rows
@@ -174,9 +189,16 @@ func (s *session) verifyFirst(ctx context.Context, secs []*section) error {
 func (s *session) apply(ctx context.Context, secs []*section) error {
 	a := &applier{conn: s.conn, plan: s.p, log: s.log, rep: s.rep, checks: s.checks}
 	partial := func(err error) error {
-		if len(a.touched) > 0 {
-			s.log.Error("restore failed part way: the target is partial", "id", s.m.ID, "databases", a.touched)
-			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, listNames(a.touched))
+		if len(a.touched) > 0 || a.accountsTouched {
+			s.log.Error("restore failed part way: the target is partial", "id", s.m.ID, "databases", a.touched, "accounts_changed", a.accountsTouched)
+			what := listNames(a.touched)
+			switch {
+			case a.accountsTouched && len(a.touched) == 0:
+				what = "the accounts of the backup"
+			case a.accountsTouched:
+				what += " and the accounts of the backup"
+			}
+			err = fmt.Errorf("%w; the target is now partial: drop %s or restore again with --drop-existing", err, what)
 		} else {
 			err = fmt.Errorf("%w; nothing was applied", err)
 		}
@@ -202,6 +224,11 @@ func (s *session) apply(ctx context.Context, secs []*section) error {
 		err = s.verifyAlongside(ctx, load)
 	} else {
 		err = load(ctx)
+	}
+	if ferr := a.finishAccounts(ctx); err == nil {
+		err = ferr
+	} else if ferr != nil {
+		s.log.Error("could not take back the roles the failed restore's CREATE ROLE gave", "id", s.m.ID, "err", ferr)
 	}
 	if err != nil {
 		return partial(err)

@@ -98,7 +98,7 @@ func readChunks(ctx context.Context, r io.Reader, key string, s sectionRef, d *c
 		var err error
 		switch {
 		case j.err != nil:
-			err = errorf("%s section does not decompress: %v", oneLineName(s.name), j.err)
+			err = errorf("object %s: %s section does not decompress: %v", key, oneLineName(s.name), j.err)
 		case int64(len(j.raw)) != j.want:
 			err = errorf("%s section has a chunk of %d uncompressed bytes, manifest says %d", oneLineName(s.name), len(j.raw), j.want)
 		}

@@ -27,6 +27,11 @@ type Report struct {
 	SHA256    string `json:"sha256"`
 	Verified  bool   `json:"verified"`
 	Tables    int    `json:"tables"`
+	// Authenticated says the manifest is signed by the verify key given; KeyID names the key
+	// the manifest says signed it, and Note says what was not checked.
+	Authenticated bool   `json:"authenticated"`
+	KeyID         string `json:"key_id,omitempty"`
+	Note          string `json:"note,omitempty"`
 }
 
 // ByID loads the manifest of backup id and verifies its object.
@@ -68,6 +73,9 @@ func sections(m *format.Manifest) []sectionRef {
 		}
 		s = append(s, sectionRef{name: db + " post", r: d.Post})
 	}
+	if m.Accounts != nil {
+		s = append(s, sectionRef{name: "accounts", r: m.Accounts.Range})
+	}
 	s = append(s, sectionRef{name: "footer", r: m.Footer})
 	// Zero-length sections hold no frame; the rest must tile the object in order.
 	out := s[:0]
@@ -97,6 +105,9 @@ func checkLayout(m *format.Manifest, secs []sectionRef) error {
 	}
 	if len(secs) == 0 || secs[len(secs)-1].name != "footer" {
 		return errorf("manifest of %s: the footer is not the last section", m.ID)
+	}
+	if n := int64(len(format.Footer(m.ID))); m.Footer.RawLength != n {
+		return errorf("footer missing: the manifest of %s gives the footer %d uncompressed bytes, a backupctl footer has %d", m.ID, m.Footer.RawLength, n)
 	}
 	return nil
 }
@@ -247,7 +258,8 @@ func readSections(ctx context.Context, r io.Reader, m *format.Manifest, secs []s
 }
 
 // readStream decompresses one section from its range of r as a stream, writing the
-// uncompressed bytes to h; it returns their count, and the footer's bytes for the footer.
+// uncompressed bytes to h; it returns their count, and the footer's bytes for the footer. It
+// decompresses at most one byte more than the manifest says the section holds.
 func readStream(r io.Reader, m *format.Manifest, s sectionRef, dec **format.SectionDecoder, h io.Writer, buf []byte) (n int64, tail []byte, err error) {
 	lr := &io.LimitedReader{R: r, N: s.r.Length}
 	if *dec == nil {
@@ -256,15 +268,20 @@ func readStream(r io.Reader, m *format.Manifest, s sectionRef, dec **format.Sect
 		err = (*dec).Reset(lr)
 	}
 	if err != nil {
-		return n, tail, errorf("%s section does not decompress: %v", oneLineName(s.name), err)
+		return n, tail, errorf("backup %s: %s section does not decompress: %v", m.ID, oneLineName(s.name), err)
+	}
+	raw := io.LimitReader(*dec, s.r.RawLength+1)
+	keep := 0 // bytes of the footer kept for the comparison: one more than a footer has
+	if s.name == "footer" {
+		keep = len(format.Footer(m.ID)) + 1
 	}
 	for {
-		k, err := (*dec).Read(buf)
+		k, err := raw.Read(buf)
 		if k > 0 {
 			h.Write(buf[:k])
 			n += int64(k)
-			if s.name == "footer" {
-				tail = append(tail, buf[:k]...)
+			if len(tail) < keep {
+				tail = append(tail, buf[:min(k, keep-len(tail))]...)
 			}
 		}
 		if err == io.EOF {
@@ -274,8 +291,11 @@ func readStream(r io.Reader, m *format.Manifest, s sectionRef, dec **format.Sect
 			if lr.N > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
 				return n, tail, errorf("object %s is truncated in the %s section", m.Object.Key, oneLineName(s.name))
 			}
-			return n, tail, errorf("%s section does not decompress: %v", oneLineName(s.name), err)
+			return n, tail, errorf("backup %s: %s section does not decompress: %v", m.ID, oneLineName(s.name), err)
 		}
+	}
+	if n > s.r.RawLength {
+		return n, tail, errorf("backup %s: %s section decompresses to more than the %d bytes the manifest says", m.ID, oneLineName(s.name), s.r.RawLength)
 	}
 	if lr.N != 0 {
 		// The stream ended early (truncated) or the frame ended before its range.

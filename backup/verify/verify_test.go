@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -81,6 +82,27 @@ func TestVerifyFailures(t *testing.T) {
 			b.SetObject(m.Object.Key, obj[:len(obj)-10])
 			_, err := ByID(ctx, b, id)
 			wantVerifyErr(t, err, "size mismatch")
+		})
+		t.Run(c+"/footer bomb", func(t *testing.T) {
+			// A footer section that inflates to 64 MiB, in a manifest that says it holds a
+			// footer line: verification stops one byte past it.
+			b := backuptest.NewMemBucket()
+			footer := format.Footer(id)
+			m := backuptest.FakeBackup(t, b, id, c, footer+strings.Repeat("\n", 64<<20))
+			m.Object.RawSize -= m.Footer.RawLength - int64(len(footer))
+			m.Footer.RawLength = int64(len(footer))
+			if err := format.PutManifest(ctx, b, m); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := ByID(ctx, b, id)
+			runtime.ReadMemStats(&after)
+			wantVerifyErr(t, err, "footer section decompresses to more than the 52 bytes the manifest says")
+			if n := after.TotalAlloc - before.TotalAlloc; n > 32<<20 {
+				t.Errorf("verification allocated %d MiB", n>>20)
+			}
 		})
 		t.Run(c+"/footer missing", func(t *testing.T) {
 			b := backuptest.NewMemBucket()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ var testSecrets = map[string]string{
 	"BACKUP_DB_PASSWORD":    "pw-in-env-only",
 	"AWS_ACCESS_KEY_ID":     "ak-in-env-only",
 	"AWS_SECRET_ACCESS_KEY": "sk-in-env-only",
+	"BACKUP_SIGNING_KEY":    "backupctl-ed25519-private:in-env-only",
 }
 
 // jobArgser is a command that runs the dumper in a Job.
@@ -106,9 +108,12 @@ func cat(parts ...[]string) []string {
 // TestJobArgs pins the dumper's argv that each Job-running command builds from its flags.
 func TestJobArgs(t *testing.T) {
 	backupAll := []string{"-d", "shop", "--database", "crm", "--compression", "gzip", "--compression-level", "9",
-		"--parallel", "3", "--keep-last", "5", "--keep-daily", "7"}
-	backupAllArgs := []string{"--database=shop", "--database=crm", "--compression=gzip", "--compression-level=9",
-		"--parallel=3", "--keep-last=5", "--keep-daily=7"}
+		"--parallel", "3", "--keep-last", "5", "--keep-hourly", "24", "--keep-daily", "7", "--keep-weekly", "4",
+		"--keep-monthly", "12", "--keep-within", "72h", "--include-manual"}
+	retentionArgs := []string{"--keep-last=5", "--keep-hourly=24", "--keep-daily=7", "--keep-weekly=4", "--keep-monthly=12",
+		"--keep-within=72h0m0s", "--include-manual"}
+	backupAllArgs := cat([]string{"--database=shop", "--database=crm", "--compression=gzip", "--compression-level=9",
+		"--parallel=3"}, retentionArgs)
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -126,9 +131,20 @@ func TestJobArgs(t *testing.T) {
 			want: cat([]string{"backup"}, backupAllArgs, allConnArgs),
 		},
 		{
-			name: "schedule set every flag",
-			args: cat([]string{"schedule", "set"}, backupAll, allConn),
-			want: cat([]string{"backup"}, backupAllArgs, allConnArgs),
+			name: "backup with a set, marked scheduled",
+			args: cat([]string{"backup", "now", "--set", "shop-manual", "--scheduled"}, storageArgs),
+			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0", "--set=shop-manual", "--scheduled"}, defaultConn),
+		},
+		{
+			name: "schedule set every flag: its name is the set, its backups scheduled",
+			args: cat([]string{"schedule", "set", "--name", "nightly-shop"}, backupAll, allConn),
+			want: cat([]string{"backup", "--database=shop", "--database=crm", "--compression=gzip", "--compression-level=9",
+				"--parallel=3", "--set=nightly-shop", "--scheduled"}, retentionArgs, allConnArgs),
+		},
+		{
+			name: "schedule set with an explicit set",
+			args: cat([]string{"schedule", "set", "--set", "shop"}, storageArgs),
+			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0", "--set=shop", "--scheduled"}, defaultConn),
 		},
 		{
 			name: "socket, TLS without a CA bundle",
@@ -141,7 +157,7 @@ func TestJobArgs(t *testing.T) {
 		{
 			name: "a CA bundle without TLS to MariaDB",
 			args: cat([]string{"schedule", "set", "--db-tls", "off", "--ca-configmap", "cas"}, storageArgs),
-			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0"}, defaultConn,
+			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0", "--set=backupctl-nightly", "--scheduled"}, defaultConn,
 				[]string{"--s3-ca-file=/etc/backupctl/ca/ca.crt"}),
 		},
 		{
@@ -164,9 +180,14 @@ func TestJobArgs(t *testing.T) {
 		{
 			name: "restore every flag",
 			args: cat([]string{"restore", "20261126T220405Z-ab12", "-d", "shop", "-t", "shop.orders", "--table", "shop.items",
-				"--into", "shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel", "2"}, allConn),
+				"--into", "shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel", "2", "--verify-key", testPub}, allConn),
 			want: cat([]string{"restore", "20261126T220405Z-ab12", "--database=shop", "--table=shop.orders", "--table=shop.items",
-				"--into=shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel=2"}, allConnArgs),
+				"--into=shop_copy", "--drop-existing", "--dry-run", "--no-verify-first", "--parallel=2", "--verify-key=" + testPub}, allConnArgs),
+		},
+		{
+			name: "restore latest of a set",
+			args: cat([]string{"restore", "latest", "--set", "nightly"}, storageArgs),
+			want: cat([]string{"restore", "latest", "--set=nightly"}, defaultConn),
 		},
 	}
 	for _, tc := range cases {
@@ -179,6 +200,29 @@ func TestJobArgs(t *testing.T) {
 				t.Errorf("argv (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// testPub is a well-formed public key (32 zero bytes).
+const testPub = "backupctl-ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+// TestJobArgsVerifyKeyFile: a restore Job gets the key file's text as --verify-key (the file is
+// on this machine; the key is public); a key that does not parse is refused with exit code 2.
+func TestJobArgsVerifyKeyFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "signing.pub")
+	if err := os.WriteFile(file, []byte(testPub+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := jobArgsOf(t, map[string]string{"BACKUP_VERIFY_KEY_FILE": file}, cat([]string{"restore", "x"}, storageArgs)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(cat([]string{"restore", "x", "--verify-key=" + testPub}, defaultConn), got); d != "" {
+		t.Errorf("argv (-want +got):\n%s", d)
+	}
+	_, err = jobArgsOf(t, nil, cat([]string{"restore", "x", "--verify-key", "backupctl-ed25519-private:AAAA"}, storageArgs)...)
+	if err == nil || exitCodeOf(err) != 2 || !strings.Contains(err.Error(), "is a private key") {
+		t.Errorf("a private key as --verify-key: %v", err)
 	}
 }
 
@@ -209,3 +253,63 @@ func TestJobArgsRefuseLocalSettings(t *testing.T) {
 
 // exitCodeOf is the code backupctl exits with on err.
 func exitCodeOf(err error) int { return cli.ExitCode(err) }
+
+// TestBadSetAndRetentionRefused: a set name that is not one word and a negative rule are refused
+// when the command line is parsed, naming the flag.
+func TestBadSetAndRetentionRefused(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"backup", "now", "--set", "a/b"}, `set name "a/b" is not valid`},
+		{[]string{"schedule", "set", "--keep-daily=-1"}, "--keep-daily -1 cannot be negative"},
+		{[]string{"backup", "now", "--keep-within=-1h"}, "--keep-within -1h0m0s cannot be negative"},
+		{[]string{"prune", "--keep-weekly=-2"}, "--keep-weekly -2 cannot be negative"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			p, err := kong.New(&backupctlCLI{}, kong.Exit(func(int) { t.Fatalf("kong exits on %q", tc.args) }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			clearEnv(t, p.Model.Node)
+			_, err = p.Parse(cat(tc.args, storageArgs))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("parse %q: %v; want an error saying %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRetentionHelpSaysWhere: the retention flags' help says where the rules apply: in prune
+// each set on its own, in backup now and schedule set the new backup's set.
+func TestRetentionHelpSaysWhere(t *testing.T) {
+	p, err := kong.New(&backupctlCLI{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := map[string]string{}
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			if f.Name == "keep-last" || f.Name == "keep-within" {
+				help[n.Path()+" "+f.Name] = f.Help
+			}
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(p.Model.Node)
+	for _, cmd := range []string{"prune", "backup now", "schedule set"} {
+		want := "the new backup's set"
+		if cmd == "prune" {
+			want = "each backup set on its own"
+		}
+		for _, flag := range []string{"keep-last", "keep-within"} {
+			if h := help[cmd+" "+flag]; !strings.Contains(h, want) {
+				t.Errorf("%s --%s: help %q does not say %q", cmd, flag, h, want)
+			}
+		}
+	}
+}

@@ -49,6 +49,7 @@ func (c *backupNowCmd) jobArgs() ([]string, error) {
 
 // backupArgs is the dumper's command line for a backup Job, now or on the schedule.
 func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kubeFlags) ([]string, error) {
+	r := o.RetentionFlags
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -58,7 +59,9 @@ func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kube
 	}
 	return contract.BackupCommand{
 		Databases: o.Database, Compression: o.Compression, CompressionLevel: o.CompressionLevel,
-		Parallel: o.Parallel, KeepLast: o.KeepLast, KeepDaily: o.KeepDaily,
-		DB: conn, Storage: bucket,
+		Parallel: o.Parallel, Set: o.Set, Scheduled: o.Scheduled,
+		KeepLast: r.KeepLast, KeepHourly: r.KeepHourly, KeepDaily: r.KeepDaily, KeepWeekly: r.KeepWeekly,
+		KeepMonthly: r.KeepMonthly, KeepWithin: r.KeepWithin, IncludeManual: r.IncludeManual,
+		Users: o.Users, DB: conn, Storage: bucket,
 	}.Args(), nil
 }

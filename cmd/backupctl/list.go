@@ -13,7 +13,8 @@ import (
 )
 
 type listCmd struct {
-	cli.StorageFlags `embed:"" group:"storage"`
+	cli.StorageFlags   `embed:"" group:"storage"`
+	cli.VerifyKeyFlags `embed:""`
 }
 
 // listEntry is one line of `backupctl list -o json`.
@@ -22,6 +23,8 @@ type listEntry struct {
 	StartedAt   string         `json:"started_at"`
 	FinishedAt  string         `json:"finished_at"`
 	Databases   []string       `json:"databases"`
+	Set         string         `json:"set"`
+	Origin      string         `json:"origin"`
 	Tables      int            `json:"tables"`
 	Rows        int64          `json:"rows"`
 	Key         string         `json:"key"`
@@ -29,9 +32,17 @@ type listEntry struct {
 	SHA256      string         `json:"sha256"`
 	Compression string         `json:"compression"`
 	Binlog      *backup.Binlog `json:"binlog,omitempty"`
+	// Authenticated: signed by the --verify-key given (always false without one); KeyID is the
+	// key the manifest names.
+	Authenticated bool   `json:"authenticated"`
+	KeyID         string `json:"key_id,omitempty"`
 }
 
 func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
+	key, err := c.Key()
+	if err != nil {
+		return err
+	}
 	b, err := c.StorageFlags.Open(ctx)
 	if err != nil {
 		return err
@@ -45,18 +56,36 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 		entries = append(entries, listEntry{
 			ID: m.ID, StartedAt: m.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			FinishedAt: m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			Databases:  m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
+			Databases:  m.DatabaseNames(), Set: m.SetName(), Origin: m.OriginName(), Tables: m.TableCount(), Rows: m.RowCount(),
 			Key: m.Object.Key, Size: m.Object.Size, SHA256: m.Object.SHA256,
 			Compression: m.Object.Compression, Binlog: m.Binlog,
+			Authenticated: key.Authenticated(m), KeyID: m.Signer(),
 		})
+	}
+	if n := len(ms) - len(backup.OnlyAuthenticated(ms, key)); n > 0 && !g.Quiet {
+		fmt.Fprintf(g.Err(), "%d backup(s) marked NO are not signed by key %s: they were not written by your backups' dumper or were changed after; restore, verify and prune ignore them\n", n, key.ID())
 	}
 	if g.Output == "json" {
 		return g.Print(entries)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tDATABASES")
+	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tSIGNED\tDATABASES\tSET")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), e.Tables, e.Rows, strings.Join(e.Databases, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), e.Tables, e.Rows, signedColumn(e, key != nil), strings.Join(e.Databases, ","), e.Set)
 	}
 	return tw.Flush()
+}
+
+// signedColumn is the SIGNED column: with a verify key, yes or NO; without one, the key the
+// manifest names, unchecked, or "-" when unsigned.
+func signedColumn(e listEntry, checked bool) string {
+	switch {
+	case checked && e.Authenticated:
+		return "yes"
+	case checked:
+		return "NO"
+	case e.KeyID != "":
+		return "unchecked:" + e.KeyID
+	}
+	return "-"
 }

@@ -16,7 +16,7 @@ import (
 )
 
 type restoreCmd struct {
-	ID                 string `arg:"" help:"Backup id (see backupctl list)."`
+	ID                 string `arg:"" help:"Backup id (see backupctl list), or latest (with --set when the storage holds several sets)."`
 	Local              bool   `name:"local" env:"BACKUP_LOCAL" help:"Restore from this process instead of a Kubernetes Job."`
 	cli.RestoreOptions `embed:""`
 	cli.DBFlags        `embed:"" group:"connection"`
@@ -81,9 +81,17 @@ func (c *restoreCmd) jobArgs() ([]string, error) {
 		return nil, err
 	}
 	o := c.RestoreOptions
+	key, err := o.Key()
+	if err != nil {
+		return nil, err
+	}
+	var verifyKey string
+	if key != nil {
+		verifyKey = key.String() // public: the Job may carry it as an argument
+	}
 	return contract.RestoreCommand{
 		ID: c.ID, Databases: o.Database, Tables: o.Table, Into: o.Into,
 		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
-		DB: conn, Storage: bucket,
+		Users: o.Users, Set: o.Set, VerifyKey: verifyKey, DB: conn, Storage: bucket,
 	}.Args(), nil
 }

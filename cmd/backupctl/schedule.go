@@ -153,9 +153,16 @@ func mergeKeys(a, b map[string]string) map[string]bool {
 	return m
 }
 
-// jobArgs is the dumper's command line for the CronJob's Jobs.
+// jobArgs is the dumper's command line for the CronJob's Jobs: its backups are scheduled and
+// belong to the set named by --set, else by the schedule's name, so that the schedule's
+// retention never counts or deletes backups taken by hand or by another schedule.
 func (c *scheduleSetCmd) jobArgs() ([]string, error) {
-	return backupArgs(c.BackupOptions, c.DBFlags, c.StorageFlags, c.kubeFlags)
+	o := c.BackupOptions
+	o.Scheduled = true
+	if o.Set == "" {
+		o.Set = c.Name
+	}
+	return backupArgs(o, c.DBFlags, c.StorageFlags, c.kubeFlags)
 }
 
 // cronJob builds the CronJob the flags describe, with the flags given recorded on it.

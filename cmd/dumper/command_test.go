@@ -112,6 +112,8 @@ func valueOf(t *testing.T, node *kong.Node, f reflect.StructField) reflect.Value
 		v.SetBool(true)
 	case f.Type == reflect.TypeFor[[]string]():
 		v.Set(reflect.ValueOf([]string{"a-" + name, "b-" + name}))
+	case f.Type == reflect.TypeFor[*bool]():
+		v.Set(reflect.ValueOf(new(bool))) // false: a value the dumper's unset default (nil) is not
 	default:
 		t.Fatalf("field %s is a %s: teach the test a value for it", f.Name, f.Type)
 	}
@@ -198,7 +200,7 @@ func TestSecretsAreEnvOnly(t *testing.T) {
 	for _, group := range p.Model.AllFlags(true) {
 		for _, f := range group {
 			for _, e := range f.Envs {
-				if slices.Contains(contract.SecretEnv, e) {
+				if slices.Contains(contract.SecretEnv, e) || e == contract.EnvSigningKey {
 					t.Errorf("--%s has the secret %s as its env twin: it would show in a Job's args", f.Name, e)
 				}
 			}
@@ -207,7 +209,7 @@ func TestSecretsAreEnvOnly(t *testing.T) {
 	for _, c := range []command{contract.BackupCommand{}, contract.RestoreCommand{}} {
 		for _, f := range reflect.VisibleFields(reflect.TypeOf(c)) {
 			name := strings.ToLower(f.Name + " " + f.Tag.Get("dumper"))
-			for _, word := range []string{"password", "secret", "accesskey", "access-key"} {
+			for _, word := range []string{"password", "secret", "accesskey", "access-key", "signing", "private"} {
 				if strings.Contains(name, word) {
 					t.Errorf("%T.%s looks like a secret (%s): secrets reach the dumper as %v only", c, f.Name, word, contract.SecretEnv)
 				}

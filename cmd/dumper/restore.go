@@ -7,7 +7,7 @@ import (
 )
 
 type restoreCmd struct {
-	ID                 string `arg:"" help:"Backup id (see backupctl list)."`
+	ID                 string `arg:"" help:"Backup id (see backupctl list), or latest (with --set when the storage holds several sets)."`
 	cli.RestoreOptions `embed:""`
 	cli.DBFlags        `embed:""`
 	cli.StorageFlags   `embed:""`

@@ -119,6 +119,8 @@ func TestExitCode(t *testing.T) {
 		{storage.ErrConfig, contract.ExitUsage},
 		{backup.ErrUnknownDatabase, contract.ExitUsage},
 		{backup.ErrBadSelection, contract.ExitUsage},
+		{backup.ErrPruneRefused, contract.ExitRefused},
+		{backup.ErrUnknownSet, contract.ExitNotFound},
 	}
 	for _, tc := range cases {
 		if got := ExitCode(fmt.Errorf("wrapped: %w", tc.err)); tc.err != nil && got != tc.want {

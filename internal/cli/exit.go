@@ -40,9 +40,9 @@ func ExitCode(err error) int {
 		return contract.ExitUsage
 	case errors.Is(err, context.Canceled):
 		return contract.ExitInterrupted
-	case errors.Is(err, backup.ErrNoManifest):
+	case errors.Is(err, backup.ErrNoManifest), errors.Is(err, backup.ErrUnknownSet):
 		return contract.ExitNotFound
-	case errors.Is(err, backup.ErrTargetNotEmpty):
+	case errors.Is(err, backup.ErrTargetNotEmpty), errors.Is(err, backup.ErrPruneRefused):
 		return contract.ExitRefused
 	case errors.Is(err, backup.ErrVerify):
 		return contract.ExitVerify

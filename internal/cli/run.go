@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/contract"
+	"github.com/backupctl/backupctl/storage"
 )
 
 // BackupOptions choose what a backup dumps and how.
@@ -16,7 +18,19 @@ type BackupOptions struct {
 	Compression      string   `name:"compression" env:"BACKUP_COMPRESSION" enum:"zstd,gzip,none" default:"zstd" help:"Compression of the dump object: zstd, gzip or none."`
 	CompressionLevel int      `name:"compression-level" env:"BACKUP_COMPRESSION_LEVEL" default:"0" help:"Compression level (zstd 1-19, gzip 1-9); 0 is the codec's default: zstd 1 (fastest), gzip 6."`
 	Parallel         int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections and compressors working at once; 0 is the CPUs + 1, between 2 and 4."`
-	RetentionFlags   `embed:""`
+	Set              string   `name:"set" env:"BACKUP_SET" help:"Backup set the backup belongs to, which retention is applied within (default: the server's hostname:port and the databases; a schedule's name for its backups)."`
+	Scheduled        bool     `name:"scheduled" env:"BACKUP_SCHEDULED" help:"Mark the backup as taken by a schedule, so retention applies to it without --include-manual (schedule set adds it)."`
+	RetentionFlags   `embed:"" set:"retention_scope=the new backup's set once it is verified"`
+	Users            *bool `name:"users" env:"BACKUP_USERS" help:"Also back up users, roles and their grants (all but root, mariadb.sys, mysql, PUBLIC) after the databases. Default: on without --database, off with it; --users=false turns it off."`
+}
+
+// WithUsers says whether the backup holds the accounts: as asked, else when every database is
+// dumped.
+func (o BackupOptions) WithUsers() bool {
+	if o.Users != nil {
+		return *o.Users
+	}
+	return len(o.Database) == 0
 }
 
 // Validate checks what the flags' types cannot.
@@ -31,20 +45,46 @@ func (o BackupOptions) Validate() error {
 	if o.Parallel < 0 {
 		return contract.Usagef("--parallel %d cannot be negative (0 picks from the CPUs)", o.Parallel)
 	}
-	if o.KeepLast < 0 || o.KeepDaily < 0 {
-		return contract.Usagef("--keep-last and --keep-daily cannot be negative")
+	if o.Set != "" {
+		if err := backup.CheckSet(o.Set); err != nil {
+			return contract.Usagef("--set: %v", err)
+		}
+	}
+	return o.RetentionFlags.Validate()
+}
+
+// RetentionFlags is the retention policy: applied by prune to each backup set, and after a
+// verified backup (here or in the CronJob) to that backup's set only. A backup is kept when any
+// rule keeps it; the newest backup of a set is always kept. Whoever embeds it says where the
+// rules apply with set:"retention_scope=...", which the help texts name.
+type RetentionFlags struct {
+	KeepLast      int           `name:"keep-last" env:"BACKUP_KEEP_LAST" help:"Keep the newest N backups of ${retention_scope} (0: no rule)."`
+	KeepHourly    int           `name:"keep-hourly" env:"BACKUP_KEEP_HOURLY" help:"Keep the newest backup of each of the newest N hours (UTC) that have one, in ${retention_scope} (0: no rule)."`
+	KeepDaily     int           `name:"keep-daily" env:"BACKUP_KEEP_DAILY" help:"Keep the newest backup of each of the newest N days (UTC) that have one, in ${retention_scope} (0: no rule)."`
+	KeepWeekly    int           `name:"keep-weekly" env:"BACKUP_KEEP_WEEKLY" help:"Keep the newest backup of each of the newest N ISO weeks that have one, in ${retention_scope} (0: no rule)."`
+	KeepMonthly   int           `name:"keep-monthly" env:"BACKUP_KEEP_MONTHLY" help:"Keep the newest backup of each of the newest N months (UTC) that have one, in ${retention_scope} (0: no rule)."`
+	KeepWithin    time.Duration `name:"keep-within" env:"BACKUP_KEEP_WITHIN" help:"Keep every backup started within this long of the newest one, in ${retention_scope}; e.g. 720h for 30 days (0: no rule)."`
+	IncludeManual bool          `name:"include-manual" env:"BACKUP_INCLUDE_MANUAL" help:"Apply the rules to manual backups too, in ${retention_scope} (without it every manual backup is kept)."`
+}
+
+// Enabled says whether any rule is set.
+func (r RetentionFlags) Enabled() bool { return r.Options().Enabled() }
+
+// Validate refuses negative rules.
+func (r RetentionFlags) Validate() error {
+	if err := r.Options().Check(); err != nil {
+		return contract.Usagef("%v", err)
 	}
 	return nil
 }
 
-// RetentionFlags is the retention policy applied after a verified backup, and by prune.
-type RetentionFlags struct {
-	KeepLast  int `name:"keep-last" env:"BACKUP_KEEP_LAST" help:"After a verified backup, keep only the newest N backups (0: no rule)."`
-	KeepDaily int `name:"keep-daily" env:"BACKUP_KEEP_DAILY" help:"After a verified backup, keep the newest backup of each of the last N days (0: no rule)."`
+// Options is the policy the flags give, for every set.
+func (r RetentionFlags) Options() backup.PruneOptions {
+	return backup.PruneOptions{
+		KeepLast: r.KeepLast, KeepHourly: r.KeepHourly, KeepDaily: r.KeepDaily, KeepWeekly: r.KeepWeekly,
+		KeepMonthly: r.KeepMonthly, KeepWithin: r.KeepWithin, IncludeManual: r.IncludeManual,
+	}
 }
-
-// Enabled says whether any rule is set.
-func (r RetentionFlags) Enabled() bool { return r.KeepLast > 0 || r.KeepDaily > 0 }
 
 // BackupResult is a verified backup and, when retention ran, what it pruned.
 type BackupResult struct {
@@ -54,13 +94,16 @@ type BackupResult struct {
 
 // RestoreOptions choose what a restore applies and where.
 type RestoreOptions struct {
-	Database      []string `name:"database" short:"d" env:"BACKUP_RESTORE_DATABASES" sep:"," help:"Restore only this database (repeatable)."`
-	Into          string   `name:"into" env:"BACKUP_RESTORE_INTO" help:"Restore the one selected database under this name."`
-	Table         []string `name:"table" short:"t" env:"BACKUP_RESTORE_TABLES" sep:"," help:"Restore only this table, as DB.TABLE (repeatable); reads only its byte ranges."`
-	DropExisting  bool     `name:"drop-existing" env:"BACKUP_RESTORE_DROP_EXISTING" help:"Drop a target database or table that exists and is not empty, instead of refusing."`
-	DryRun        bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
-	NoVerifyFirst bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
-	Parallel      int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 is the CPUs + 1, between 2 and 4."`
+	Database       []string `name:"database" short:"d" env:"BACKUP_RESTORE_DATABASES" sep:"," help:"Restore only this database (repeatable)."`
+	Into           string   `name:"into" env:"BACKUP_RESTORE_INTO" help:"Restore the one selected database under this name."`
+	Table          []string `name:"table" short:"t" env:"BACKUP_RESTORE_TABLES" sep:"," help:"Restore only this table, as DB.TABLE (repeatable); reads only its byte ranges."`
+	DropExisting   bool     `name:"drop-existing" env:"BACKUP_RESTORE_DROP_EXISTING" help:"Drop a target database or table that exists and is not empty, instead of refusing."`
+	DryRun         bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
+	NoVerifyFirst  bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
+	Parallel       int      `name:"parallel" env:"BACKUP_PARALLEL" default:"0" help:"Connections loading table data at once (tables, and chunks of a large table); 0 is the CPUs + 1, between 2 and 4."`
+	Users          bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
+	Set            string   `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to restore (needed when the storage holds several sets)."`
+	VerifyKeyFlags `embed:""`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
@@ -82,14 +125,27 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	sk, err := SigningKeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	retention := o.RetentionFlags.Options()
+	if sk != nil {
+		// Retention counts and deletes only the backups this key signed.
+		retention.VerifyKey = sk.Public()
+	}
 	res, pruned, err := backup.DumpAndPrune(ctx, db, b, backup.DumpOptions{
 		Databases:   o.Database,
 		Compression: o.Compression,
 		Level:       o.CompressionLevel,
 		Parallel:    o.Parallel,
+		Set:         o.Set,
+		Scheduled:   o.Scheduled,
 		Logger:      g.Logger(),
 		Now:         time.Now,
-	}, backup.PruneOptions{KeepLast: o.KeepLast, KeepDaily: o.KeepDaily})
+		Users:       o.WithUsers(),
+		SigningKey:  sk,
+	}, retention)
 	if res == nil {
 		return nil, explainDB(err)
 	}
@@ -148,8 +204,15 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	if err != nil {
 		return nil, err
 	}
+	key, err := o.Key()
+	if err != nil {
+		return nil, err
+	}
 	b, err := st.Open(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if id, err = ResolveID(ctx, b, id, o.Set); err != nil {
 		return nil, err
 	}
 	rep, err := backup.Restore(ctx, db, b, id, backup.RestoreOptions{
@@ -161,28 +224,53 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		NoVerifyFirst: o.NoVerifyFirst,
 		Parallel:      o.Parallel,
 		Logger:        g.Logger(),
+		Users:         o.Users,
+		VerifyKey:     key,
 	})
 	return rep, explainDB(err)
 }
 
-// LocalVerify reads a stored backup back and checks it against its manifest.
-func LocalVerify(ctx context.Context, st StorageFlags, id string) (*backup.VerifyReport, error) {
+// ResolveID is id, or for `latest` the newest backup of set (of the only set when set is
+// empty); a `latest` that several sets could mean is a usage error naming them. Another id is
+// taken as it is, whatever set says.
+func ResolveID(ctx context.Context, b storage.Bucket, id, set string) (string, error) {
+	resolved, err := backup.Resolve(ctx, b, id, set)
+	switch {
+	case errors.Is(err, backup.ErrAmbiguousLatest):
+		return "", contract.Usagef("%v", err)
+	case errors.Is(err, backup.ErrUnknownSet):
+		return "", contract.NotFound(err)
+	}
+	return resolved, err
+}
+
+// LocalVerify reads a stored backup back and checks it against its manifest; id may be latest.
+func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags) (*backup.VerifyReport, error) {
+	key, err := kf.Key()
+	if err != nil {
+		return nil, err
+	}
 	b, err := st.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return backup.VerifyID(ctx, b, id)
+	if id, err = ResolveID(ctx, b, id, set); err != nil {
+		return nil, err
+	}
+	return backup.VerifyID(ctx, b, id, key)
 }
 
 // VerifyCmd is `verify ID`, the same in backupctl and the dumper.
 type VerifyCmd struct {
-	ID           string `arg:"" help:"Backup id (see backupctl list)."`
-	StorageFlags `embed:""`
+	ID             string `arg:"" help:"Backup id (see backupctl list), or latest."`
+	Set            string `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to verify (needed when the storage holds several sets)."`
+	StorageFlags   `embed:""`
+	VerifyKeyFlags `embed:""`
 }
 
 // Run verifies the backup and prints the report; in a pod it also writes the termination log.
 func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
-	res, err := LocalVerify(ctx, c.StorageFlags, c.ID)
+	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags)
 	WriteTerminationLog(res, err)
 	if err != nil {
 		return err

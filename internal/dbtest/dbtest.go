@@ -1,21 +1,19 @@
 // Package dbtest is the kit every round-trip test uses: it connects to the MariaDB servers that
-// `make up` starts, loads data sets into throwaway databases, and compares two databases down to
-// the byte so a test can prove that a restore equals what the server held.
+// `make up` starts (read from .stack/env by internal/testenv), loads data sets into throwaway
+// databases, and compares two databases down to the byte so a test can prove that a restore
+// equals what the server held.
 package dbtest
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/sqltext"
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // Server is one of the test servers: how to reach it and as whom.
@@ -28,46 +26,21 @@ type Server struct {
 	Password backup.Secret
 }
 
-// Source returns the server that holds the data to back up.
+// Source returns the server that holds the data to back up (testenv.Source).
 func Source(t testing.TB) *Server {
 	t.Helper()
-	return fromEnv(t, "source", "BACKUP_DB_HOST", "BACKUP_DB_PORT", "BACKUP_TEST_SRC_SOCKET")
+	return FromEnv(testenv.Source(t))
 }
 
-// Target returns the empty server that restores go to.
+// Target returns the empty server that restores go to (testenv.Target).
 func Target(t testing.TB) *Server {
 	t.Helper()
-	return fromEnv(t, "target", "BACKUP_TEST_DST_HOST", "BACKUP_TEST_DST_PORT", "BACKUP_TEST_DST_SOCKET")
+	return FromEnv(testenv.Target(t))
 }
 
-// fromEnv reads a server from .stack/env. A missing variable fails the test (CI must not pass by
-// skipping); only -short runs, which promise not to need servers, skip.
-func fromEnv(t testing.TB, name, hostVar, portVar, socketVar string) *Server {
-	t.Helper()
-	if testing.Short() {
-		t.Skipf("needs the MariaDB %s server; not under -short", name)
-	}
-	for _, k := range []string{hostVar, portVar, socketVar, "BACKUP_DB_USER"} {
-		if os.Getenv(k) == "" {
-			t.Fatalf("%s is not set: run `make up` and source .stack/env", k)
-		}
-	}
-	pw, ok := os.LookupEnv("BACKUP_DB_PASSWORD")
-	if !ok {
-		t.Fatalf("BACKUP_DB_PASSWORD is not set: run `make up` and source .stack/env")
-	}
-	port, err := strconv.Atoi(os.Getenv(portVar))
-	if err != nil {
-		t.Fatalf("%s=%q is not a port: %v", portVar, os.Getenv(portVar), err)
-	}
-	return &Server{
-		Name:     name,
-		Host:     os.Getenv(hostVar),
-		Port:     port,
-		Socket:   os.Getenv(socketVar),
-		User:     os.Getenv("BACKUP_DB_USER"),
-		Password: backup.Secret(pw),
-	}
+// FromEnv is a server of .stack/env as dbtest uses it.
+func FromEnv(m testenv.MariaDB) *Server {
+	return &Server{Name: m.Name, Host: m.Host, Port: m.Port, Socket: m.Socket, User: m.User, Password: backup.Secret(m.Password)}
 }
 
 // Config returns the server as a backup.DBConfig with no database selected.
@@ -144,7 +117,7 @@ func (s *Server) CreateDatabase(t testing.TB, prefix string) string {
 // database a test did not create with CreateDatabase, such as the target of a restore.
 func (s *Server) DropAtEnd(t testing.TB, name string) {
 	t.Cleanup(func() {
-		if os.Getenv("BACKUP_TEST_KEEP") != "" {
+		if testenv.Keep() {
 			t.Logf("keeping %s database %s (BACKUP_TEST_KEEP)", s.Name, name)
 			return
 		}
@@ -164,17 +137,9 @@ func (s *Server) DropAtEnd(t testing.TB, name string) {
 	})
 }
 
-// UniqueName returns prefix followed by a random suffix, short enough for a database name.
-func UniqueName(prefix string) string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	if len(prefix) > 50 {
-		prefix = prefix[:50]
-	}
-	return prefix + "_" + hex.EncodeToString(b[:])
-}
+// UniqueName returns prefix followed by a random suffix, short enough for a database name
+// (testenv.UniqueName).
+func UniqueName(prefix string) string { return testenv.UniqueName(prefix) }
 
-// QuoteIdent quotes a MariaDB identifier with backticks.
-func QuoteIdent(name string) string {
-	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
-}
+// QuoteIdent quotes a MariaDB identifier with backticks (sqltext.QuoteIdent).
+func QuoteIdent(name string) string { return sqltext.QuoteIdent(name) }

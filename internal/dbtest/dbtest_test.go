@@ -10,19 +10,9 @@ import (
 )
 
 func TestAdversarialLoadsTwiceEqual(t *testing.T) {
-	src := Source(t)
-	a, b := UniqueName("dbtest_adv_a"), UniqueName("dbtest_adv_b")
-	LoadAdversarial(t, src, a)
-	LoadAdversarial(t, src, b)
-
-	inv := InventoryOf(t, src, a)
+	src, a, b, inv := loadTwice(t, LoadAdversarial, "dbtest_adv")
 	// The triggers ran once per row: a dump that recreates them before the data doubles again.
-	want := map[string]int64{"big": 100000, "trig_target": 3, "trig_log": 3, "empty_table": 0, "no_pk": 5, "versioned": 2}
-	for name, n := range want {
-		if tb := inv.Tables[name]; tb == nil || tb.Rows != n {
-			t.Errorf("table %s: want %d rows, got %+v", name, n, tb)
-		}
-	}
+	wantRows(t, inv, map[string]int64{"big": 100000, "trig_target": 3, "trig_log": 3, "empty_table": 0, "no_pk": 5, "versioned": 2})
 	if h := inv.Tables["versioned"].HistoryRows; h != 6 {
 		t.Errorf("versioned: want 6 rows with history, got %d", h)
 	}
@@ -170,6 +160,9 @@ func TestStockMariadbDump(t *testing.T) {
 
 func TestLoadEmployees(t *testing.T) {
 	src := Source(t)
+	if _, ok := DatasetDir(t, "employees"); !ok {
+		return
+	}
 	db := UniqueName("dbtest_employees")
 	loaded := LoadEmployees(t, src, db)
 	// Row counts and CRCs from the data set's own test_employees_md5.sql.
@@ -225,17 +218,11 @@ func TestLoadEmployees(t *testing.T) {
 }
 
 func TestLoadSakila(t *testing.T) {
-	src := Source(t)
-	a, b := UniqueName("dbtest_sakila_a"), UniqueName("dbtest_sakila_b")
-	LoadSakila(t, src, a)
-	LoadSakila(t, src, b)
-	inv := InventoryOf(t, src, a)
-	want := map[string]int64{"actor": 200, "address": 603, "film": 1000, "payment": 16044, "rental": 16044, "film_text": 1000}
-	for name, n := range want {
-		if tb := inv.Tables[name]; tb == nil || tb.Rows != n {
-			t.Errorf("%s: want %d rows, got %+v", name, n, tb)
-		}
+	if _, ok := DatasetDir(t, "sakila"); !ok {
+		return
 	}
+	src, a, b, inv := loadTwice(t, LoadSakila, "dbtest_sakila")
+	wantRows(t, inv, map[string]int64{"actor": 200, "address": 603, "film": 1000, "payment": 16044, "rental": 16044, "film_text": 1000})
 	if !strings.Contains(inv.Tables["address"].Create, "`location` geometry NOT NULL") {
 		t.Errorf("address has no GEOMETRY column:\n%s", inv.Tables["address"].Create)
 	}
@@ -243,6 +230,27 @@ func TestLoadSakila(t *testing.T) {
 		t.Errorf("sakila: %d views, %d triggers, %d routines; want 7, 6, 6", len(inv.Views), len(inv.Triggers), len(inv.Routines))
 	}
 	Compare(t, src, a, src, b)
+}
+
+// loadTwice loads a data set into two new databases of the source, prefix_a and prefix_b, and
+// takes the inventory of the first.
+func loadTwice(t *testing.T, load func(testing.TB, *Server, string), prefix string) (src *Server, a, b string, inv *Inventory) {
+	t.Helper()
+	src = Source(t)
+	a, b = UniqueName(prefix+"_a"), UniqueName(prefix+"_b")
+	load(t, src, a)
+	load(t, src, b)
+	return src, a, b, InventoryOf(t, src, a)
+}
+
+// wantRows checks the row count of each table in want.
+func wantRows(t *testing.T, inv *Inventory, want map[string]int64) {
+	t.Helper()
+	for name, n := range want {
+		if tb := inv.Tables[name]; tb == nil || tb.Rows != n {
+			t.Errorf("table %s: want %d rows, got %+v", name, n, tb)
+		}
+	}
 }
 
 func TestMissingEnvFails(t *testing.T) {

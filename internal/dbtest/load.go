@@ -7,10 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/backupctl/backupctl/internal/sampledata"
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // pwnedMarker is the file that the shell commands hidden in adversarial names would create.
@@ -98,18 +100,70 @@ func ensureDatabase(t testing.TB, s *Server, db string) {
 	s.DropAtEnd(t, db)
 }
 
-// DatasetDir returns $BACKUP_TEST_DATASETS/name, failing the test if it is missing.
-func DatasetDir(t testing.TB, name string) string {
+// DatasetDir looks up the shared data set name (sakila, employees) by testenv.Dataset's rule:
+// present, it returns the directory and true; missing, it logs and returns false (the test
+// leaves that case out), except in CI (CI set), where a missing data set fails the test.
+func DatasetDir(t testing.TB, name string) (string, bool) {
 	t.Helper()
-	root := os.Getenv("BACKUP_TEST_DATASETS")
-	if root == "" {
-		t.Fatalf("BACKUP_TEST_DATASETS is not set: run `make up` and source .stack/env")
-	}
-	dir := filepath.Join(root, name)
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("data set %s: %v", name, err)
+	return testenv.Dataset(t, name)
+}
+
+// mustDataset is DatasetDir for a loader: the caller looked the data set up first, so a
+// missing one fails the test.
+func mustDataset(t testing.TB, name string) string {
+	t.Helper()
+	dir, ok := DatasetDir(t, name)
+	if !ok {
+		t.Fatalf("data set %s is missing: look it up with DatasetDir before loading it", name)
 	}
 	return dir
+}
+
+// Case is a data set a round-trip test runs on: its name and how to load it into a database.
+type Case struct {
+	Name string
+	Load func(t testing.TB, s *Server, db string)
+}
+
+// SampleScale is the scale of the sample database in tests: about 90,000 rows, loaded in
+// seconds.
+const SampleScale = 0.2
+
+// SampleCase is the project's generated sample database (LoadSample), the case every clone has.
+var SampleCase = Case{Name: "sample", Load: LoadSample}
+
+// Cases returns SampleCase and then the shared data sets among names ("sakila", "employees")
+// that DatasetDir finds, in order.
+func Cases(t testing.TB, names ...string) []Case {
+	t.Helper()
+	loaders := map[string]func(testing.TB, *Server, string){
+		"sakila":    LoadSakila,
+		"employees": func(t testing.TB, s *Server, db string) { LoadEmployees(t, s, db) },
+	}
+	out := []Case{SampleCase}
+	for _, n := range names {
+		load, ok := loaders[n]
+		if !ok {
+			t.Fatalf("no data set %q", n)
+		}
+		if _, ok := DatasetDir(t, n); ok {
+			out = append(out, Case{Name: n, Load: load})
+		}
+	}
+	return out
+}
+
+// LoadSample loads the sample database of internal/sampledata (seed 1, SampleScale) into db,
+// created as utf8mb4 if missing and dropped when the test ends, through the stock client.
+func LoadSample(t testing.TB, s *Server, db string) {
+	t.Helper()
+	var script bytes.Buffer
+	if _, err := sampledata.Generate(&script, sampledata.Options{Seed: 1, Scale: SampleScale}); err != nil {
+		t.Fatalf("generate the sample database: %v", err)
+	}
+	s.Exec(t, "CREATE DATABASE IF NOT EXISTS "+QuoteIdent(db)+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+	s.DropAtEnd(t, db)
+	RunClient(t, s, db, &script, ClientOptions{})
 }
 
 var (
@@ -121,7 +175,7 @@ var (
 // around address.location are opened so MariaDB gets the GEOMETRY column and SPATIAL index.
 func LoadSakila(t testing.TB, s *Server, db string) {
 	t.Helper()
-	dir := DatasetDir(t, "sakila")
+	dir := mustDataset(t, "sakila")
 	ensureDatabase(t, s, db)
 	for _, name := range []string{"sakila-schema.sql", "sakila-data.sql"} {
 		src, err := os.ReadFile(filepath.Join(dir, name))
@@ -149,7 +203,7 @@ var (
 // dept_manager's parents (employees) are among the missing.
 func LoadEmployees(t testing.TB, s *Server, db string) []string {
 	t.Helper()
-	dir := DatasetDir(t, "employees")
+	dir := mustDataset(t, "employees")
 	src, err := os.ReadFile(filepath.Join(dir, "employees.sql"))
 	if err != nil {
 		t.Fatalf("read employees: %v", err)
@@ -179,11 +233,7 @@ func LoadEmployees(t testing.TB, s *Server, db string) []string {
 // AdversarialPath returns the path of testdata/adversarial.sql in this module.
 func AdversarialPath(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatalf("cannot locate the dbtest package source")
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "adversarial.sql")
+	return filepath.Join(testenv.ModuleDir(t), "testdata", "adversarial.sql")
 }
 
 // LoadAdversarial loads testdata/adversarial.sql into db. It runs the client sandboxed in an

@@ -1,5 +1,8 @@
 // Package storagetest is the behaviour test that every storage.Bucket must pass, run by each
-// implementation's own test with a constructor for fresh, empty buckets.
+// implementation's own test with a constructor for fresh, empty buckets, and the buckets other
+// packages' tests use: Local (a temporary file:// bucket), MinIO (a prefix of the shared bucket of
+// .stack/env, emptied at the end) and Faulty, a test double that wraps any bucket, records its
+// calls and fires named faults.
 package storagetest
 
 import (
@@ -96,8 +99,8 @@ func put(t *testing.T, b storage.Bucket, key string, data []byte, size int64) st
 	return info
 }
 
-// get reads a whole object.
-func get(t *testing.T, b storage.Bucket, key string) []byte {
+// Get reads a whole object; an error fails the test.
+func Get(t testing.TB, b storage.Bucket, key string) []byte {
 	t.Helper()
 	rc, err := b.Get(t.Context(), key)
 	if err != nil {
@@ -142,7 +145,7 @@ func (s Suite) testEmpty(t *testing.T) {
 		if err != nil || info.Size != 0 || info.Key != key || info.Modified.IsZero() {
 			t.Errorf("Stat(%q) = %+v, %v; want size 0 and a time", key, info, err)
 		}
-		if data := get(t, b, key); len(data) != 0 {
+		if data := Get(t, b, key); len(data) != 0 {
 			t.Errorf("Get(%q) = %d bytes, want 0", key, len(data))
 		}
 		rc, err := b.GetRange(t.Context(), key, 0, 0)
@@ -168,7 +171,7 @@ func (s Suite) testRoundTrip(t *testing.T) {
 			}
 			before := time.Now().Add(-time.Minute) // servers' clocks and mtime granularity
 			put(t, b, key, data, size)
-			if got := get(t, b, key); !bytes.Equal(got, data) {
+			if got := Get(t, b, key); !bytes.Equal(got, data) {
 				t.Errorf("Get(%q): %d bytes differ from the %d put", key, len(got), len(data))
 			}
 			info, err := b.Stat(t.Context(), key)
@@ -242,7 +245,7 @@ func (s Suite) testNotFound(t *testing.T) {
 			t.Errorf("Delete(%q) of a missing object: %v", key, err)
 		}
 	}
-	if data := get(t, b, "dir/file"); string(data) != "x" {
+	if data := Get(t, b, "dir/file"); string(data) != "x" {
 		t.Errorf("deleting missing keys changed dir/file to %q", data)
 	}
 }
@@ -350,7 +353,7 @@ func (s Suite) testOverwrite(t *testing.T) {
 	b := s.NewBucket(t)
 	put(t, b, "o", []byte("first version"), -1)
 	put(t, b, "o", []byte("second"), 6)
-	if got := get(t, b, "o"); string(got) != "second" {
+	if got := Get(t, b, "o"); string(got) != "second" {
 		t.Errorf("after overwrite Get = %q, want %q", got, "second")
 	}
 }
@@ -397,7 +400,7 @@ func (s Suite) testConcurrent(t *testing.T) {
 		t.Errorf("concurrent Put: %v", err)
 	}
 	for i := range 8 {
-		if got, want := get(t, b, fmt.Sprintf("c/%d", i)), randomBytes(uint64(100+i), int64(1000*(i+1))); !bytes.Equal(got, want) {
+		if got, want := Get(t, b, fmt.Sprintf("c/%d", i)), randomBytes(uint64(100+i), int64(1000*(i+1))); !bytes.Equal(got, want) {
 			t.Errorf("c/%d differs after concurrent Puts", i)
 		}
 	}

@@ -1,37 +1,45 @@
 package backuptest
 
 import (
-	"os"
-	"strconv"
+	"database/sql"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/backupctl/backupctl/backup/dbconn"
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
-// ServerConfigs reads the source and target servers that `make up` starts; missing ones
-// fail the test (CI must not pass by skipping), except under -short.
+// ServerConfigs are the source and target servers that `make up` starts (testenv.Source and
+// testenv.Target, over TCP) for tests that also need MinIO (testenv.MinIO): a missing variable
+// fails the test (CI must not pass by skipping), except under -short.
 func ServerConfigs(t *testing.T) (src, dst dbconn.Config) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs MariaDB and MinIO; not under -short")
+	s, d := testenv.Source(t), testenv.Target(t)
+	testenv.MinIO(t)
+	conf := func(m testenv.MariaDB) dbconn.Config {
+		return dbconn.Config{Host: m.Host, Port: m.Port, User: m.User, Password: dbconn.Secret(m.Password), Timeout: 30 * time.Second}
 	}
-	for _, k := range []string{"BACKUP_DB_HOST", "BACKUP_DB_PORT", "BACKUP_TEST_DST_HOST", "BACKUP_TEST_DST_PORT",
-		"BACKUP_DB_USER", "BACKUP_DB_PASSWORD", "BACKUP_S3_ENDPOINT", "BACKUP_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
-		if os.Getenv(k) == "" {
-			t.Fatalf("%s is not set: run `make up` and source .stack/env", k)
-		}
+	return conf(s), conf(d)
+}
+
+// OpenDB opens a pool on c, closed when the test ends, and fails the test when the server does
+// not answer.
+func OpenDB(t *testing.T, c dbconn.Config) *sql.DB {
+	t.Helper()
+	mc, err := c.MySQLConfig()
+	if err != nil {
+		t.Fatal(err)
 	}
-	port := func(k string) int {
-		n, err := strconv.Atoi(os.Getenv(k))
-		if err != nil {
-			t.Fatalf("%s: %v", k, err)
-		}
-		return n
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		t.Fatal(err)
 	}
-	src = dbconn.Config{Host: os.Getenv("BACKUP_DB_HOST"), Port: port("BACKUP_DB_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-		Password: dbconn.Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
-	dst = dbconn.Config{Host: os.Getenv("BACKUP_TEST_DST_HOST"), Port: port("BACKUP_TEST_DST_PORT"), User: os.Getenv("BACKUP_DB_USER"),
-		Password: dbconn.Secret(os.Getenv("BACKUP_DB_PASSWORD")), Timeout: 30 * time.Second}
-	return src, dst
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.PingContext(t.Context()); err != nil {
+		t.Fatalf("connect to MariaDB at %s: %v (%s)", c.Address(), err, testenv.Hint)
+	}
+	return db
 }
