@@ -85,6 +85,16 @@ func transient(err error) bool {
 		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err)
 }
 
+// Report ends a dumper command: the outcome goes to the termination log; in a pod that message
+// is the result (backupctl prints it once, from there), elsewhere the result is printed.
+func (g *Globals) Report(result any, runErr error) error {
+	WriteTerminationLog(result, runErr)
+	if runErr != nil || contract.TerminationLog() != "" {
+		return runErr
+	}
+	return g.Print(result)
+}
+
 // WriteTerminationLog records the outcome of the dumper's run, with its exit code, for whoever
 // watches the pod. It never fails the run.
 func WriteTerminationLog(result any, runErr error) {

@@ -93,3 +93,27 @@ func TestLogWriterText(t *testing.T) {
 		t.Errorf("with --quiet there is no log")
 	}
 }
+
+// TestReportInPod: in a pod the result is the termination message only (backupctl prints it
+// from there, once); elsewhere it is printed.
+func TestReportInPod(t *testing.T) {
+	res := map[string]string{"id": "20261129T050000Z-ab12"}
+	var out bytes.Buffer
+	g := &Globals{Stdout: &out}
+	path := t.TempDir() + "/termination-log"
+	t.Setenv(contract.TerminationLogEnv, path)
+	if err := g.Report(res, nil); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(msg), "20261129T050000Z-ab12") || out.Len() != 0 {
+		t.Errorf("in a pod: termination message %q (%v), stdout %q", msg, err, out.String())
+	}
+	t.Setenv(contract.TerminationLogEnv, "")
+	if contract.TerminationLog() != "" {
+		return // this machine has /dev/termination-log: it is a pod
+	}
+	if err := g.Report(res, nil); err != nil || !strings.Contains(out.String(), "id: 20261129T050000Z-ab12") {
+		t.Errorf("outside a pod: stdout %q (%v)", out.String(), err)
+	}
+}
