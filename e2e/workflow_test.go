@@ -246,3 +246,30 @@ func TestKustomizeInstall(t *testing.T) {
 		t.Errorf("the backup ran in Job %q, want one in %s", b.Job, ns)
 	}
 }
+
+// scheduleShown is what `schedule show -o json` says about the runs.
+type scheduleShown struct {
+	NextRun string `json:"next_run"`
+	LastRun *struct {
+		Job    string `json:"job"`
+		State  string `json:"state"`
+		Reason string `json:"reason"`
+	} `json:"last_run"`
+}
+
+// TestScheduleShowsFailedRun: a schedule whose database is not there (unchecked here: no
+// password in this environment) fails when run, and `schedule show` then names that run, its
+// failure and why, and the next run.
+func TestScheduleShowsFailedRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	must(t, e.job("schedule", "set", "-d", "no_such_db_e2e", "--schedule", "0 3 1 1 *"))
+	r := e.job("schedule", "run", "-o", "json")
+	if r.Code == 0 {
+		t.Fatalf("a run of a missing database succeeded:\n%s", r)
+	}
+	s := decode[scheduleShown](t, must(t, e.job("schedule", "show", "-o", "json")))
+	if s.NextRun == "" || s.LastRun == nil || s.LastRun.State != "failed" || !strings.Contains(s.LastRun.Reason, "no_such_db_e2e") {
+		t.Errorf("schedule show after a failed run: next %q, last %+v", s.NextRun, s.LastRun)
+	}
+}
