@@ -5,14 +5,26 @@ import "fmt"
 // Exit codes of backupctl and the dumper, documented in the README. A Job's pod fails with the
 // dumper's code, and backupctl exits with it.
 const (
-	ExitOK          = 0
-	ExitFailed      = 1
-	ExitUsage       = 2 // bad flags or configuration: a retry fails the same way
-	ExitVerify      = 3 // the stored backup does not match its manifest
-	ExitNotFound    = 4 // no such backup (or schedule)
-	ExitRefused     = 5 // the restore target is not empty
+	ExitOK       = 0
+	ExitFailed   = 1
+	ExitUsage    = 2 // bad flags or configuration: a retry fails the same way
+	ExitVerify   = 3 // the stored backup does not match its manifest
+	ExitNotFound = 4 // no such backup, schedule or Job
+	ExitRefused  = 5 // the restore target is not empty
+	// ExitTransient is a failure that a later retry may not meet: an endpoint (S3, MariaDB, the
+	// Kubernetes API) unreachable or timing out, throttling, a 5xx. sysexits' EX_TEMPFAIL.
+	ExitTransient   = 75
 	ExitInterrupted = 130
 )
+
+// TransientError is a failure worth retrying as is: exit code 75.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Transient marks err as worth retrying.
+func Transient(err error) error { return &TransientError{Err: err} }
 
 // UsageError is bad input from the user, said in one line that names what to fix: exit code 2.
 type UsageError struct{ msg string }

@@ -61,14 +61,21 @@ func (jr JobResult) Message() []byte {
 // else TerminationLogPath (when it exists: outside a pod nothing is written). It never fails
 // the run.
 func WriteTerminationLog(jr JobResult) {
-	path := os.Getenv(TerminationLogEnv)
-	if path == "" {
-		path = TerminationLogPath
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return // not in a pod
-		}
+	if path := TerminationLog(); path != "" {
+		_ = os.WriteFile(path, jr.Message(), 0o644)
 	}
-	_ = os.WriteFile(path, jr.Message(), 0o644)
+}
+
+// TerminationLog is where WriteTerminationLog writes: $BACKUP_TERMINATION_LOG, else
+// TerminationLogPath when it exists; "" outside a pod.
+func TerminationLog() string {
+	if path := os.Getenv(TerminationLogEnv); path != "" {
+		return path
+	}
+	if _, err := os.Stat(TerminationLogPath); errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	return TerminationLogPath
 }
 
 // ParseJobResult reads a termination message written by WriteTerminationLog.

@@ -24,29 +24,8 @@ import (
 func TestOperatorRole(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ctx := t.Context()
-	const operator = "e2e-operator"
-	if _, err := e.kube.CoreV1().ServiceAccounts(e.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: operator}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	docs := deployDocs(t, e.ns, "20-rbac.yaml")
-	for _, d := range docs {
-		if d["kind"] == "RoleBinding" {
-			d["subjects"] = []any{map[string]any{"kind": "ServiceAccount", "name": operator, "namespace": e.ns}}
-		}
-	}
-	e.apply(docs)
 	e.createSecret("other", map[string]string{"token": "e2e-other-secret-value"})
-
-	tok, err := e.kube.CoreV1().ServiceAccounts(e.ns).CreateToken(ctx, operator,
-		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("TokenRequest: %v", err)
-	}
-	e.mu.Lock()
-	e.secrets = append(e.secrets, tok.Status.Token)
-	e.mu.Unlock()
-	kc := e.tokenKubeconfig(tok.Status.Token)
+	kc := e.operatorKubeconfig()
 	e.extraEnv = []string{"KUBECONFIG=" + kc}
 
 	db := e.smallDB()
@@ -61,6 +40,7 @@ func TestOperatorRole(t *testing.T) {
 	must(t, e.job("schedule", "show"))
 	checkVerified(t, decode[backupResult](t, must(t, e.job("schedule", "run", "-o", "json"))))
 	must(t, e.job("schedule", "delete"))
+	must(t, e.job("jobs"))
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
@@ -108,6 +88,35 @@ func TestOperatorRole(t *testing.T) {
 	if err == nil || !strings.Contains(out, "forbidden") {
 		t.Errorf("kubectl create deployment as the operator: %v\n%s", err, out)
 	}
+}
+
+// operatorKubeconfig binds deploy/20-rbac.yaml's Role in the test's namespace to a new
+// ServiceAccount and returns a kubeconfig that authenticates as it (its token is one of the
+// secrets the scan looks for).
+func (e *env) operatorKubeconfig() string {
+	t := e.t
+	t.Helper()
+	ctx := t.Context()
+	const operator = "e2e-operator"
+	if _, err := e.kube.CoreV1().ServiceAccounts(e.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: operator}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	docs := deployDocs(t, e.ns, "20-rbac.yaml")
+	for _, d := range docs {
+		if d["kind"] == "RoleBinding" {
+			d["subjects"] = []any{map[string]any{"kind": "ServiceAccount", "name": operator, "namespace": e.ns}}
+		}
+	}
+	e.apply(docs)
+	tok, err := e.kube.CoreV1().ServiceAccounts(e.ns).CreateToken(ctx, operator,
+		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("TokenRequest: %v", err)
+	}
+	e.mu.Lock()
+	e.secrets = append(e.secrets, tok.Status.Token)
+	e.mu.Unlock()
+	return e.tokenKubeconfig(tok.Status.Token)
 }
 
 // tokenKubeconfig writes a kubeconfig for the admin kubeconfig's cluster that authenticates

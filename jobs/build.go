@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
 
 	"github.com/backupctl/backupctl/contract"
@@ -16,29 +17,44 @@ import (
 // nameTime formats `now` in Job names: sortable, and valid in a DNS label.
 const nameTime = "20060102-150405"
 
-// BackupJobName is the name BackupJob gives a Job started at now.
-func BackupJobName(now time.Time) string {
-	return "backupctl-backup-" + now.UTC().Format(nameTime)
+// NameSuffix returns a random suffix for a Job's name (five characters the API server also uses
+// for generated names), so two Jobs started in the same second never collide. The builders take
+// it as an argument and stay deterministic.
+func NameSuffix() string { return utilrand.String(5) }
+
+// jobName is prefix, the time and the suffix: sortable by time, and a valid DNS label.
+func jobName(prefix string, now time.Time, suffix string) string {
+	n := prefix + now.UTC().Format(nameTime)
+	if suffix != "" {
+		n += "-" + suffix
+	}
+	return n
 }
 
-// RestoreJobName is the name RestoreJob gives a Job started at now.
-func RestoreJobName(now time.Time) string {
-	return "backupctl-restore-" + now.UTC().Format(nameTime)
+// BackupJobName is the name BackupJob gives a Job started at now with suffix.
+func BackupJobName(now time.Time, suffix string) string {
+	return jobName("backupctl-backup-", now, suffix)
 }
 
-// BackupJob builds the one-shot Job that runs the dumper with s.Args.
-func BackupJob(s Spec, now time.Time) *batchv1.Job {
+// RestoreJobName is the name RestoreJob gives a Job started at now with suffix.
+func RestoreJobName(now time.Time, suffix string) string {
+	return jobName("backupctl-restore-", now, suffix)
+}
+
+// BackupJob builds the one-shot Job that runs the dumper with s.Args, named for now and suffix
+// (see NameSuffix).
+func BackupJob(s Spec, now time.Time, suffix string) *batchv1.Job {
 	s = withSigningKey(s.withDefaults(DefaultBackoffLimit))
-	name := BackupJobName(now)
+	name := BackupJobName(now, suffix)
 	return newJob(s, name, ComponentBackup, s.Annotations)
 }
 
 // RestoreJob builds the one-shot Job that restores backup id. s.Args must already hold the
 // dumper's full restore command line (id included); id is recorded in an annotation, which, unlike
 // a label, takes any id, so `kubectl get job -o yaml` shows what was restored.
-func RestoreJob(s Spec, id string, now time.Time) *batchv1.Job {
+func RestoreJob(s Spec, id string, now time.Time, suffix string) *batchv1.Job {
 	s = s.withDefaults(DefaultRestoreBackoffLimit)
-	name := RestoreJobName(now)
+	name := RestoreJobName(now, suffix)
 	ann := maps.Clone(s.Annotations)
 	if ann == nil {
 		ann = map[string]string{}
@@ -85,6 +101,8 @@ func jobSpec(s Spec, labels map[string]string) batchv1.JobSpec {
 		PodReplacementPolicy: ptr.To(batchv1.Failed),
 		PodFailurePolicy: &batchv1.PodFailurePolicy{
 			Rules: []batchv1.PodFailurePolicyRule{
+				// Any other failure counts against the backoff limit and is retried: among them
+				// contract.ExitTransient, an endpoint that did not answer this time.
 				{
 					// Bad configuration or a missing backup fails the same way on every retry.
 					Action: batchv1.PodFailurePolicyActionFailJob,

@@ -14,6 +14,9 @@ import (
 
 var testNow = time.Date(2026, 11, 26, 23, 4, 5, 0, time.FixedZone("CET", 3600))
 
+// testSuffix stands in for NameSuffix in the builders.
+const testSuffix = "x7k2q"
+
 var testArgs = []string{"backup", "--db-host=mariadb.db.svc", "--s3-endpoint=https://s3.example", "--bucket=backups"}
 
 func secretEnv(secret string) []corev1.EnvVar {
@@ -44,12 +47,12 @@ func wantBackupJob() *batchv1.Job {
 		"app.kubernetes.io/name":       "backupctl",
 		"app.kubernetes.io/component":  "backup",
 		"app.kubernetes.io/managed-by": "backupctl",
-		"app.kubernetes.io/instance":   "backupctl-backup-20261126-220405",
+		"app.kubernetes.io/instance":   "backupctl-backup-20261126-220405-x7k2q",
 	}
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      "backupctl-backup-20261126-220405", // UTC
+			Name:      "backupctl-backup-20261126-220405-x7k2q", // UTC
 			Namespace: "backupctl",
 			Labels:    labels,
 		},
@@ -191,7 +194,7 @@ func TestBackupJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := wantBackupJob()
 			tt.want(want)
-			got := BackupJob(tt.spec, testNow)
+			got := BackupJob(tt.spec, testNow, testSuffix)
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("BackupJob (-want +got):\n%s", d)
 			}
@@ -201,7 +204,7 @@ func TestBackupJob(t *testing.T) {
 
 func TestBackupJobDoesNotAliasSpec(t *testing.T) {
 	s := Spec{Args: []string{"backup"}, Labels: map[string]string{"a": "b"}}
-	j := BackupJob(s, testNow)
+	j := BackupJob(s, testNow, testSuffix)
 	container(j).Args[0] = "changed"
 	j.Labels["a"] = "changed"
 	if s.Args[0] != "backup" || s.Labels["a"] != "b" {
@@ -215,7 +218,7 @@ func TestBackupJobDoesNotAliasSpec(t *testing.T) {
 func TestRestoreJob(t *testing.T) {
 	args := []string{"restore", "20261126T220000Z-ab12", "--drop-existing"}
 	want := wantBackupJob()
-	name := "backupctl-restore-20261126-220405"
+	name := "backupctl-restore-20261126-220405-x7k2q"
 	want.Name = name
 	for _, l := range []map[string]string{want.Labels, want.Spec.Template.Labels} {
 		l["app.kubernetes.io/component"] = "restore"
@@ -227,7 +230,7 @@ func TestRestoreJob(t *testing.T) {
 	// A restore needs no signing key, so its pod never gets one.
 	container(want).Env = append(secretEnv("backupctl"), goMemLimit)
 
-	got := RestoreJob(Spec{Args: args}, "20261126T220000Z-ab12", testNow)
+	got := RestoreJob(Spec{Args: args}, "20261126T220000Z-ab12", testNow, testSuffix)
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("RestoreJob (-want +got):\n%s", d)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,28 +67,30 @@ func loadConfig(kubeconfig, kubeContext string) (*rest.Config, string, error) {
 // and not a pod stuck until its deadline. Where it may, it checks the Secret's key names (never
 // printing values); a user without read access to Secrets skips that check.
 func (c *Client) Preflight(ctx context.Context, s Spec) error {
+	_, err := c.PreflightReport(ctx, s)
+	return err
+}
+
+// PreflightReport is Preflight, and says what it could not check for lack of access.
+func (c *Client) PreflightReport(ctx context.Context, s Spec) (notChecked []string, err error) {
 	s = s.withDefaults(DefaultBackoffLimit)
 	ns := s.Namespace
-	// Reading a Namespace needs a cluster-wide grant that a namespaced user may lack; then the
-	// Secret lookup below still catches a missing namespace.
-	if _, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil && !apierrors.IsForbidden(err) {
-		if apierrors.IsNotFound(err) {
-			return contract.Usagef("namespace %q does not exist: create it (kubectl apply -f deploy/) or pass --namespace", ns)
-		}
-		return apiError(err, "read namespace %q", ns)
+	if err := c.CheckNamespace(ctx, ns); err != nil {
+		return nil, err
 	}
 	// deploy/'s Role grants no read of Secrets (a read returns the values): then the keys are
 	// not checked here, and a missing one is reported from the pod.
 	sec, err := c.CoreV1().Secrets(ns).Get(ctx, s.Secret, metav1.GetOptions{})
 	if apierrors.IsForbidden(err) {
 		sec, err = nil, nil
+		notChecked = append(notChecked, fmt.Sprintf("secret %s/%s and its keys (no read access: the Job's pod will say)", ns, s.Secret))
 	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return contract.Usagef("secret %q not found in namespace %q: create it with keys %s (see deploy/examples/secret.yaml) or pass --secret",
+			return nil, contract.Usagef("secret %q not found in namespace %q: create it with keys %s (see deploy/examples/secret.yaml) or pass --secret",
 				s.Secret, ns, strings.Join(SecretKeys, ", "))
 		}
-		return apiError(err, "read secret %s/%s", ns, s.Secret)
+		return nil, apiError(err, "read secret %s/%s", ns, s.Secret)
 	}
 	var missing []string
 	for _, k := range SecretKeys {
@@ -98,23 +102,23 @@ func (c *Client) Preflight(ctx context.Context, s Spec) error {
 		}
 	}
 	if len(missing) > 0 {
-		return contract.Usagef("secret %s/%s lacks key(s) %s: add them (kubectl -n %s edit secret %s)",
+		return nil, contract.Usagef("secret %s/%s lacks key(s) %s: add them (kubectl -n %s edit secret %s)",
 			ns, s.Secret, strings.Join(missing, ", "), ns, s.Secret)
 	}
 	// Without its ServiceAccount the Job cannot create a pod, and would sit until its deadline.
 	if _, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, s.ServiceAccount, metav1.GetOptions{}); err != nil && !apierrors.IsForbidden(err) {
 		if apierrors.IsNotFound(err) {
-			return contract.Usagef("service account %q not found in namespace %q: create it (kubectl apply -f deploy/) or pass --service-account",
-				s.ServiceAccount, ns)
+			return nil, contract.Usagef("service account %q not found in namespace %q: create it (%s) or pass --service-account",
+				s.ServiceAccount, ns, InstallHint(ns))
 		}
-		return apiError(err, "read service account %s/%s", ns, s.ServiceAccount)
+		return nil, apiError(err, "read service account %s/%s", ns, s.ServiceAccount)
 	}
 	if b := s.CABundle; b != nil {
 		if err := c.checkCABundle(ctx, ns, *b); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return notChecked, nil
 }
 
 func (c *Client) checkCABundle(ctx context.Context, ns string, b CABundle) error {
@@ -148,11 +152,60 @@ func (c *Client) checkCABundle(ctx context.Context, ns string, b CABundle) error
 	return nil
 }
 
+// MissingNamespace is the error for a namespace that does not exist: exit code 2, with the
+// commands that create it.
+func MissingNamespace(ns string) error {
+	return contract.Usagef("namespace %q does not exist: pass --namespace (BACKUP_NAMESPACE) for an installed one, or install it: %s", ns, InstallHint(ns))
+}
+
+// InstallHint is the command that installs deploy/ into namespace ns.
+func InstallHint(ns string) string {
+	if ns == DefaultNamespace {
+		return "kubectl apply -k deploy/"
+	}
+	return fmt.Sprintf("cd deploy && kustomize edit set namespace %s && kubectl apply -k .", ns)
+}
+
+// ourResources are what the CLI uses in a namespace; a caller with no rule naming any of them
+// there has no business in it.
+var ourResources = []string{"jobs", "cronjobs", "pods", "secrets", "serviceaccounts", "*"}
+
+// CheckNamespace fails with MissingNamespace when ns does not exist, whatever the caller may
+// read. Reading a Namespace needs a cluster-wide grant that a user of deploy/'s Role lacks; then
+// the caller's rules in ns decide: with none for our resources, the namespace is missing as far
+// as the caller can use it (a typo, most often), and said so, instead of every request there
+// later failing as "permission denied".
+func (c *Client) CheckNamespace(ctx context.Context, ns string) error {
+	_, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsNotFound(err):
+		return MissingNamespace(ns)
+	case !apierrors.IsForbidden(err):
+		return apiError(err, "read namespace %q", ns)
+	}
+	rr, err := c.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, &authorizationv1.SelfSubjectRulesReview{
+		Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns},
+	}, metav1.CreateOptions{})
+	if err != nil || rr.Status.Incomplete {
+		return nil // cannot tell: the requests that follow say what is wrong
+	}
+	for _, r := range rr.Status.ResourceRules {
+		for _, res := range r.Resources {
+			if slices.Contains(ourResources, res) {
+				return nil
+			}
+		}
+	}
+	return contract.Usagef("namespace %q does not exist, or you have no rights in it: pass --namespace (BACKUP_NAMESPACE) for the one deploy/ was installed into, or install it: %s", ns, InstallHint(ns))
+}
+
 // apiError wraps an API error, turning the common permission problem into advice.
 func apiError(err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
 	if apierrors.IsForbidden(err) {
-		return contract.Usagef("%s: permission denied: bind your user to the Role in deploy/20-rbac.yaml, which names the Secret and ServiceAccount it may read (%v)", what, err)
+		return contract.Usagef("%s: permission denied: bind your user to the Role in deploy/20-rbac.yaml, in the namespace you name with --namespace (%v)", what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -206,11 +259,34 @@ func merge(dst, src map[string]string) map[string]string {
 	return dst
 }
 
+// FindCronJob reads a CronJob, nil when there is none.
+func (c *Client) FindCronJob(ctx context.Context, namespace, name string) (*batchv1.CronJob, error) {
+	cj, err := c.GetCronJob(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return cj, err
+}
+
+// SetSuspended suspends or resumes a CronJob and returns it.
+func (c *Client) SetSuspended(ctx context.Context, namespace, name string, suspend bool) (*batchv1.CronJob, error) {
+	cj, err := c.GetCronJob(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	cj.Spec.Suspend = ptr.To(suspend)
+	out, err := c.BatchV1().CronJobs(namespace).Update(ctx, cj, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, apiError(err, "update cronjob %s/%s", namespace, name)
+	}
+	return out, nil
+}
+
 // GetCronJob reads a CronJob; a missing one is an error that apierrors.IsNotFound recognises.
 func (c *Client) GetCronJob(ctx context.Context, namespace, name string) (*batchv1.CronJob, error) {
 	cj, err := c.BatchV1().CronJobs(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("no schedule %q in namespace %q: create it with `backupctl schedule set`: %w", name, namespace, err)
+		return nil, contract.NotFound(fmt.Errorf("no schedule %q in namespace %q: create it with `backupctl schedule set`: %w", name, namespace, err))
 	}
 	if err != nil {
 		return nil, apiError(err, "read cronjob %s/%s", namespace, name)
@@ -225,7 +301,7 @@ func (c *Client) DeleteCronJob(ctx context.Context, namespace, name string) erro
 		PropagationPolicy: ptr.To(metav1.DeletePropagationOrphan),
 	})
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("no schedule %q in namespace %q: %w", name, namespace, err)
+		return contract.NotFound(fmt.Errorf("no schedule %q in namespace %q: %w", name, namespace, err))
 	}
 	if err != nil {
 		return apiError(err, "delete cronjob %s/%s", namespace, name)
@@ -233,23 +309,23 @@ func (c *Client) DeleteCronJob(ctx context.Context, namespace, name string) erro
 	return nil
 }
 
-// TriggerCronJob starts the CronJob's backup now, as `kubectl create job --from=cronjob/NAME`
+// TriggerCronJob starts the CronJob's backup now (the Job's name ends in suffix), as `kubectl create job --from=cronjob/NAME`
 // does, and returns the created Job for Wait.
-func (c *Client) TriggerCronJob(ctx context.Context, namespace, name string, now time.Time) (*batchv1.Job, error) {
+func (c *Client) TriggerCronJob(ctx context.Context, namespace, name string, now time.Time, suffix string) (*batchv1.Job, error) {
 	cj, err := c.GetCronJob(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	return c.createJob(ctx, JobFromCronJob(cj, now))
+	return c.createJob(ctx, JobFromCronJob(cj, now, suffix))
 }
 
 func (c *Client) createJob(ctx context.Context, job *batchv1.Job) (*batchv1.Job, error) {
 	out, err := c.BatchV1().Jobs(job.Namespace).Create(ctx, job, metav1.CreateOptions{})
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		return nil, fmt.Errorf("job %s/%s already exists (started the same second): retry in a moment: %w", job.Namespace, job.Name, err)
+		return nil, fmt.Errorf("job %s/%s already exists: retry: %w", job.Namespace, job.Name, err)
 	case apierrors.IsNotFound(err):
-		return nil, contract.Usagef("namespace %q does not exist: create it (kubectl apply -f deploy/) or pass --namespace", job.Namespace)
+		return nil, MissingNamespace(job.Namespace)
 	case err != nil:
 		return nil, apiError(err, "create job %s/%s", job.Namespace, job.Name)
 	}

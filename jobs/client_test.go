@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,14 +46,20 @@ func TestPreflight(t *testing.T) {
 		name    string
 		objs    []runtime.Object
 		spec    Spec
-		forbid  string // resource whose reads are forbidden
-		wantErr string // "" for none
+		forbid  string   // resource whose reads are forbidden
+		rules   []string // resources the caller's rules in the namespace name (SelfSubjectRulesReview)
+		wantErr string   // "" for none
 	}{
 		{name: "ready", objs: []runtime.Object{ns("backupctl"), secret("backupctl", "backupctl", all...), sa("backupctl", "backupctl-dumper")}},
 		{name: "no namespace", spec: Spec{Namespace: "nope"},
-			wantErr: `namespace "nope" does not exist: create it (kubectl apply -f deploy/) or pass --namespace`},
-		{name: "namespace unreadable, Secret lookup still answers", forbid: "namespaces", objs: []runtime.Object{ns("backupctl")},
+			wantErr: `namespace "nope" does not exist: pass --namespace (BACKUP_NAMESPACE) for an installed one, or install it: cd deploy && kustomize edit set namespace nope && kubectl apply -k .`},
+		{name: "namespace unreadable, Secret lookup still answers", forbid: "namespaces", rules: []string{"jobs", "pods"}, objs: []runtime.Object{ns("backupctl")},
 			wantErr: `secret "backupctl" not found in namespace "backupctl"`},
+		// Under deploy/'s Role a mistyped namespace is one where the caller has no rules: named
+		// as missing, not as "permission denied".
+		{name: "namespace unreadable, no rights in it", forbid: "namespaces", rules: []string{"selfsubjectrulesreviews"}, objs: []runtime.Object{ns("backupctl")},
+			spec:    Spec{Namespace: "backupclt"},
+			wantErr: `namespace "backupclt" does not exist, or you have no rights in it: pass --namespace`},
 		{name: "no secret", objs: []runtime.Object{ns("backupctl")}, spec: Spec{Secret: "prod"},
 			wantErr: `secret "prod" not found in namespace "backupctl": create it with keys BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (see deploy/examples/secret.yaml) or pass --secret`},
 		{name: "keys missing", objs: []runtime.Object{ns("backupctl"), secret("backupctl", "backupctl", "AWS_ACCESS_KEY_ID")},
@@ -82,6 +89,11 @@ func TestPreflight(t *testing.T) {
 					return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: tt.forbid}, "x", errors.New("no"))
 				})
 			}
+			cs.PrependReactor("create", "selfsubjectrulesreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				rr := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectRulesReview).DeepCopy()
+				rr.Status.ResourceRules = []authorizationv1.ResourceRule{{Verbs: []string{"get"}, Resources: tt.rules}}
+				return true, rr, nil
+			})
 			c := &Client{Interface: cs}
 			err := c.Preflight(context.Background(), tt.spec)
 			if tt.wantErr == "" {
@@ -176,15 +188,15 @@ func TestTriggerCronJob(t *testing.T) {
 	cj, _ := CronJob(Spec{Args: testArgs}, CronSpec{})
 	cj.UID = "uid-1"
 	c := &Client{Interface: fake.NewClientset(cj)}
-	job, err := c.TriggerCronJob(ctx, "backupctl", "backupctl-nightly", testNow)
+	job, err := c.TriggerCronJob(ctx, "backupctl", "backupctl-nightly", testNow, testSuffix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := c.BatchV1().Jobs("backupctl").Get(ctx, "backupctl-nightly-manual-20261126-220405", metav1.GetOptions{})
+	stored, err := c.BatchV1().Jobs("backupctl").Get(ctx, "backupctl-nightly-manual-20261126-220405-x7k2q", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := JobFromCronJob(cj, testNow)
+	want := JobFromCronJob(cj, testNow, testSuffix)
 	want.ResourceVersion, want.ManagedFields = stored.ResourceVersion, stored.ManagedFields // set by the store
 	if d := cmp.Diff(want, stored); d != "" {
 		t.Errorf("stored Job (-want +got):\n%s", d)
@@ -192,14 +204,14 @@ func TestTriggerCronJob(t *testing.T) {
 	if job.Name != stored.Name {
 		t.Errorf("returned %q, stored %q", job.Name, stored.Name)
 	}
-	if _, err := c.TriggerCronJob(ctx, "backupctl", "missing", testNow); !apierrors.IsNotFound(err) {
+	if _, err := c.TriggerCronJob(ctx, "backupctl", "missing", testNow, testSuffix); !apierrors.IsNotFound(err) {
 		t.Errorf("trigger of a missing CronJob = %v", err)
 	}
 }
 
 func TestRunWithoutWait(t *testing.T) {
 	c := &Client{Interface: fake.NewClientset()}
-	job := BackupJob(Spec{Args: testArgs}, testNow)
+	job := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
 	o, err := c.Run(context.Background(), job, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +271,7 @@ func TestRunFollowsToCompletion(t *testing.T) {
 	cs := fake.NewClientset()
 	watches := watchSignal(cs)
 	c := &Client{Interface: cs}
-	job := BackupJob(Spec{Args: testArgs}, testNow)
+	job := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
 
 	var logs syncBuffer
 	type result struct {
@@ -308,7 +320,7 @@ func TestRunFollowsToCompletion(t *testing.T) {
 func TestWaitGivesUpOnAnImageThatCannotBePulled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	job := BackupJob(Spec{Args: testArgs}, testNow)
+	job := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
 	cs := fake.NewClientset(job)
 	watches := watchSignal(cs)
 	c := &Client{Interface: cs}
@@ -369,7 +381,7 @@ func TestWaitForMissingJob(t *testing.T) {
 }
 
 func TestWaitHonoursCancel(t *testing.T) {
-	job := BackupJob(Spec{Args: testArgs}, testNow)
+	job := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
 	cs := fake.NewClientset(job)
 	watches := watchSignal(cs)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -388,7 +400,7 @@ func TestWaitHonoursCancel(t *testing.T) {
 func TestWaitFollowsEachRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	job := BackupJob(Spec{Args: testArgs}, testNow)
+	job := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
 	cs := fake.NewClientset(job)
 	watches := watchSignal(cs)
 	var logs syncBuffer

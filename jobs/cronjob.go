@@ -128,27 +128,28 @@ func CronJob(s Spec, c CronSpec) (*batchv1.CronJob, error) {
 	}, nil
 }
 
-// ManualJobName is the name JobFromCronJob gives a Job made from CronJob cronJob at now.
-func ManualJobName(cronJob string, now time.Time) string {
-	const suffix = "-manual-"
+// ManualJobName is the name JobFromCronJob gives a Job made from CronJob cronJob at now with
+// suffix (see NameSuffix).
+func ManualJobName(cronJob string, now time.Time, suffix string) string {
+	const manual = "-manual-"
 	// A Job name must fit in a 63-character label value (the job-name label).
-	maxPrefix := 63 - len(suffix) - len(nameTime)
+	maxPrefix := 63 - len(manual) - len(jobName("", now, suffix))
 	if len(cronJob) > maxPrefix {
 		cronJob = strings.TrimRight(cronJob[:maxPrefix], "-.")
 	}
-	return cronJob + suffix + now.UTC().Format(nameTime)
+	return jobName(cronJob+manual, now, suffix)
 }
 
 // JobFromCronJob builds a Job from cj's template as `kubectl create job --from=cronjob/NAME`
 // does: same spec and labels, the instantiate=manual annotation, owned by the CronJob (so
 // deleting the CronJob can take it along, and the controller's history sees it).
-func JobFromCronJob(cj *batchv1.CronJob, now time.Time) *batchv1.Job {
+func JobFromCronJob(cj *batchv1.CronJob, now time.Time, suffix string) *batchv1.Job {
 	ann := map[string]string{AnnotationInstantiate: "manual"}
 	maps.Copy(ann, cj.Spec.JobTemplate.Annotations)
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: batchv1.SchemeGroupVersion.String(), Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        ManualJobName(cj.Name, now),
+			Name:        ManualJobName(cj.Name, now, suffix),
 			Namespace:   cj.Namespace,
 			Labels:      maps.Clone(cj.Spec.JobTemplate.Labels),
 			Annotations: ann,
@@ -162,4 +163,17 @@ func JobFromCronJob(cj *batchv1.CronJob, now time.Time) *batchv1.Job {
 		},
 		Spec: *cj.Spec.JobTemplate.Spec.DeepCopy(),
 	}
+}
+
+// NextRun is when schedule, read in time zone tz, next fires after now.
+func NextRun(schedule, tz string, now time.Time) (time.Time, error) {
+	sched, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return time.Time{}, err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return sched.Next(now.In(loc)), nil
 }

@@ -114,7 +114,7 @@ func TestJobFromCronJob(t *testing.T) {
 	want := &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      "backupctl-nightly-manual-20261126-220405",
+			Name:      "backupctl-nightly-manual-20261126-220405-x7k2q",
 			Namespace: "backupctl",
 			Labels:    cj.Spec.JobTemplate.Labels,
 			Annotations: map[string]string{
@@ -128,7 +128,7 @@ func TestJobFromCronJob(t *testing.T) {
 		},
 		Spec: cj.Spec.JobTemplate.Spec,
 	}
-	got := JobFromCronJob(cj, testNow)
+	got := JobFromCronJob(cj, testNow, testSuffix)
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("JobFromCronJob (-want +got):\n%s", d)
 	}
@@ -141,8 +141,8 @@ func TestJobFromCronJob(t *testing.T) {
 
 func TestManualJobName(t *testing.T) {
 	long := strings.Repeat("a", 39) + "-" + strings.Repeat("b", 12) // cut right after the dash
-	got := ManualJobName(long, testNow)
-	if len(got) > 63 || !strings.HasSuffix(got, "-manual-20261126-220405") || strings.Contains(got, "--") {
+	got := ManualJobName(long, testNow, testSuffix)
+	if len(got) > 63 || !strings.HasSuffix(got, "-manual-20261126-220405-x7k2q") || strings.Contains(got, "--") {
 		t.Errorf("ManualJobName(%q) = %q (%d chars)", long, got, len(got))
 	}
 }

@@ -69,7 +69,7 @@ func runShell(t *testing.T, c *Client, s Spec) (*Outcome, string) {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	o, err := c.Run(ctx, BackupJob(s, time.Now()), RunOptions{Wait: true, Logs: &logs})
+	o, err := c.Run(ctx, BackupJob(s, time.Now(), NameSuffix()), RunOptions{Wait: true, Logs: &logs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestKubeTriggerCronJob(t *testing.T) {
 	if _, applied, err := c.ApplyCronJob(ctx, cj); err != nil || applied != AppliedUpdated {
 		t.Fatalf("apply with a new schedule: %v, %v", applied, err)
 	}
-	job, err := c.TriggerCronJob(ctx, ns, cj.Name, time.Now())
+	job, err := c.TriggerCronJob(ctx, ns, cj.Name, time.Now(), NameSuffix())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestKubeDeployRBACSuffices(t *testing.T) {
 	if _, err := cs.CoreV1().Secrets(ns).Get(ctx, s.Secret, metav1.GetOptions{}); err == nil {
 		t.Errorf("the operator Role can read Secret %s: it must not see the password", s.Secret)
 	}
-	o, err := op.Run(ctx, BackupJob(s, time.Now()), RunOptions{Wait: true})
+	o, err := op.Run(ctx, BackupJob(s, time.Now(), NameSuffix()), RunOptions{Wait: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestKubeDeployRBACSuffices(t *testing.T) {
 	if _, err := op.GetCronJob(ctx, ns, cj.Name); err != nil {
 		t.Fatal(err)
 	}
-	job, err := op.TriggerCronJob(ctx, ns, cj.Name, time.Now().Add(time.Second))
+	job, err := op.TriggerCronJob(ctx, ns, cj.Name, time.Now(), NameSuffix())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,24 @@ type Outcome struct {
 	ExitCode           int32
 	// LastLogLines are the last lines the last pod logged.
 	LastLogLines []string
+	// Stuck: the pod could never start (image, Secret): bad configuration, and the Job was deleted.
+	Stuck bool
+}
+
+// Code is the exit code of whoever followed the Job: 0 for a reported success, the dumper's own
+// code for its failure, ExitUsage for a pod that could never start (a retry fails the same way),
+// else ExitFailed. A dumper stopped by a signal only knows it was interrupted: the Job failed.
+func (o *Outcome) Code() int {
+	r := o.Result
+	switch {
+	case o.Succeeded && r != nil && r.OK:
+		return contract.ExitOK
+	case r != nil && !r.OK && r.ExitCode != 0 && !(r.ExitCode == contract.ExitInterrupted && o.Reason != ""):
+		return r.ExitCode
+	case o.Stuck:
+		return contract.ExitUsage
+	}
+	return contract.ExitFailed
 }
 
 // Reasons a container cannot start that no wait will fix: Wait gives up on them.
@@ -169,7 +187,7 @@ func (t *tracker) outcome() *Outcome {
 	case cond != nil:
 		o.Reason = t.failureReason(cond, last, o)
 	case t.stuck != "":
-		o.Reason = t.stuck
+		o.Reason, o.Stuck = t.stuck, true
 	case t.jobDeleted:
 		o.Reason = "the Job was deleted before it finished"
 		if c := t.cause(last, o); c != "" {

@@ -14,11 +14,11 @@ import (
 	"github.com/backupctl/backupctl/contract"
 )
 
-const testJob = "backupctl-backup-20261126-220405"
+const testJob = "backupctl-backup-20261126-220405-x7k2q"
 
 // jobWith is the test Job with a terminal condition (none when condType is "").
 func jobWith(condType batchv1.JobConditionType, reason string, failed int32) *batchv1.Job {
-	j := BackupJob(Spec{Args: testArgs}, testNow)
+	j := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
 	j.Status.Failed = failed
 	if condType != "" {
 		j.Status.Conditions = []batchv1.JobCondition{{Type: condType, Status: corev1.ConditionTrue, Reason: reason, Message: "msg from the job controller"}}
@@ -181,6 +181,7 @@ func TestTrackerOutcome(t *testing.T) {
 			want: Outcome{
 				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
 				Reason: `image cannot be pulled: "ghcr.io/backupctl/dumper:v1" (ImagePullBackOff: Back-off pulling image "ghcr.io/backupctl/dumper:v1")`,
+				Stuck:  true,
 			},
 		},
 		{
@@ -192,6 +193,7 @@ func TestTrackerOutcome(t *testing.T) {
 			want: Outcome{
 				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
 				Reason: `container cannot be configured (check the Secret and its keys): "ghcr.io/backupctl/dumper:v1" (CreateContainerConfigError: couldn't find key AWS_ACCESS_KEY_ID in Secret backupctl/backupctl)`,
+				Stuck:  true,
 			},
 		},
 		{

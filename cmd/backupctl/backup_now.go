@@ -16,9 +16,10 @@ type backupCmd struct {
 type backupNowCmd struct {
 	Local             bool `name:"local" env:"BACKUP_LOCAL" help:"Dump from this process instead of a Kubernetes Job."`
 	cli.BackupOptions `embed:""`
-	cli.DBFlags       `embed:""`
-	cli.StorageFlags  `embed:""`
-	kubeFlags         `embed:""`
+	cli.DBFlags       `embed:"" group:"connection"`
+	cli.StorageFlags  `embed:"" group:"storage"`
+	kubeFlags         `embed:"" group:"kubernetes"`
+	waitFlag          `embed:"" group:"kubernetes"`
 }
 
 func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -38,7 +39,7 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return err
 	}
 	s := c.spec(args)
-	return runJob(ctx, g, c.kubeFlags, kc, jobs.BackupJob(s, time.Now()), s)
+	return runJob(ctx, g, c.Wait, kc, jobs.BackupJob(s, time.Now(), jobs.NameSuffix()), s, nil)
 }
 
 // jobArgs is the dumper's command line for the Job.

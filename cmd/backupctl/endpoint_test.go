@@ -26,7 +26,7 @@ func TestEndpointCredentialsNeverReachAJob(t *testing.T) {
 		args, err := backupArgs(o, db, st, kubeFlags{})
 		if err == nil {
 			s := jobs.Spec{Args: args}
-			job, _ := yaml.Marshal(jobs.BackupJob(s, time.Now()))
+			job, _ := yaml.Marshal(jobs.BackupJob(s, time.Now(), jobs.NameSuffix()))
 			cj, _ := jobs.CronJob(s, jobs.CronSpec{Name: "n", Schedule: "0 2 * * *", TimeZone: "Etc/UTC"})
 			cjYAML, _ := yaml.Marshal(cj)
 			t.Fatalf("backupArgs accepted %q; the Job would be:\n%s\nand the CronJob:\n%s", endpoint, job, cjYAML)

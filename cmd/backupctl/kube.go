@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -17,11 +16,38 @@ import (
 	"github.com/backupctl/backupctl/storage"
 )
 
+// kubeConn say which cluster and namespace: all a command needs that only reads or removes.
+type kubeConn struct {
+	Kubeconfig  string `name:"kubeconfig" env:"KUBECONFIG" help:"Kubeconfig file (default: the usual places, or in-cluster)."`
+	KubeContext string `name:"context" env:"BACKUP_KUBE_CONTEXT" help:"Kubeconfig context."`
+	Namespace   string `name:"namespace" short:"n" env:"BACKUP_NAMESPACE" default:"backupctl" help:"Namespace of the Jobs, the CronJob and the Secret."`
+}
+
+func (k kubeConn) client() (*jobs.Client, error) {
+	return jobs.NewClient(k.Kubeconfig, k.KubeContext)
+}
+
+// connect is client, after checking that the namespace exists (so a typo is named as one,
+// whatever the caller may read).
+func (k kubeConn) connect(ctx context.Context) (*jobs.Client, error) {
+	c, err := k.client()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckNamespace(ctx, k.Namespace); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// waitFlag says whether to follow a Job to its end.
+type waitFlag struct {
+	Wait bool `name:"wait" env:"BACKUP_WAIT" default:"true" help:"Follow the Job to its end (--wait=false returns once it is created)."`
+}
+
 // kubeFlags say where and how the dumper's Job runs.
 type kubeFlags struct {
-	Kubeconfig       string        `name:"kubeconfig" env:"KUBECONFIG" help:"Kubeconfig file (default: the usual places, or in-cluster)."`
-	KubeContext      string        `name:"context" env:"BACKUP_KUBE_CONTEXT" help:"Kubeconfig context."`
-	Namespace        string        `name:"namespace" short:"n" env:"BACKUP_NAMESPACE" default:"backupctl" help:"Namespace of the Jobs, the CronJob and the Secret."`
+	kubeConn         `embed:"" group:"kubernetes"`
 	Image            string        `name:"image" env:"BACKUP_IMAGE" help:"Dumper image (default: ghcr.io/backupctl/dumper tagged with this version)."`
 	ImagePullPolicy  string        `name:"image-pull-policy" env:"BACKUP_IMAGE_PULL_POLICY" enum:",Always,IfNotPresent,Never" default:"" help:"Image pull policy."`
 	Secret           string        `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret holding BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."`
@@ -30,7 +56,6 @@ type kubeFlags struct {
 	ActiveDeadline   time.Duration `name:"active-deadline" env:"BACKUP_ACTIVE_DEADLINE" default:"6h" help:"Kill the Job after this long."`
 	TTLAfterFinished time.Duration `name:"ttl-after-finished" env:"BACKUP_TTL_AFTER_FINISHED" default:"168h" help:"Keep the finished Job and its logs this long."`
 	CAConfigMap      string        `name:"ca-configmap" env:"BACKUP_CA_CONFIGMAP" help:"ConfigMap whose ca.crt is the CA bundle for S3 (and MariaDB with --db-tls=on), mounted into the pod."`
-	Wait             bool          `name:"wait" env:"BACKUP_WAIT" default:"true" help:"Follow the Job to its end (--wait=false returns once it is created)."`
 }
 
 // spec turns the flags and the dumper's arguments into a Job spec.
@@ -52,14 +77,6 @@ func (k kubeFlags) spec(args []string) jobs.Spec {
 		s.CABundle = &jobs.CABundle{ConfigMap: k.CAConfigMap}
 	}
 	return s
-}
-
-func (k kubeFlags) client() (*jobs.Client, error) {
-	c, err := jobs.NewClient(k.Kubeconfig, k.KubeContext)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // dumperConn is the connection and storage part of the dumper's command line in a Job: the
@@ -101,50 +118,63 @@ func dumperConn(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) (contract.DB, 
 	return c, s, nil
 }
 
-// runJob preflights, submits and follows a Job, and turns its outcome into the dumper's result
-// or a one-line error with the pod's last log lines.
-func runJob(ctx context.Context, g *cli.Globals, k kubeFlags, c *jobs.Client, job *batchv1.Job, s jobs.Spec) error {
+// runJob preflights, runs check (if any) once the cluster side is known good, submits and, with
+// wait, follows a Job, and turns its outcome into the dumper's result or a one-line error.
+func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job *batchv1.Job, s jobs.Spec, check func(context.Context) error) error {
 	if err := c.Preflight(ctx, s); err != nil {
 		return err
 	}
-	var logs io.Writer
-	if !g.Quiet {
-		logs = g.Err()
+	if check != nil {
+		if err := check(ctx); err != nil {
+			return err
+		}
 	}
-	out, err := c.Run(ctx, job, jobs.RunOptions{Wait: k.Wait, Logs: logs})
+	out, err := c.Run(ctx, job, jobs.RunOptions{Wait: wait, Logs: g.LogWriter()})
 	if err != nil {
 		return fmt.Errorf("job %s/%s: %w", job.Namespace, job.Name, err)
 	}
-	return reportOutcome(g, k, out)
+	if !wait {
+		return printCreated(g, out.Namespace, out.JobName)
+	}
+	return reportOutcome(g, out)
 }
 
-// waitJob follows a Job that already exists (one made from the CronJob).
-func waitJob(ctx context.Context, g *cli.Globals, k kubeFlags, c *jobs.Client, job *batchv1.Job) error {
-	var logs io.Writer
-	if !g.Quiet {
-		logs = g.Err()
-	}
-	if !k.Wait {
-		return reportOutcome(g, k, &jobs.Outcome{Namespace: job.Namespace, JobName: job.Name})
-	}
-	out, err := c.Wait(ctx, job.Namespace, job.Name, jobs.RunOptions{Wait: true, Logs: logs})
+// followJob follows a Job that already exists (one made from the CronJob, or one started with
+// --wait=false) and reports it as runJob does.
+func followJob(ctx context.Context, g *cli.Globals, c *jobs.Client, namespace, name string) error {
+	out, err := c.Wait(ctx, namespace, name, jobs.RunOptions{Wait: true, Logs: g.LogWriter()})
 	if err != nil {
-		return fmt.Errorf("job %s/%s: %w", job.Namespace, job.Name, err)
+		return fmt.Errorf("job %s/%s: %w", namespace, name, err)
 	}
-	return reportOutcome(g, k, out)
+	return reportOutcome(g, out)
 }
 
-// jobCreated is what --wait=false prints.
+// jobCreated is what --wait=false prints: the Job, and how to get back to it.
 type jobCreated struct {
 	Namespace string `json:"namespace"`
 	Job       string `json:"job"`
 	Waited    bool   `json:"waited"`
+	Status    string `json:"status"`
+	Logs      string `json:"logs"`
+	Wait      string `json:"wait"`
 }
 
-func reportOutcome(g *cli.Globals, k kubeFlags, out *jobs.Outcome) error {
-	if !k.Wait {
-		return g.Print(jobCreated{Namespace: out.Namespace, Job: out.JobName})
+func printCreated(g *cli.Globals, namespace, name string) error {
+	ns := ""
+	if namespace != jobs.DefaultNamespace {
+		ns = " -n " + namespace
 	}
+	return g.Print(jobCreated{
+		Namespace: namespace, Job: name,
+		Status: "backupctl jobs" + ns,
+		Logs:   "backupctl logs" + ns + " -f " + name,
+		Wait:   "backupctl wait" + ns + " " + name,
+	})
+}
+
+// reportOutcome prints a finished Job's result, or returns its failure with the dumper's exit
+// code (the last log lines go to stderr).
+func reportOutcome(g *cli.Globals, out *jobs.Outcome) error {
 	if out.Succeeded && out.Result != nil && out.Result.OK && len(out.Result.Result) > 0 {
 		var v any
 		if err := json.Unmarshal(out.Result.Result, &v); err != nil {
@@ -159,22 +189,18 @@ func reportOutcome(g *cli.Globals, k kubeFlags, out *jobs.Outcome) error {
 		return g.Print(v)
 	}
 	reason := out.Reason
-	code := contract.ExitFailed
+	code := out.Code()
 	// A dumper stopped by a signal (deadline, deleted pod) only knows it was interrupted; the
 	// Job's own reason says why.
 	interrupted := out.Result != nil && out.Result.ExitCode == contract.ExitInterrupted && out.Reason != ""
-	if out.Result != nil && !out.Result.OK && !interrupted {
-		if out.Result.Error != "" {
-			reason = out.Result.Error
-		}
-		if out.Result.ExitCode != 0 {
-			code = out.Result.ExitCode
-		}
+	if out.Result != nil && !out.Result.OK && !interrupted && out.Result.Error != "" {
+		reason = out.Result.Error
 	}
 	if reason == "" {
 		reason = "the Job succeeded but the dumper reported no result; treating it as a failure"
 	}
-	if len(out.LastLogLines) > 0 && !g.Quiet {
+	// The log was followed on stderr unless --quiet: then its last lines are the context.
+	if len(out.LastLogLines) > 0 && g.Quiet {
 		fmt.Fprintf(g.Err(), "last log lines of pod %s:\n", out.Pod)
 		for _, l := range out.LastLogLines {
 			fmt.Fprintf(g.Err(), "  %s\n", l)

@@ -13,7 +13,7 @@ import (
 )
 
 type listCmd struct {
-	cli.StorageFlags   `embed:""`
+	cli.StorageFlags   `embed:"" group:"storage"`
 	cli.VerifyKeyFlags `embed:""`
 }
 

@@ -11,6 +11,9 @@ import (
 	"github.com/backupctl/backupctl/internal/cli"
 )
 
+// description heads backupctl --help.
+const description = "Verified MariaDB backups on Kubernetes."
+
 type backupctlCLI struct {
 	cli.Globals
 
@@ -22,6 +25,9 @@ type backupctlCLI struct {
 	Prune    pruneCmd      `cmd:"" help:"Delete the backups the retention rules do not keep, within each backup set."`
 	Delete   deleteCmd     `cmd:"" help:"Delete backups by id (or latest)."`
 	Keygen   keygenCmd     `cmd:"" help:"Make the key pair that signs backups: the private key to a file, the public key on stdout."`
+	Jobs     jobsCmd       `cmd:"" help:"List recent backup and restore Jobs with their state."`
+	Logs     logsCmd       `cmd:"" help:"Print (or follow with -f) the dumper's log of a Job."`
+	Wait     waitCmd       `cmd:"" help:"Follow a Job to its end and exit as if it had been run here."`
 	Version  versionCmd    `cmd:"" help:"Print the version."`
 }
 
@@ -29,7 +35,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &backupctlCLI{}
-	kctx, err := cli.Parse(ctx, "backupctl", "Verified MariaDB backups on Kubernetes.", c, os.Args[1:])
+	kctx, err := cli.Parse(ctx, "backupctl", description, c, os.Args[1:])
 	if err == nil {
 		err = kctx.Run()
 	}

@@ -2,7 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"time"
+
+	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/storage"
 
 	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
@@ -13,12 +19,16 @@ type restoreCmd struct {
 	ID                 string `arg:"" help:"Backup id (see backupctl list), or latest (with --set when the storage holds several sets)."`
 	Local              bool   `name:"local" env:"BACKUP_LOCAL" help:"Restore from this process instead of a Kubernetes Job."`
 	cli.RestoreOptions `embed:""`
-	cli.DBFlags        `embed:""`
-	cli.StorageFlags   `embed:""`
-	kubeFlags          `embed:""`
+	cli.DBFlags        `embed:"" group:"connection"`
+	cli.StorageFlags   `embed:"" group:"storage"`
+	kubeFlags          `embed:"" group:"kubernetes"`
+	waitFlag           `embed:"" group:"kubernetes"`
 }
 
 func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
+	if err := c.RestoreOptions.Check(); err != nil {
+		return err
+	}
 	if c.Local {
 		res, err := cli.LocalRestore(ctx, g, c.DBFlags, c.StorageFlags, c.ID, c.RestoreOptions)
 		if err != nil {
@@ -35,7 +45,33 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return err
 	}
 	s := c.spec(args)
-	return runJob(ctx, g, c.kubeFlags, kc, jobs.RestoreJob(s, c.ID, time.Now()), s)
+	return runJob(ctx, g, c.Wait, kc, jobs.RestoreJob(s, c.ID, time.Now(), jobs.NameSuffix()), s,
+		func(ctx context.Context) error { return c.checkBackup(ctx, g) })
+}
+
+// checkBackup reads the backup's manifest with this process's storage settings, when it has
+// the keys, so a missing backup or a table not in it is said before a Job is created; without
+// the keys it says on stderr that the Job will check.
+func (c *restoreCmd) checkBackup(ctx context.Context, g *cli.Globals) error {
+	if c.To == "" && (os.Getenv(contract.EnvAWSAccessKey) == "" || os.Getenv(contract.EnvAWSSecretKey) == "") {
+		if !g.Quiet {
+			fmt.Fprintf(g.Err(), "not checked here: that backup %s exists (no %s and %s in this environment); the Job checks it\n",
+				c.ID, contract.EnvAWSAccessKey, contract.EnvAWSSecretKey)
+		}
+		return nil
+	}
+	b, err := c.StorageFlags.Open(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := backup.LoadManifest(ctx, b, c.ID)
+	if errors.Is(err, backup.ErrNoManifest) {
+		return contract.NotFound(fmt.Errorf("backup %s not found at %s (pruned, or another --prefix?): see backupctl list", c.ID, storage.RedactURL(c.S3Endpoint)))
+	}
+	if err != nil {
+		return err
+	}
+	return c.RestoreOptions.CheckRestore(m)
 }
 
 // jobArgs is the dumper's command line for the Job.

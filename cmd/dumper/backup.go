@@ -14,9 +14,5 @@ type backupCmd struct {
 
 func (c *backupCmd) Run(ctx context.Context, g *cli.Globals) error {
 	res, err := cli.LocalBackup(ctx, g, c.DBFlags, c.StorageFlags, c.BackupOptions)
-	cli.WriteTerminationLog(res, err)
-	if err != nil {
-		return err
-	}
-	return g.Print(res)
+	return g.Report(res, err)
 }

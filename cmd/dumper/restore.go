@@ -15,9 +15,5 @@ type restoreCmd struct {
 
 func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 	res, err := cli.LocalRestore(ctx, g, c.DBFlags, c.StorageFlags, c.ID, c.RestoreOptions)
-	cli.WriteTerminationLog(res, err)
-	if err != nil {
-		return err
-	}
-	return g.Print(res)
+	return g.Report(res, err)
 }

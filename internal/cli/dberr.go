@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -83,4 +86,32 @@ func explainDB(err error) error {
 		return &hintedError{err: err, hint: hint}
 	}
 	return err
+}
+
+// MissingDatabases connects to MariaDB with cfg and returns those of names it does not have.
+func MissingDatabases(ctx context.Context, cfg backup.DBConfig, names []string) ([]string, error) {
+	mc, err := cfg.MySQLConfig()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout+5*time.Second)
+	defer cancel()
+	var missing []string
+	for _, n := range names {
+		var one int
+		err := db.QueryRowContext(ctx, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", n).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			missing = append(missing, n)
+		case err != nil:
+			return nil, explainDB(err)
+		}
+	}
+	return missing, nil
 }

@@ -3,6 +3,11 @@ package cli
 import (
 	"context"
 	"errors"
+	"net"
+	"syscall"
+
+	"github.com/minio/minio-go/v7"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/contract"
@@ -27,7 +32,11 @@ func ExitCode(err error) int {
 		return contract.ExitNotFound
 	case errors.As(err, &ve):
 		return contract.ExitVerify
-	case errors.As(err, &ue), errors.As(err, &he), errors.As(err, &pe):
+	case errors.As(err, &ue), errors.As(err, &pe):
+		return contract.ExitUsage
+	case transient(err):
+		return contract.ExitTransient
+	case errors.As(err, &he):
 		return contract.ExitUsage
 	case errors.Is(err, context.Canceled):
 		return contract.ExitInterrupted
@@ -41,6 +50,49 @@ func ExitCode(err error) int {
 		return contract.ExitUsage
 	}
 	return contract.ExitFailed
+}
+
+// transient reports whether err is a failure that a retry may not meet: an endpoint that does not
+// answer (refused, reset, unreachable, timed out), a name server that failed (not one that said
+// the name does not exist), S3 throttling or a 5xx, an API server busy or failing.
+func transient(err error) bool {
+	var te *contract.TransientError
+	if errors.As(err, &te) {
+		return true
+	}
+	for _, errno := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT, syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EPIPE} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return !dnsErr.IsNotFound && (dnsErr.IsTimeout || dnsErr.IsTemporary)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return true
+	}
+	var s3Err minio.ErrorResponse
+	if errors.As(err, &s3Err) {
+		switch s3Err.Code {
+		case "SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError", "Throttling", "TooManyRequests":
+			return true
+		}
+		return s3Err.StatusCode >= 500 || s3Err.StatusCode == 429
+	}
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err)
+}
+
+// Report ends a dumper command: the outcome goes to the termination log; in a pod that message
+// is the result (backupctl prints it once, from there), elsewhere the result is printed.
+func (g *Globals) Report(result any, runErr error) error {
+	WriteTerminationLog(result, runErr)
+	if runErr != nil || contract.TerminationLog() != "" {
+		return runErr
+	}
+	return g.Print(result)
 }
 
 // WriteTerminationLog records the outcome of the dumper's run, with its exit code, for whoever

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 
 	"github.com/alecthomas/kong"
 	"github.com/backupctl/backupctl/backup"
@@ -21,6 +22,27 @@ import (
 func VersionString(name string) string {
 	return fmt.Sprintf("%s %s (%s, %s/%s, zstd: %s)", name, version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, backup.ZstdEncoder())
 }
+
+// GrammarOptions are the options that shape the grammar and its help, for Parse and for tests
+// of the help text.
+func GrammarOptions(name, description string) []kong.Option {
+	return []kong.Option{
+		kong.Name(name),
+		kong.Description(description),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": VersionString(name)},
+		helpGroups,
+	}
+}
+
+// helpGroups titles the groups of flags in --help.
+var helpGroups = kong.ExplicitGroups([]kong.Group{
+	{Key: "connection", Title: "MariaDB connection:"},
+	{Key: "storage", Title: "Storage (S3 or a local directory):"},
+	{Key: "kubernetes", Title: "Kubernetes:"},
+	{Key: "output", Title: "Output:"},
+})
 
 // hasGlobals is a CLI struct that embeds Globals.
 type hasGlobals interface{ globals() *Globals }
@@ -43,11 +65,7 @@ func Parse(ctx context.Context, name, description string, cliStruct hasGlobals, 
 	// The driver logs connection trouble on its own; our error says it in one line instead.
 	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	setMemoryLimit(0)
-	parser, err := kong.New(cliStruct,
-		kong.Name(name),
-		kong.Description(description),
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	opts := append(GrammarOptions(name, description),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(cliStruct.globals()),
 		kong.Exit(func(code int) {
@@ -58,8 +76,13 @@ func Parse(ctx context.Context, name, description string, cliStruct hasGlobals, 
 			os.Exit(code)
 		}),
 	)
+	parser, err := kong.New(cliStruct, opts...)
 	if err != nil {
 		return nil, err
+	}
+	// `backupctl help [COMMAND...]` is `backupctl [COMMAND...] --help`.
+	if len(args) > 0 && args[0] == "help" {
+		args = append(slices.Clone(args[1:]), "--help")
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,17 +10,20 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 )
 
 // Globals are the flags every command has.
 type Globals struct {
-	Output    string `short:"o" name:"output" env:"BACKUP_OUTPUT" enum:"text,json" default:"text" help:"Output format of results: text or json."`
-	LogFormat string `name:"log-format" env:"BACKUP_LOG_FORMAT" enum:"auto,text,json" default:"auto" help:"Progress and log lines on stderr: auto (text on a terminal, json otherwise), text, json."`
-	Quiet     bool   `short:"q" name:"quiet" env:"BACKUP_QUIET" help:"No progress lines, only errors and the result."`
+	Output    string           `short:"o" name:"output" env:"BACKUP_OUTPUT" enum:"text,json" default:"text" group:"output" help:"Output format of results: text or json."`
+	LogFormat string           `name:"log-format" env:"BACKUP_LOG_FORMAT" enum:"auto,text,json" default:"auto" group:"output" help:"Progress and log lines on stderr: auto (text on a terminal, json otherwise), text, json."`
+	Quiet     bool             `short:"q" name:"quiet" env:"BACKUP_QUIET" group:"output" help:"No progress lines, only errors and the result."`
+	Version   kong.VersionFlag `name:"version" group:"output" help:"Print the version and exit."`
 	// InsecureTransport silences the warning about plain-http S3 and TLS-off MariaDB to another host.
-	InsecureTransport bool `name:"insecure-transport" env:"BACKUP_INSECURE_TRANSPORT" help:"Do not warn when S3 is plain http or MariaDB TLS is off to a host that is not this machine."`
+	InsecureTransport bool `name:"insecure-transport" env:"BACKUP_INSECURE_TRANSPORT" group:"output" help:"Do not warn when S3 is plain http or MariaDB TLS is off to a host that is not this machine."`
 
 	Stdout io.Writer `kong:"-"`
 	Stderr io.Writer `kong:"-"`
@@ -48,17 +53,116 @@ func (g *Globals) Logger() *slog.Logger {
 		level = slog.LevelWarn
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	format := g.LogFormat
-	if format == "" || format == "auto" {
-		format = "json"
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			format = "text"
-		}
-	}
-	if format == "text" {
+	if g.logText() {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// logText reports whether log lines are text: --log-format text, or auto on a terminal.
+func (g *Globals) logText() bool {
+	switch g.LogFormat {
+	case "text":
+		return true
+	case "", "auto":
+		f, ok := g.Err().(*os.File)
+		return ok && term.IsTerminal(int(f.Fd()))
+	}
+	return false
+}
+
+// LogWriter is where a Job's dumper log goes: nil with --quiet; stderr, with the dumper's JSON
+// lines rendered as Logger's text lines when log lines are text.
+func (g *Globals) LogWriter() io.Writer {
+	if g.Quiet {
+		return nil
+	}
+	if !g.logText() {
+		return g.Err()
+	}
+	return &textLines{h: slog.NewTextHandler(g.Err(), nil), out: g.Err()}
+}
+
+// textLines turns slog JSON lines into slog text lines; other lines pass through.
+type textLines struct {
+	h   slog.Handler
+	out io.Writer
+	buf []byte
+}
+
+func (w *textLines) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := w.buf[:i+1]
+		rec, ok := jsonRecord(line)
+		switch {
+		case ok:
+			_ = w.h.Handle(context.Background(), rec)
+		case bytes.HasPrefix(line, []byte(dumperErrorPrefix)):
+			// The dumper's own last word: backupctl's error line says it once.
+		default:
+			if _, err := w.out.Write(line); err != nil {
+				return len(p), err
+			}
+		}
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// dumperErrorPrefix starts the line Exit writes for the dumper's error.
+const dumperErrorPrefix = "dumper: "
+
+// jsonRecord parses one slog JSON line into a record, attributes in their order.
+func jsonRecord(line []byte) (slog.Record, bool) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || line[0] != '{' {
+		return slog.Record{}, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil {
+		return slog.Record{}, false
+	}
+	var rec slog.Record
+	var attrs []slog.Attr
+	var hasMsg bool
+	for dec.More() {
+		k, err := dec.Token()
+		key, ok := k.(string)
+		if err != nil || !ok {
+			return slog.Record{}, false
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return slog.Record{}, false
+		}
+		str, isStr := v.(string)
+		switch {
+		case key == slog.TimeKey && isStr:
+			t, err := time.Parse(time.RFC3339Nano, str)
+			if err != nil {
+				return slog.Record{}, false
+			}
+			rec.Time = t
+		case key == slog.LevelKey && isStr:
+			if err := rec.Level.UnmarshalText([]byte(str)); err != nil {
+				return slog.Record{}, false
+			}
+		case key == slog.MessageKey && isStr:
+			rec.Message, hasMsg = str, true
+		default:
+			attrs = append(attrs, slog.Any(key, v))
+		}
+	}
+	if !hasMsg {
+		return slog.Record{}, false
+	}
+	rec.AddAttrs(attrs...)
+	return rec, true
 }
 
 // Print writes a result: indented JSON with -o json, else "key: value" lines.

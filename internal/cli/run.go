@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/backupctl/backupctl/backup"
@@ -150,14 +152,57 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	return &BackupResult{Result: res, Pruned: pruned}, err
 }
 
+// Check checks the combinations of restore options, before any Job or connection. (Not named
+// Validate: kong would run it on the dumper's command line too, which the restore checks itself.)
+func (o RestoreOptions) Check() error {
+	if len(o.Table) > 0 && len(o.Database) > 0 {
+		return contract.Usagef("--table and --database cannot be combined: --table db.table already names its database")
+	}
+	if o.Into != "" && len(o.Database) > 1 {
+		return contract.Usagef("--into needs exactly one database but %d are given with --database: restore them one at a time", len(o.Database))
+	}
+	for _, t := range o.Table {
+		if !strings.Contains(strings.Trim(t, "."), ".") {
+			return contract.Usagef("--table %q is not of the form database.table", t)
+		}
+	}
+	return nil
+}
+
+// CheckRestore checks the options against the backup's manifest: the databases and tables
+// named are in it, and --into selects one database.
+func (o RestoreOptions) CheckRestore(m *backup.Manifest) error {
+	names := m.DatabaseNames()
+	for _, d := range o.Database {
+		if !slices.Contains(names, d) {
+			return contract.Usagef("--database %s is not in backup %s; it holds: %s", d, m.ID, strings.Join(names, ", "))
+		}
+	}
+	dbs := map[string]bool{}
+	for _, spec := range o.Table {
+		found := false
+		for _, d := range m.Databases {
+			for _, t := range d.Tables {
+				if d.Name+"."+t.Name == spec {
+					found, dbs[d.Name] = true, true
+				}
+			}
+		}
+		if !found {
+			return contract.Usagef("--table %s is not in backup %s (see backupctl verify %s -o json for its tables)", spec, m.ID, m.ID)
+		}
+	}
+	if o.Into != "" && (len(dbs) > 1 || (len(o.Table) == 0 && len(o.Database) == 0 && len(names) != 1)) {
+		return contract.Usagef("--into needs exactly one database; backup %s holds %s: choose one with --database", m.ID, strings.Join(names, ", "))
+	}
+	return nil
+}
+
 // LocalRestore restores a backup from this process.
 func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (*backup.RestoreReport, error) {
 	db, err := dbf.Config()
 	if err != nil {
 		return nil, err
-	}
-	if o.Into != "" && len(o.Table) > 0 {
-		return nil, contract.Usagef("--into and --table cannot be combined: --into renames a whole database")
 	}
 	key, err := o.Key()
 	if err != nil {
