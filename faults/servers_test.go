@@ -137,6 +137,9 @@ func startMariaDB(t testing.TB, name, password string, extra ...string) *mariaDB
 // start (re)starts the server on its datadir and waits until it answers.
 func (m *mariaDB) start(t testing.TB) {
 	t.Helper()
+	if err := os.MkdirAll(m.Tmpdir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	m.p = startProc(t, m.dir+"/stdout.log", os.Environ(), "mariadbd", m.Args()...)
 	if err := m.WaitReady(60*time.Second, m.p.Alive); err != nil {
 		t.Fatalf("private MariaDB %s: %v", m.name, err)

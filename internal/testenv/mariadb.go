@@ -43,18 +43,26 @@ func (s MariaDBServer) Socket() string { return s.Dir + "/sock" }
 // ErrorLog is Dir/error.log.
 func (s MariaDBServer) ErrorLog() string { return s.Dir + "/error.log" }
 
+// Tmpdir is Dir/tmp: the server's temporary tables live there, not in the machine's shared
+// /tmp, where another program's clean-up could remove them under a running server.
+func (s MariaDBServer) Tmpdir() string { return s.Dir + "/tmp" }
+
 // Args are mariadbd's arguments: no option file, the server's paths and port, MariaDBSettings,
 // Extra.
 func (s MariaDBServer) Args() []string {
 	args := []string{"--no-defaults", "--datadir=" + s.Datadir(), "--socket=" + s.Socket(),
 		"--port=" + strconv.Itoa(s.Port), "--pid-file=" + s.Dir + "/mariadbd.pid",
-		"--log-error=" + s.ErrorLog(), "--log-bin=" + s.Datadir() + "/binlog"}
+		"--log-error=" + s.ErrorLog(), "--log-bin=" + s.Datadir() + "/binlog", "--tmpdir=" + s.Tmpdir()}
 	args = append(args, MariaDBSettings...)
 	return append(args, s.Extra...)
 }
 
 // Command is mariadbd with Args, not started.
-func (s MariaDBServer) Command() *exec.Cmd { return exec.Command("mariadbd", s.Args()...) }
+// The temporary directory is created first.
+func (s MariaDBServer) Command() *exec.Cmd {
+	_ = os.MkdirAll(s.Tmpdir(), 0o700)
+	return exec.Command("mariadbd", s.Args()...)
+}
 
 // InitDatadir creates an empty datadir with mariadb-install-db: root logs in through the socket
 // only, no test database. log, when not empty, receives the tool's output.
