@@ -14,6 +14,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/dbtest"
 	"github.com/backupctl/backupctl/internal/testenv"
 )
@@ -206,7 +207,10 @@ func TestFaultMinIOStoppedMidUpload(t *testing.T) {
 	s3.start(t)
 	st := s3.store(t)
 	afterFailure(t, o, res, st, prefix)
-	wantFailed(t, res)
+	// The endpoint refused the connection: a transient failure, which a Job retries.
+	if res.Code != contract.ExitTransient {
+		t.Errorf("exit %d, want %d (transient: the endpoint went away): %s", res.Code, contract.ExitTransient, res.Message())
+	}
 	left := st.incomplete(t, key)
 	if !strings.Contains(res.Message(), "upload") && !strings.Contains(res.Message(), s3.endpoint()) {
 		t.Errorf("BUG: the message does not say the upload to S3 failed: %q", res.Message())

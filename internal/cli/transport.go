@@ -2,7 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -19,16 +19,16 @@ import (
 var transport = struct {
 	sync.Mutex
 	quiet  bool // --insecure-transport
-	out    io.Writer
+	log    *slog.Logger
 	warned map[string]bool
-}{out: os.Stderr, warned: map[string]bool{}}
+}{log: slog.New(slog.NewTextHandler(os.Stderr, nil)), warned: map[string]bool{}}
 
 // configureTransportWarnings is called once the flags are parsed.
 func configureTransportWarnings(g *Globals) {
 	transport.Lock()
 	defer transport.Unlock()
 	transport.quiet = g.InsecureTransport
-	transport.out = g.Err()
+	transport.log = g.Logger()
 }
 
 func warnTransport(key, msg string) {
@@ -38,7 +38,7 @@ func warnTransport(key, msg string) {
 		return
 	}
 	transport.warned[key] = true
-	fmt.Fprintf(transport.out, "warning: %s (--insecure-transport or BACKUP_INSECURE_TRANSPORT=true silences this)\n", msg)
+	transport.log.Warn(msg, "silence", "--insecure-transport or BACKUP_INSECURE_TRANSPORT=true")
 }
 
 // onThisMachine says whether host names this machine: localhost or a loopback address.

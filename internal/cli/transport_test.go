@@ -29,7 +29,7 @@ func TestTransportWarnings(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var errBuf bytes.Buffer
-			configureTransportWarnings(&Globals{Stderr: &errBuf, InsecureTransport: c.quiet})
+			configureTransportWarnings(&Globals{Stderr: &errBuf, LogFormat: "text", InsecureTransport: c.quiet})
 			transport.warned = map[string]bool{}
 			for range 3 { // once, however often the settings are used
 				WarnTransport(c.db, c.st)
@@ -45,7 +45,7 @@ func TestTransportWarnings(t *testing.T) {
 				t.Fatalf("got %d warning lines, want %d:\n%s", len(lines), len(c.want), errBuf.String())
 			}
 			for i, w := range c.want {
-				if !strings.Contains(lines[i], w) || !strings.Contains(lines[i], "--insecure-transport") {
+				if !strings.Contains(lines[i], w) || !strings.Contains(lines[i], "level=WARN") || !strings.Contains(lines[i], "--insecure-transport") {
 					t.Errorf("line %d = %q, want it to contain %q and the flag", i, lines[i], w)
 				}
 			}
