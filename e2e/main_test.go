@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -433,6 +434,29 @@ func (e *env) openBucket(ctx context.Context) (storage.Bucket, error) {
 		URL: e.st.s3Endpoint, Bucket: e.st.bucket, Prefix: e.prefix, Region: e.st.region,
 		AccessKey: e.st.accessKey, SecretKey: e.st.secretKey,
 	})
+}
+
+// readBackup opens the test's prefix and reads backup id's manifest and object.
+func (e *env) readBackup(ctx context.Context, id string) (storage.Bucket, *backup.Manifest, []byte) {
+	e.t.Helper()
+	b, err := e.openBucket(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m, err := backup.LoadManifest(ctx, b, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rc, err := b.Get(ctx, m.Object.Key)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b, m, data
 }
 
 // objects lists every key under the test's prefix.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -199,23 +198,7 @@ func TestPruneIgnoresFutureManifest(t *testing.T) {
 func (e *env) plantCopy(id, newID string, t time.Time) string {
 	e.t.Helper()
 	ctx := context.Background()
-	b, err := e.openBucket(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	m, err := backup.LoadManifest(ctx, b, id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	rc, err := b.Get(ctx, m.Object.Key)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	b, m, data := e.readBackup(ctx, id)
 	m.ID, m.StartedAt, m.FinishedAt = newID, t, t.Add(time.Second)
 	m.Object.Key = newID + strings.TrimPrefix(m.Object.Key, id)
 	if _, err := b.Put(ctx, m.Object.Key, bytes.NewReader(data), int64(len(data))); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -187,23 +186,7 @@ func (e *env) appendStatement(id, stmt string) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := e.openBucket(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	m, err := backup.LoadManifest(ctx, b, id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	rc, err := b.Get(ctx, m.Object.Key)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	obj, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	b, m, obj := e.readBackup(ctx, id)
 	tbl := &m.Databases[0].Tables[0]
 	if m.Object.Compression != backup.CompressNone || tbl.Name != "t" || len(tbl.Chunks) != 0 || tbl.Data.Offset != tbl.Data.RawOffset {
 		e.t.Fatalf("the attack expects one uncompressed table t without chunks: %+v", m.Object)
