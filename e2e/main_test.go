@@ -123,6 +123,12 @@ type env struct {
 // artifact is one piece of text the secrets scan reads, and where it came from.
 type artifact struct{ what, text string }
 
+// newParallelEnv runs the test in parallel with the others and gives it an env.
+func newParallelEnv(t *testing.T) *env {
+	t.Parallel()
+	return newEnv(t)
+}
+
 // newEnv creates the test's namespace from deploy/00-namespace.yaml and the dumper's
 // ServiceAccount from deploy/10-serviceaccount.yaml (both with kubectl apply), and the Secret
 // with the stack's credentials. At the end it scans for secrets, then deletes the namespace and

@@ -77,8 +77,7 @@ func (p pruneReport) kept() []string {
 // backup of the schedule's set (a scheduled backup of that set taken before), and `delete`
 // removes it.
 func TestSchedule(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	old := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "--set", "backupctl-nightly", "--scheduled", "-o", "json")))
 	checkVerified(t, old)

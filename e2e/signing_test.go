@@ -104,8 +104,7 @@ type signedListEntry struct {
 // verify and restore with it, before anything is applied; an unsigned backup and a wrong key
 // are refused too, naming the key ids; list marks what the key does not authenticate.
 func TestSignedBackups(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	k := e.keygen("signing.key")
 
@@ -228,8 +227,7 @@ func (e *env) appendStatement(id, stmt string) {
 // unsigned backup, even the newest, neither pushes a signed one out nor is deleted. A backup Job
 // with a signing key prunes the same way after its backup.
 func TestPruneSigned(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	k := e.keygen("signing.key")
 	s1 := e.backupWith(k.priv, db)
