@@ -401,6 +401,8 @@ type listEntry struct {
 	Key    string `json:"key"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+	// Authenticated: signed by the --verify-key given (false without one).
+	Authenticated bool `json:"authenticated"`
 }
 
 func decode[T any](t *testing.T, r res) T {

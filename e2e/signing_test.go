@@ -92,12 +92,6 @@ type verifyReport struct {
 	Note          string `json:"note"`
 }
 
-type signedListEntry struct {
-	ID            string `json:"id"`
-	Authenticated bool   `json:"authenticated"`
-	KeyID         string `json:"key_id"`
-}
-
 // TestSignedBackups: a backup signed by the dumper's key verifies and restores with the public
 // key; an attacker who can write to the bucket appends a statement to a table's data, recomputes
 // every SHA-256 and reseals the manifest, which passes a verify without a key but is refused by
@@ -160,7 +154,7 @@ func TestSignedBackups(t *testing.T) {
 	other := e.keygen("other.key")
 	fails(t, e.withKeys("verify", signed.ID, "--verify-key", other.pub), 3, `is not signed by key `+other.id+` \(it names key `+k.id+`\)`)
 
-	l := decode[[]signedListEntry](t, must(t, e.withKeys("list", "--verify-key", k.pub, "-o", "json")))
+	l := decode[[]listEntry](t, must(t, e.withKeys("list", "--verify-key", k.pub, "-o", "json")))
 	got := map[string]bool{}
 	for _, x := range l {
 		got[x.ID] = x.Authenticated
