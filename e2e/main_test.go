@@ -512,21 +512,23 @@ func (e *env) noManifest() {
 // jobsIn lists the Jobs in the test's namespace.
 func (e *env) jobsIn() []batchv1.Job {
 	e.t.Helper()
-	l, err := e.kube.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return l.Items
+	return listIn(e, e.kube.BatchV1().Jobs(e.ns).List, metav1.ListOptions{}).Items
 }
 
 // podsOf lists the pods of a Job.
 func (e *env) podsOf(job string) []corev1.Pod {
 	e.t.Helper()
-	l, err := e.kube.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job})
+	return listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job}).Items
+}
+
+// listIn is what list returns with opts; an error fails the test.
+func listIn[L any](e *env, list func(context.Context, metav1.ListOptions) (L, error), opts metav1.ListOptions) L {
+	e.t.Helper()
+	l, err := list(context.Background(), opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return l.Items
+	return l
 }
 
 // smallDB creates a source database with one InnoDB table of a few rows, dropped at the end.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -152,9 +151,5 @@ func TestSchedule(t *testing.T) {
 
 func (e *env) cronJobs() []batchv1.CronJob {
 	e.t.Helper()
-	l, err := e.kube.BatchV1().CronJobs(e.ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return l.Items
+	return listIn(e, e.kube.BatchV1().CronJobs(e.ns).List, metav1.ListOptions{}).Items
 }
