@@ -22,8 +22,7 @@ import (
 // server's "Access denied" and the setting to fix as the reason, exit 2 (configuration), and no
 // manifest.
 func TestWrongPasswordInSecret(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	e.createSecret("wrong-password", map[string]string{
 		"BACKUP_DB_PASSWORD": "e2e-wrong-" + dbtest.UniqueName("pw"), "AWS_ACCESS_KEY_ID": e.st.accessKey, "AWS_SECRET_ACCESS_KEY": e.st.secretKey,
@@ -36,8 +35,7 @@ func TestWrongPasswordInSecret(t *testing.T) {
 // TestMissingBucket: a bucket that does not exist is a configuration error (exit 2) that names
 // the bucket; the Job is not retried, and nothing is written.
 func TestMissingBucket(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	bucket := strings.ReplaceAll(dbtest.UniqueName("nosuch"), "_", "-")
 	r := e.job("backup", "now", "-d", db, "--bucket", bucket)
@@ -52,8 +50,7 @@ func TestMissingBucket(t *testing.T) {
 // TestActiveDeadline: a dump that cannot finish (its table is locked) is killed at
 // --active-deadline; backupctl says "deadline exceeded", exits non-zero, and no manifest exists.
 func TestActiveDeadline(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	e.lockTable(db)
 	r := e.job("backup", "now", "-d", db, "--active-deadline", "3s")
@@ -68,8 +65,7 @@ func TestActiveDeadline(t *testing.T) {
 // makes a verified backup; exactly one manifest exists, and anything the killed attempt left has
 // no manifest, so list shows only the good backup.
 func TestDumperKilledRetried(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	release := e.lockTable(db)
 	done := e.start("backup", "now", "-d", db, "-o", "json")
@@ -108,8 +104,7 @@ func TestDumperKilledRetried(t *testing.T) {
 // TestPodDeletedMidRun: deleting the pod while the dump runs ends the backup with a reason that
 // says so and a non-zero exit; no manifest is written.
 func TestPodDeletedMidRun(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	e.lockTable(db)
 	done := e.start("backup", "now", "-d", db, "--backoff-limit", "0")
@@ -126,8 +121,7 @@ func TestPodDeletedMidRun(t *testing.T) {
 // TestNothingCreatedOnBadSetup: a missing namespace, a missing Secret, a Secret without a key, no
 // kubeconfig at all: each is one line on stderr, exit 2, and no Job or CronJob is created.
 func TestNothingCreatedOnBadSetup(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	e.createSecret("partial", map[string]string{"BACKUP_DB_PASSWORD": e.st.dbPassword, "AWS_ACCESS_KEY_ID": e.st.accessKey})
 	noKube := filepath.Join(e.t.TempDir(), "empty-home")
 	if err := os.Mkdir(noKube, 0o700); err != nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,6 +122,12 @@ type env struct {
 
 // artifact is one piece of text the secrets scan reads, and where it came from.
 type artifact struct{ what, text string }
+
+// newParallelEnv runs the test in parallel with the others and gives it an env.
+func newParallelEnv(t *testing.T) *env {
+	t.Parallel()
+	return newEnv(t)
+}
 
 // newEnv creates the test's namespace from deploy/00-namespace.yaml and the dumper's
 // ServiceAccount from deploy/10-serviceaccount.yaml (both with kubectl apply), and the Secret
@@ -394,6 +401,8 @@ type listEntry struct {
 	Key    string `json:"key"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+	// Authenticated: signed by the --verify-key given (false without one).
+	Authenticated bool `json:"authenticated"`
 }
 
 func decode[T any](t *testing.T, r res) T {
@@ -433,6 +442,29 @@ func (e *env) openBucket(ctx context.Context) (storage.Bucket, error) {
 		URL: e.st.s3Endpoint, Bucket: e.st.bucket, Prefix: e.prefix, Region: e.st.region,
 		AccessKey: e.st.accessKey, SecretKey: e.st.secretKey,
 	})
+}
+
+// readBackup opens the test's prefix and reads backup id's manifest and object.
+func (e *env) readBackup(ctx context.Context, id string) (storage.Bucket, *backup.Manifest, []byte) {
+	e.t.Helper()
+	b, err := e.openBucket(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m, err := backup.LoadManifest(ctx, b, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rc, err := b.Get(ctx, m.Object.Key)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b, m, data
 }
 
 // objects lists every key under the test's prefix.
@@ -480,21 +512,23 @@ func (e *env) noManifest() {
 // jobsIn lists the Jobs in the test's namespace.
 func (e *env) jobsIn() []batchv1.Job {
 	e.t.Helper()
-	l, err := e.kube.BatchV1().Jobs(e.ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return l.Items
+	return listIn(e, e.kube.BatchV1().Jobs(e.ns).List, metav1.ListOptions{}).Items
 }
 
 // podsOf lists the pods of a Job.
 func (e *env) podsOf(job string) []corev1.Pod {
 	e.t.Helper()
-	l, err := e.kube.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job})
+	return listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job}).Items
+}
+
+// listIn is what list returns with opts; an error fails the test.
+func listIn[L any](e *env, list func(context.Context, metav1.ListOptions) (L, error), opts metav1.ListOptions) L {
+	e.t.Helper()
+	l, err := list(context.Background(), opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return l.Items
+	return l
 }
 
 // smallDB creates a source database with one InnoDB table of a few rows, dropped at the end.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -27,8 +26,7 @@ func (e *env) backupNow(extra ...string) backupResult {
 // ones and deletes nothing; without --dry-run it leaves the newest, with its object, and removes
 // the others' manifests and objects; what is left still verifies.
 func TestPrune(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	var made []string
 	for range 3 {
@@ -85,8 +83,7 @@ func TestPrune(t *testing.T) {
 // and would delete only its own older scheduled backups. Then `prune --keep-last 2` deletes
 // nothing of big, although newer shop and hr backups exist.
 func TestPruneNeverAcrossSets(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	big, shop, hr := e.smallDB(), e.smallDB(), e.smallDB()
 	shopSet := "shop-" + e.ns
 	big1 := e.backupNow("-d", big, "--scheduled")
@@ -164,8 +161,7 @@ func TestPruneNeverAcrossSets(t *testing.T) {
 // the newest real backup and says why it ignored the planted one; `verify latest` reads the real
 // one.
 func TestPruneIgnoresFutureManifest(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	old := e.backupNow("-d", db, "--scheduled")
 	newest := e.backupNow("-d", db, "--scheduled")
@@ -199,23 +195,7 @@ func TestPruneIgnoresFutureManifest(t *testing.T) {
 func (e *env) plantCopy(id, newID string, t time.Time) string {
 	e.t.Helper()
 	ctx := context.Background()
-	b, err := e.openBucket(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	m, err := backup.LoadManifest(ctx, b, id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	rc, err := b.Get(ctx, m.Object.Key)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	b, m, data := e.readBackup(ctx, id)
 	m.ID, m.StartedAt, m.FinishedAt = newID, t, t.Add(time.Second)
 	m.Object.Key = newID + strings.TrimPrefix(m.Object.Key, id)
 	if _, err := b.Put(ctx, m.Object.Key, bytes.NewReader(data), int64(len(data))); err != nil {
@@ -235,8 +215,7 @@ func (e *env) plantCopy(id, newID string, t time.Time) string {
 // names the set's newest for verify, a dry-run restore and delete. `delete --dry-run` changes
 // nothing; `delete` removes the manifest and the objects; an unknown id deletes nothing.
 func TestDeleteAndLatest(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	shop, hr := e.smallDB(), e.smallDB()
 	shopSet, hrSet := "shop-"+e.ns, "hr-"+e.ns
 	shop1 := e.backupNow("-d", shop, "--set", shopSet)

@@ -22,8 +22,7 @@ import (
 // `backup now`, `restore` (dry run) and every `schedule` command, and for nothing else that
 // matters: other Secrets, listing Secrets, Deployments, bare Pods, exec, other namespaces.
 func TestOperatorRole(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	e.createSecret("other", map[string]string{"token": "e2e-other-secret-value"})
 	kc := e.operatorKubeconfig()
 	e.extraEnv = []string{"KUBECONFIG=" + kc}

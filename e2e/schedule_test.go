@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -77,8 +76,7 @@ func (p pruneReport) kept() []string {
 // backup of the schedule's set (a scheduled backup of that set taken before), and `delete`
 // removes it.
 func TestSchedule(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	old := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "--set", "backupctl-nightly", "--scheduled", "-o", "json")))
 	checkVerified(t, old)
@@ -153,9 +151,5 @@ func TestSchedule(t *testing.T) {
 
 func (e *env) cronJobs() []batchv1.CronJob {
 	e.t.Helper()
-	l, err := e.kube.BatchV1().CronJobs(e.ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return l.Items
+	return listIn(e, e.kube.BatchV1().CronJobs(e.ns).List, metav1.ListOptions{}).Items
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,20 +92,13 @@ type verifyReport struct {
 	Note          string `json:"note"`
 }
 
-type signedListEntry struct {
-	ID            string `json:"id"`
-	Authenticated bool   `json:"authenticated"`
-	KeyID         string `json:"key_id"`
-}
-
 // TestSignedBackups: a backup signed by the dumper's key verifies and restores with the public
 // key; an attacker who can write to the bucket appends a statement to a table's data, recomputes
 // every SHA-256 and reseals the manifest, which passes a verify without a key but is refused by
 // verify and restore with it, before anything is applied; an unsigned backup and a wrong key
 // are refused too, naming the key ids; list marks what the key does not authenticate.
 func TestSignedBackups(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	k := e.keygen("signing.key")
 
@@ -162,7 +154,7 @@ func TestSignedBackups(t *testing.T) {
 	other := e.keygen("other.key")
 	fails(t, e.withKeys("verify", signed.ID, "--verify-key", other.pub), 3, `is not signed by key `+other.id+` \(it names key `+k.id+`\)`)
 
-	l := decode[[]signedListEntry](t, must(t, e.withKeys("list", "--verify-key", k.pub, "-o", "json")))
+	l := decode[[]listEntry](t, must(t, e.withKeys("list", "--verify-key", k.pub, "-o", "json")))
 	got := map[string]bool{}
 	for _, x := range l {
 		got[x.ID] = x.Authenticated
@@ -187,23 +179,7 @@ func (e *env) appendStatement(id, stmt string) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := e.openBucket(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	m, err := backup.LoadManifest(ctx, b, id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	rc, err := b.Get(ctx, m.Object.Key)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	obj, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	b, m, obj := e.readBackup(ctx, id)
 	tbl := &m.Databases[0].Tables[0]
 	if m.Object.Compression != backup.CompressNone || tbl.Name != "t" || len(tbl.Chunks) != 0 || tbl.Data.Offset != tbl.Data.RawOffset {
 		e.t.Fatalf("the attack expects one uncompressed table t without chunks: %+v", m.Object)
@@ -245,8 +221,7 @@ func (e *env) appendStatement(id, stmt string) {
 // unsigned backup, even the newest, neither pushes a signed one out nor is deleted. A backup Job
 // with a signing key prunes the same way after its backup.
 func TestPruneSigned(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	k := e.keygen("signing.key")
 	s1 := e.backupWith(k.priv, db)

@@ -39,8 +39,7 @@ type jobInfo struct {
 // `logs -f` follows one to its end, `wait` exits with the other's result as if it had been
 // followed, `jobs` lists both with the backups they wrote, and a Job that is not there is exit 4.
 func TestDetachedJobs(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 
 	var wg sync.WaitGroup
@@ -107,8 +106,7 @@ func TestDetachedJobs(t *testing.T) {
 // (who may read Secrets and Namespaces) or bound to deploy/'s Role (who may not): a Secret that
 // is not there, and a namespace that is not there.
 func TestSameCodeWhoever(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	operator := []string{"KUBECONFIG=" + e.operatorKubeconfig()}
 	missingNS := strings.ReplaceAll(dbtest.UniqueName("e2e-nosuch"), "_", "-")
@@ -148,8 +146,7 @@ type scheduleEdit struct {
 // what it changes before it does, and `suspend`/`resume` touch nothing else; a database that
 // is not there is refused when MariaDB is reachable from here, and said unchecked when not.
 func TestScheduleEdit(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	first := decode[scheduleEdit](t, must(t, e.job("schedule", "set", "-d", db, "--keep-daily", "7", "--schedule", "0 3 1 1 *", "-o", "json")))
 	if first.Action != "created" || len(first.NotChecked) == 0 || !strings.Contains(strings.Join(first.NotChecked, ";"), db) {
@@ -185,8 +182,7 @@ func TestScheduleEdit(t *testing.T) {
 // TestRestoreCheckedBeforeJob: a backup that is not there (with the S3 keys at hand), a table
 // not in the backup, and options that do not combine are refused before any Job is created.
 func TestRestoreCheckedBeforeJob(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	b := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "-o", "json")))
 	fails(t, e.withKeys("restore", "20260101T000000Z-abcdef", "--into", db+"_x"), 4, `backup 20260101T000000Z-abcdef not found`)
@@ -200,8 +196,7 @@ func TestRestoreCheckedBeforeJob(t *testing.T) {
 // TestKustomizeInstall: deploy/ is a kustomization; an overlay that names another namespace
 // installs everything there (`kubectl apply -k`), and a backup Job runs in it.
 func TestKustomizeInstall(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	db := e.smallDB()
 	ns := strings.ReplaceAll(dbtest.UniqueName("e2e-kust"), "_", "-")
 	dir := t.TempDir()
@@ -261,8 +256,7 @@ type scheduleShown struct {
 // password in this environment) fails when run, and `schedule show` then names that run, its
 // failure and why, and the next run.
 func TestScheduleShowsFailedRun(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	must(t, e.job("schedule", "set", "-d", "no_such_db_e2e", "--schedule", "0 3 1 1 *"))
 	r := e.job("schedule", "run", "-o", "json")
 	if r.Code == 0 {

@@ -303,30 +303,32 @@ type s3Store struct {
 // keys lists the objects under prefix ("p/" form), sorted.
 func (s *s3Store) keys(t testing.TB, prefix string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	var out []string
-	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-		if o.Err != nil {
-			t.Fatalf("list %s: %v", prefix, o.Err)
-		}
-		out = append(out, o.Key)
-	}
-	return out
+	return listing(t, "list "+prefix, func(ctx context.Context) <-chan minio.ObjectInfo {
+		return s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true})
+	}, func(o minio.ObjectInfo) (string, error) { return o.Key, o.Err })
 }
 
 // incomplete lists the multipart uploads of key (MinIO matches the exact object name) that were
 // neither completed nor aborted.
 func (s *s3Store) incomplete(t testing.TB, prefix string) []string {
 	t.Helper()
+	return listing(t, "list incomplete uploads "+prefix, func(ctx context.Context) <-chan minio.ObjectMultipartInfo {
+		return s.c.ListIncompleteUploads(ctx, s.bucket, prefix, true)
+	}, func(u minio.ObjectMultipartInfo) (string, error) { return u.Key + " (" + u.UploadID + ")", u.Err })
+}
+
+// listing is every entry of a MinIO listing as name gives it; an error in it fails the test.
+func listing[T any](t testing.TB, what string, list func(context.Context) <-chan T, name func(T) (string, error)) []string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var out []string
-	for u := range s.c.ListIncompleteUploads(ctx, s.bucket, prefix, true) {
-		if u.Err != nil {
-			t.Fatalf("list incomplete uploads %s: %v", prefix, u.Err)
+	for x := range list(ctx) {
+		n, err := name(x)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
-		out = append(out, u.Key+" ("+u.UploadID+")")
+		out = append(out, n)
 	}
 	return out
 }

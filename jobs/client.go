@@ -285,13 +285,22 @@ func (c *Client) SetSuspended(ctx context.Context, namespace, name string, suspe
 // GetCronJob reads a CronJob; a missing one is an error that apierrors.IsNotFound recognises.
 func (c *Client) GetCronJob(ctx context.Context, namespace, name string) (*batchv1.CronJob, error) {
 	cj, err := c.BatchV1().CronJobs(namespace).Get(ctx, name, metav1.GetOptions{})
+	return read(cj, err, "cronjob", namespace, name, func() error {
+		return fmt.Errorf("no schedule %q in namespace %q: create it with `backupctl schedule set`: %w", name, namespace, err)
+	})
+}
+
+// read is what a Get of a kind returned: notFound's error (a contract.NotFound) when there is
+// no such object, any other failure as an apiError, else the object.
+func read[T any](v T, err error, kind, namespace, name string, notFound func() error) (T, error) {
+	var zero T
 	if apierrors.IsNotFound(err) {
-		return nil, contract.NotFound(fmt.Errorf("no schedule %q in namespace %q: create it with `backupctl schedule set`: %w", name, namespace, err))
+		return zero, contract.NotFound(notFound())
 	}
 	if err != nil {
-		return nil, apiError(err, "read cronjob %s/%s", namespace, name)
+		return zero, apiError(err, "read %s %s/%s", kind, namespace, name)
 	}
-	return cj, nil
+	return v, nil
 }
 
 // DeleteCronJob removes a CronJob. Its Jobs are orphaned, not deleted: removing a schedule must

@@ -236,6 +236,24 @@ func watchSignal(cs *fake.Clientset) <-chan string {
 	return ch
 }
 
+// startWait runs Wait on a fake cluster that holds job, and returns once Wait watches; the
+// outcome arrives on the channel (nil if Wait failed, which fails the test).
+func startWait(ctx context.Context, t *testing.T, job *batchv1.Job, opts RunOptions) (*fake.Clientset, <-chan *Outcome) {
+	t.Helper()
+	cs := fake.NewClientset(job)
+	watches := watchSignal(cs)
+	done := make(chan *Outcome, 1)
+	go func() {
+		o, err := (&Client{Interface: cs}).Wait(ctx, "backupctl", job.Name, opts)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- o
+	}()
+	waitWatches(t, watches)
+	return cs, done
+}
+
 func waitWatches(t *testing.T, ch <-chan string) {
 	t.Helper()
 	for range 2 {
@@ -321,19 +339,7 @@ func TestWaitGivesUpOnAnImageThatCannotBePulled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	job := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
-	cs := fake.NewClientset(job)
-	watches := watchSignal(cs)
-	c := &Client{Interface: cs}
-
-	done := make(chan *Outcome, 1)
-	go func() {
-		o, err := c.Wait(ctx, "backupctl", job.Name, RunOptions{})
-		if err != nil {
-			t.Error(err)
-		}
-		done <- o
-	}()
-	waitWatches(t, watches)
+	cs, done := startWait(ctx, t, job, RunOptions{})
 	pod := podWith(0, waiting("ErrImagePull", "manifest unknown"), corev1.PodPending)
 	if _, err := cs.CoreV1().Pods("backupctl").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -401,18 +407,8 @@ func TestWaitFollowsEachRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	job := BackupJob(Spec{Args: testArgs}, testNow, testSuffix)
-	cs := fake.NewClientset(job)
-	watches := watchSignal(cs)
 	var logs syncBuffer
-	done := make(chan *Outcome, 1)
-	go func() {
-		o, err := (&Client{Interface: cs}).Wait(ctx, "backupctl", job.Name, RunOptions{Logs: &logs})
-		if err != nil {
-			t.Error(err)
-		}
-		done <- o
-	}()
-	waitWatches(t, watches)
+	cs, done := startWait(ctx, t, job, RunOptions{Logs: &logs})
 	pods := cs.CoreV1().Pods("backupctl")
 	// The first attempt fails, the Job controller makes a second one, which succeeds.
 	for _, p := range []*corev1.Pod{

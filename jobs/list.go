@@ -10,10 +10,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/backupctl/backupctl/contract"
 )
 
 // States of a Job in JobInfo.
@@ -113,13 +110,9 @@ func (c *Client) ListJobs(ctx context.Context, namespace string) ([]JobInfo, err
 // GetJob reads one of our Jobs; a missing one is a contract.NotFound error that says where to look.
 func (c *Client) GetJob(ctx context.Context, namespace, name string) (*batchv1.Job, error) {
 	j, err := c.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, contract.NotFound(fmt.Errorf("no Job %q in namespace %q: see `backupctl jobs -n %s` (finished Jobs are removed after their TTL)", name, namespace, namespace))
-	}
-	if err != nil {
-		return nil, apiError(err, "read job %s/%s", namespace, name)
-	}
-	return j, nil
+	return read(j, err, "job", namespace, name, func() error {
+		return fmt.Errorf("no Job %q in namespace %q: see `backupctl jobs -n %s` (finished Jobs are removed after their TTL)", name, namespace, namespace)
+	})
 }
 
 // Logs writes the dumper's log of every pod the Job made so far, oldest first, each retry

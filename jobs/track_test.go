@@ -69,6 +69,20 @@ func TestTrackerOutcome(t *testing.T) {
 	okMsg := `{"ok":true,"exit_code":0,"result":{"id":"20261126T220405Z"}}`
 	denied := contract.JobResult{OK: false, ExitCode: 2, Error: "connect to MariaDB: Error 1045: Access denied for user 'backupctl'@'10.0.0.7'"}
 	deniedMsg := resultJSON(t, denied)
+	verified := Outcome{
+		Namespace: "backupctl", JobName: testJob, Succeeded: true, Pod: testJob + "-a", Attempts: 1,
+		TerminationMessage: okMsg,
+		Result:             &contract.JobResult{OK: true, Result: json.RawMessage(`{"id":"20261126T220405Z"}`)},
+	}
+	// failed is the outcome of the Job's one pod that ended for reason; stuck, of one that cannot start.
+	failed := func(reason string) Outcome {
+		return Outcome{Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1, Reason: reason}
+	}
+	stuck := func(reason string) Outcome {
+		o := failed(reason)
+		o.Stuck = true
+		return o
+	}
 
 	tests := []struct {
 		name string
@@ -84,11 +98,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.observeJob(jobWith(batchv1.JobComplete, "CompletionsReached", 0))
 			},
 			done: true,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Succeeded: true, Pod: testJob + "-a", Attempts: 1,
-				TerminationMessage: okMsg,
-				Result:             &contract.JobResult{OK: true, Result: json.RawMessage(`{"id":"20261126T220405Z"}`)},
-			},
+			want: verified,
 		},
 		{
 			name: "completed without a result (not the dumper)",
@@ -165,10 +175,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.observeJob(jobWith(batchv1.JobFailed, batchv1.JobReasonDeadlineExceeded, 1))
 			},
 			done: true,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
-				Reason: "deadline exceeded: the Job ran longer than its active deadline (21600s); raise the deadline or find what slowed the dumper",
-			},
+			want: failed("deadline exceeded: the Job ran longer than its active deadline (21600s); raise the deadline or find what slowed the dumper"),
 		},
 		{
 			name: "image cannot be pulled",
@@ -178,11 +185,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.observePod(podWith(0, waiting("ImagePullBackOff", `Back-off pulling image "ghcr.io/backupctl/dumper:v1"`), corev1.PodPending))
 			},
 			done: true,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
-				Reason: `image cannot be pulled: "ghcr.io/backupctl/dumper:v1" (ImagePullBackOff: Back-off pulling image "ghcr.io/backupctl/dumper:v1")`,
-				Stuck:  true,
-			},
+			want: stuck(`image cannot be pulled: "ghcr.io/backupctl/dumper:v1" (ImagePullBackOff: Back-off pulling image "ghcr.io/backupctl/dumper:v1")`),
 		},
 		{
 			name: "secret key missing at start",
@@ -190,11 +193,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.observePod(podWith(0, waiting("CreateContainerConfigError", `couldn't find key AWS_ACCESS_KEY_ID in Secret backupctl/backupctl`), corev1.PodPending))
 			},
 			done: true,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
-				Reason: `container cannot be configured (check the Secret and its keys): "ghcr.io/backupctl/dumper:v1" (CreateContainerConfigError: couldn't find key AWS_ACCESS_KEY_ID in Secret backupctl/backupctl)`,
-				Stuck:  true,
-			},
+			want: stuck(`container cannot be configured (check the Secret and its keys): "ghcr.io/backupctl/dumper:v1" (CreateContainerConfigError: couldn't find key AWS_ACCESS_KEY_ID in Secret backupctl/backupctl)`),
 		},
 		{
 			name: "pod deleted, then the retry budget is spent",
@@ -204,10 +203,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.observeJob(jobWith(batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded, 1))
 			},
 			done: true,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
-				Reason: "backoff limit reached after 1 failed attempt(s): pod " + testJob + "-a was deleted before it finished",
-			},
+			want: failed("backoff limit reached after 1 failed attempt(s): pod " + testJob + "-a was deleted before it finished"),
 		},
 		{
 			name: "pod deleted, the Job retries: not done",
@@ -217,10 +213,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.syncPods(nil)
 			},
 			done: false,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
-				Reason: "the Job has not finished",
-			},
+			want: failed("the Job has not finished"),
 		},
 		{
 			name: "Job deleted",
@@ -230,10 +223,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.jobGone()
 			},
 			done: true,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Pod: testJob + "-a", Attempts: 1,
-				Reason: "the Job was deleted before it finished; pod " + testJob + "-a was deleted before it finished",
-			},
+			want: failed("the Job was deleted before it finished; pod " + testJob + "-a was deleted before it finished"),
 		},
 		{
 			name: "finished pods disappearing is only cleanup",
@@ -243,11 +233,7 @@ func TestTrackerOutcome(t *testing.T) {
 				tr.observeJob(jobWith(batchv1.JobComplete, "CompletionsReached", 0))
 			},
 			done: true,
-			want: Outcome{
-				Namespace: "backupctl", JobName: testJob, Succeeded: true, Pod: testJob + "-a", Attempts: 1,
-				TerminationMessage: okMsg,
-				Result:             &contract.JobResult{OK: true, Result: json.RawMessage(`{"id":"20261126T220405Z"}`)},
-			},
+			want: verified,
 		},
 		{
 			name: "evicted",

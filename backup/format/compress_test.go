@@ -40,25 +40,26 @@ func TestFramesCarryContentChecksums(t *testing.T) {
 	}
 }
 
+// readAllClose reads r to its end and closes it; err is the error of making r, returned as is.
+func readAllClose(r io.Reader, close func(), err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer close()
+	return io.ReadAll(r)
+}
+
 // frameReaders are the ways a frame is read: as restore streams it, as verify streams a section,
 // and as verify decodes a chunk of want bytes whole.
 func frameReaders(compression string, want int) map[string]func(f []byte) ([]byte, error) {
 	return map[string]func(f []byte) ([]byte, error){
 		"restore": func(f []byte) ([]byte, error) {
 			r, err := NewDecompressor(bytes.NewReader(f), compression)
-			if err != nil {
-				return nil, err
-			}
-			defer r.Close()
-			return io.ReadAll(r)
+			return readAllClose(r, func() { r.Close() }, err)
 		},
 		"verify": func(f []byte) ([]byte, error) {
 			d, err := NewSectionDecoder(bytes.NewReader(f), compression)
-			if err != nil {
-				return nil, err
-			}
-			defer d.Close()
-			return io.ReadAll(d)
+			return readAllClose(d, d.Close, err)
 		},
 		"verify chunk": func(f []byte) ([]byte, error) {
 			var z *ZstdChunks

@@ -68,6 +68,14 @@ func TestSignAndCheck(t *testing.T) {
 func TestCheckRefuses(t *testing.T) {
 	k, other := newKey(t), newKey(t)
 	want := k.Public()
+	// signedThen is a manifest signed by key, then changed by edit.
+	signedThen := func(key *SigningKey, edit func(m *Manifest)) func() *Manifest {
+		return func() *Manifest {
+			m := signedRoundTrip(t, testManifest(), key)
+			edit(m)
+			return m
+		}
+	}
 	cases := []struct {
 		name   string
 		m      func() *Manifest
@@ -75,32 +83,14 @@ func TestCheckRefuses(t *testing.T) {
 	}{
 		{"unsigned", testManifest, "it is unsigned"},
 		{"signed by another key", func() *Manifest { return signedRoundTrip(t, testManifest(), other) }, "it names key " + other.Public().ID()},
-		{"a table's checksum changed and the manifest resealed", func() *Manifest {
-			m := signedRoundTrip(t, testManifest(), k)
+		{"a table's checksum changed and the manifest resealed", signedThen(k, func(m *Manifest) {
 			m.Databases[0].Tables[0].DataSHA256 = strings.Repeat("c", 64)
 			m.Databases[0].Tables[0].Data.RawLength++
-			return m
-		}, "its signature does not match"},
-		{"the object's SHA-256 changed", func() *Manifest {
-			m := signedRoundTrip(t, testManifest(), k)
-			m.Object.SHA256 = strings.Repeat("d", 64)
-			return m
-		}, "its signature does not match"},
-		{"the key id kept, the signature dropped", func() *Manifest {
-			m := signedRoundTrip(t, testManifest(), k)
-			m.Signature = ""
-			return m
-		}, "its signature is malformed"},
-		{"another key's signature under this key's id", func() *Manifest {
-			m := signedRoundTrip(t, testManifest(), other)
-			m.KeyID = want.ID()
-			return m
-		}, "its signature does not match"},
-		{"a key id with a newline", func() *Manifest {
-			m := signedRoundTrip(t, testManifest(), other)
-			m.KeyID = "x\ny"
-			return m
-		}, `it names key "x\ny"`},
+		}), "its signature does not match"},
+		{"the object's SHA-256 changed", signedThen(k, func(m *Manifest) { m.Object.SHA256 = strings.Repeat("d", 64) }), "its signature does not match"},
+		{"the key id kept, the signature dropped", signedThen(k, func(m *Manifest) { m.Signature = "" }), "its signature is malformed"},
+		{"another key's signature under this key's id", signedThen(other, func(m *Manifest) { m.KeyID = want.ID() }), "its signature does not match"},
+		{"a key id with a newline", signedThen(other, func(m *Manifest) { m.KeyID = "x\ny" }), `it names key "x\ny"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
+	batchv1 "k8s.io/api/batch/v1"
 )
 
 type backupCmd struct {
@@ -16,10 +17,7 @@ type backupCmd struct {
 type backupNowCmd struct {
 	Local             bool `name:"local" env:"BACKUP_LOCAL" help:"Dump from this process instead of a Kubernetes Job."`
 	cli.BackupOptions `embed:""`
-	cli.DBFlags       `embed:"" group:"connection"`
-	cli.StorageFlags  `embed:"" group:"storage"`
-	kubeFlags         `embed:"" group:"kubernetes"`
-	waitFlag          `embed:"" group:"kubernetes"`
+	jobFlags          `embed:""`
 }
 
 func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -30,16 +28,9 @@ func (c *backupNowCmd) Run(ctx context.Context, g *cli.Globals) error {
 		}
 		return g.Print(res)
 	}
-	args, err := c.jobArgs()
-	if err != nil {
-		return err
-	}
-	kc, err := c.client()
-	if err != nil {
-		return err
-	}
-	s := c.spec(args)
-	return runJob(ctx, g, c.Wait, kc, jobs.BackupJob(s, time.Now(), jobs.NameSuffix()), s, nil)
+	return c.launch(ctx, g, c.jobArgs, func(s jobs.Spec) *batchv1.Job {
+		return jobs.BackupJob(s, time.Now(), jobs.NameSuffix())
+	}, nil)
 }
 
 // jobArgs is the dumper's command line for the Job.

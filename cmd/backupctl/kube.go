@@ -118,6 +118,28 @@ func dumperConn(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) (contract.DB, 
 	return c, s, nil
 }
 
+// jobFlags are the flags of a command that runs the dumper, here (--local) or in a Job.
+type jobFlags struct {
+	cli.DBFlags      `embed:"" group:"connection"`
+	cli.StorageFlags `embed:"" group:"storage"`
+	kubeFlags        `embed:"" group:"kubernetes"`
+	waitFlag         `embed:"" group:"kubernetes"`
+}
+
+// launch builds the dumper's Job from jobArgs and the flags, and runs it as runJob does.
+func (k jobFlags) launch(ctx context.Context, g *cli.Globals, jobArgs func() ([]string, error), build func(jobs.Spec) *batchv1.Job, check func(context.Context) error) error {
+	args, err := jobArgs()
+	if err != nil {
+		return err
+	}
+	kc, err := k.client()
+	if err != nil {
+		return err
+	}
+	s := k.spec(args)
+	return runJob(ctx, g, k.Wait, kc, build(s), s, check)
+}
+
 // runJob preflights, runs check (if any) once the cluster side is known good, submits and, with
 // wait, follows a Job, and turns its outcome into the dumper's result or a one-line error.
 func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job *batchv1.Job, s jobs.Spec, check func(context.Context) error) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/storage"
 )
 
 type listCmd struct {
@@ -38,12 +39,21 @@ type listEntry struct {
 	KeyID         string `json:"key_id,omitempty"`
 }
 
-func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
-	key, err := c.Key()
+// openWithKey reads the --verify-key given (nil without one) and opens the storage.
+func openWithKey(ctx context.Context, st cli.StorageFlags, vk cli.VerifyKeyFlags) (storage.Bucket, *backup.VerifyKey, error) {
+	key, err := vk.Key()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	b, err := c.StorageFlags.Open(ctx)
+	b, err := st.Open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, key, nil
+}
+
+func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
+	b, key, err := openWithKey(ctx, c.StorageFlags, c.VerifyKeyFlags)
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,7 @@ func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if !c.RetentionFlags.Enabled() {
 		return contract.Usagef("%v", backup.ErrNoPolicy)
 	}
-	key, err := c.Key()
-	if err != nil {
-		return err
-	}
-	b, err := c.StorageFlags.Open(ctx)
+	b, key, err := openWithKey(ctx, c.StorageFlags, c.VerifyKeyFlags)
 	if err != nil {
 		return err
 	}

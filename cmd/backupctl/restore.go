@@ -9,6 +9,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/storage"
+	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
@@ -19,10 +20,7 @@ type restoreCmd struct {
 	ID                 string `arg:"" help:"Backup id (see backupctl list), or latest (with --set when the storage holds several sets)."`
 	Local              bool   `name:"local" env:"BACKUP_LOCAL" help:"Restore from this process instead of a Kubernetes Job."`
 	cli.RestoreOptions `embed:""`
-	cli.DBFlags        `embed:"" group:"connection"`
-	cli.StorageFlags   `embed:"" group:"storage"`
-	kubeFlags          `embed:"" group:"kubernetes"`
-	waitFlag           `embed:"" group:"kubernetes"`
+	jobFlags           `embed:""`
 }
 
 func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -36,17 +34,9 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 		}
 		return g.Print(res)
 	}
-	args, err := c.jobArgs()
-	if err != nil {
-		return err
-	}
-	kc, err := c.client()
-	if err != nil {
-		return err
-	}
-	s := c.spec(args)
-	return runJob(ctx, g, c.Wait, kc, jobs.RestoreJob(s, c.ID, time.Now(), jobs.NameSuffix()), s,
-		func(ctx context.Context) error { return c.checkBackup(ctx, g) })
+	return c.launch(ctx, g, c.jobArgs, func(s jobs.Spec) *batchv1.Job {
+		return jobs.RestoreJob(s, c.ID, time.Now(), jobs.NameSuffix())
+	}, func(ctx context.Context) error { return c.checkBackup(ctx, g) })
 }
 
 // checkBackup reads the backup's manifest with this process's storage settings, when it has

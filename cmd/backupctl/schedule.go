@@ -350,10 +350,13 @@ func checkDatabases(ctx context.Context, db cli.DBFlags, names []string) ([]stri
 	return nil, nil
 }
 
-type scheduleShowCmd struct {
+// scheduleRef names an installed schedule and the cluster it is in.
+type scheduleRef struct {
 	scheduleName
 	kubeConn `embed:"" group:"kubernetes"`
 }
+
+type scheduleShowCmd scheduleRef
 
 func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
 	kc, err := c.connect(ctx)
@@ -378,40 +381,31 @@ func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
 	return g.Print(in)
 }
 
-type scheduleSuspendCmd struct {
-	scheduleName
-	kubeConn `embed:"" group:"kubernetes"`
-}
+type scheduleSuspendCmd scheduleRef
 
 func (c *scheduleSuspendCmd) Run(ctx context.Context, g *cli.Globals) error {
-	return setSuspended(ctx, g, c.kubeConn, c.Name, true)
+	return scheduleRef(*c).setSuspended(ctx, g, true)
 }
 
-type scheduleResumeCmd struct {
-	scheduleName
-	kubeConn `embed:"" group:"kubernetes"`
-}
+type scheduleResumeCmd scheduleRef
 
 func (c *scheduleResumeCmd) Run(ctx context.Context, g *cli.Globals) error {
-	return setSuspended(ctx, g, c.kubeConn, c.Name, false)
+	return scheduleRef(*c).setSuspended(ctx, g, false)
 }
 
-func setSuspended(ctx context.Context, g *cli.Globals, k kubeConn, name string, suspend bool) error {
-	kc, err := k.connect(ctx)
+func (r scheduleRef) setSuspended(ctx context.Context, g *cli.Globals, suspend bool) error {
+	kc, err := r.connect(ctx)
 	if err != nil {
 		return err
 	}
-	cj, err := kc.SetSuspended(ctx, k.Namespace, name, suspend)
+	cj, err := kc.SetSuspended(ctx, r.Namespace, r.Name, suspend)
 	if err != nil {
 		return err
 	}
 	return g.Print(infoOf(cj))
 }
 
-type scheduleDeleteCmd struct {
-	scheduleName
-	kubeConn `embed:"" group:"kubernetes"`
-}
+type scheduleDeleteCmd scheduleRef
 
 func (c *scheduleDeleteCmd) Run(ctx context.Context, g *cli.Globals) error {
 	kc, err := c.connect(ctx)
@@ -425,8 +419,7 @@ func (c *scheduleDeleteCmd) Run(ctx context.Context, g *cli.Globals) error {
 }
 
 type scheduleRunCmd struct {
-	scheduleName
-	kubeConn `embed:"" group:"kubernetes"`
+	scheduleRef
 	waitFlag `embed:"" group:"kubernetes"`
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
-	authv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -18,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 )
 
@@ -47,39 +45,13 @@ func unmarshal(t *testing.T, doc []byte, v any) {
 // returns a client acting as it: what a person holding the Role can do.
 func operatorClient(t *testing.T, c kubernetes.Interface, ns string) kubernetes.Interface {
 	t.Helper()
-	ctx := context.Background()
 	var role rbacv1.Role
 	unmarshal(t, yamlDocs(t, "deploy/20-rbac.yaml")[0], &role)
 	if role.Kind != "Role" {
 		t.Fatalf("deploy/20-rbac.yaml starts with a %s, want the Role", role.Kind)
 	}
 	role.Namespace = ns
-	if _, err := c.RbacV1().Roles(ns).Create(ctx, &role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &v1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "operator"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "operator"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "operator", Namespace: ns}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "operator", &authv1.TokenRequest{
-		Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := restConfig(t)
-	op, err := kubernetes.NewForConfig(&rest.Config{Host: admin.Host, BearerToken: tr.Status.Token,
-		TLSClientConfig: rest.TLSClientConfig{CAFile: admin.CAFile, CAData: admin.CAData}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return op
+	return serviceAccountClient(t, c, ns, &role, "operator")
 }
 
 // applyPolicy installs deploy/optional/admission-policy.yaml under names of this test's own,
@@ -170,10 +142,7 @@ func dryRun() metav1.CreateOptions { return metav1.CreateOptions{DryRun: []strin
 // CronJob are admitted and foreign ones refused with the policy's message, and that without
 // the policy the Role suffices to run anything with the backup Secret.
 func TestAdmissionPolicyHoldsJobsToTheDumper(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 	op := operatorClient(t, c, ns)
 
 	// What 20-rbac.yaml says: creating Jobs is using the Secret. A shell that prints it is admitted.
@@ -286,10 +255,7 @@ func TestAdmissionPolicyHoldsJobsToTheDumper(t *testing.T) {
 // TestAdmissionPolicyEdits applies the policy with its documented edits (another image
 // repository, a pinned S3 endpoint, bucket and database host) and checks that each takes effect.
 func TestAdmissionPolicyEdits(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 	const (
 		repo     = "registry.example.com/mirror/dumper"
 		endpoint = "https://s3.eu-central-1.amazonaws.com" // as in deploy/examples/cronjob.yaml

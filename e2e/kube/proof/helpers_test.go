@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	authv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -137,6 +139,46 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// serviceAccountClient creates role and a ServiceAccount named sa in ns, binds the two and
+// returns a client acting as the ServiceAccount.
+func serviceAccountClient(t *testing.T, c kubernetes.Interface, ns string, role *rbacv1.Role, sa string) kubernetes.Interface {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &v1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authv1.TokenRequest{
+		Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := restConfig(t)
+	as, err := kubernetes.NewForConfig(&rest.Config{Host: admin.Host, BearerToken: tr.Status.Token,
+		TLSClientConfig: rest.TLSClientConfig{CAFile: admin.CAFile, CAData: admin.CAData}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
+}
+
+// setup runs the test in parallel with the others and gives it a client and a namespace of its own.
+func setup(t *testing.T) (kubernetes.Interface, string, context.Context) {
+	t.Parallel()
+	c := client(t)
+	return c, namespace(t, c), context.Background()
 }
 
 // namespace creates a fresh namespace, waits for its default service

@@ -19,10 +19,7 @@ import (
 // job/NAME`, the termination message reaches the status, and
 // ttlSecondsAfterFinished removes the Job afterwards.
 func TestJobCompletesWithLogsAndTTL(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 
 	job := shellJob("oneshot", `echo "hello from the job"; echo to-stderr >&2; printf '{"ok":true}' > /dev/termination-log`)
 	job.Spec.TTLSecondsAfterFinished = ptr.To[int32](15)
@@ -74,10 +71,7 @@ func TestJobCompletesWithLogsAndTTL(t *testing.T) {
 // client-go GetLogs with Follow streams a running container's output as it
 // is written and ends when the container ends.
 func TestLogsFollow(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 
 	job := shellJob("follow", `for i in 1 2 3 4 5; do echo "line $i"; sleep 1; done`)
 	if _, err := c.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
@@ -132,10 +126,7 @@ func TestLogsFollow(t *testing.T) {
 // A failing container fails the Job after backoffLimit retries; the exit code
 // and, with FallbackToLogsOnError, the log tail reach the pod status.
 func TestJobBackoffLimit(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 
 	job := shellJob("failing", `echo "about to fail"; exit 3`)
 	job.Spec.BackoffLimit = ptr.To[int32](1)
@@ -169,10 +160,7 @@ func TestJobBackoffLimit(t *testing.T) {
 // agent sends SIGTERM and, since the process ignores it, SIGKILL after the
 // grace period; the Job reports DeadlineExceeded.
 func TestJobActiveDeadline(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 
 	job := shellJob("deadline", `trap '' TERM; echo started; sleep 600`)
 	job.Spec.ActiveDeadlineSeconds = ptr.To[int64](5)
@@ -193,10 +181,7 @@ func TestJobActiveDeadline(t *testing.T) {
 
 // A CronJob on */1 * * * * creates a Job within about a minute.
 func TestCronJobCreatesJob(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 
 	cj := &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: "every-minute"},
@@ -233,10 +218,7 @@ func TestCronJobCreatesJob(t *testing.T) {
 // An image outside the agent's table behaves like a failed pull: the
 // container waits with ErrImagePull, then the pod fails.
 func TestUnknownImageFailsPod(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 
 	pod := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "nope"},
@@ -273,10 +255,7 @@ func TestUnknownImageFailsPod(t *testing.T) {
 // Deleting a running pod sends SIGTERM to its process, which may clean up
 // within the grace period; the agent then removes the pod object.
 func TestPodDeletionSendsSIGTERM(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 	out := t.TempDir()
 
 	pod := &v1.Pod{

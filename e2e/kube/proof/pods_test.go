@@ -7,14 +7,11 @@ import (
 	"testing"
 	"time"
 
-	authv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 )
 
@@ -23,10 +20,7 @@ import (
 // documents, and Secret, ConfigMap and emptyDir volumes as files whose paths
 // are rewritten in args and env.
 func TestEnvAndVolumes(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 
 	if _, err := c.CoreV1().Secrets(ns).Create(ctx, &v1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "creds"},
@@ -138,10 +132,7 @@ func TestEnvAndVolumes(t *testing.T) {
 // A Secret that does not exist yet keeps the container waiting with
 // CreateContainerConfigError; once created, the pod runs.
 func TestMissingSecretWaitsThenRuns(t *testing.T) {
-	t.Parallel()
-	c := client(t)
-	ns := namespace(t, c)
-	ctx := context.Background()
+	c, ns, ctx := setup(t)
 	pod := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "waits"},
 		Spec: v1.PodSpec{
@@ -184,43 +175,19 @@ func TestServiceAccountRBAC(t *testing.T) {
 	other := namespace(t, c)
 	ctx := context.Background()
 
-	if _, err := c.CoreV1().ServiceAccounts(home).Create(ctx, &v1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "backup-runner"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RbacV1().Roles(home).Create(ctx, &rbacv1.Role{
+	sa := serviceAccountClient(t, c, home, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "job-runner"},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"create", "get", "list", "watch", "delete"}},
 			{APIGroups: []string{""}, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get", "list", "watch"}},
 		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RbacV1().RoleBindings(home).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "job-runner"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "job-runner"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "backup-runner", Namespace: home}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := c.CoreV1().ServiceAccounts(home).CreateToken(ctx, "backup-runner", &authv1.TokenRequest{
-		Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := restConfig(t)
-	saCfg := &rest.Config{Host: admin.Host, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: admin.CAFile, CAData: admin.CAData}}
-	sa, err := kubernetes.NewForConfig(saCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, "backup-runner")
 	// RBAC changes take effect through the authorizer's informers: retry briefly.
 	eventually(t, 30*time.Second, "the service account to create a Job in its namespace", func() (bool, error) {
 		_, err := sa.BatchV1().Jobs(home).Create(ctx, shellJob("allowed", "echo allowed"), metav1.CreateOptions{})
 		return err == nil, err
 	})
-	_, err = sa.BatchV1().Jobs(other).Create(ctx, shellJob("refused", "echo refused"), metav1.CreateOptions{})
+	_, err := sa.BatchV1().Jobs(other).Create(ctx, shellJob("refused", "echo refused"), metav1.CreateOptions{})
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("create in %s: %v, want Forbidden", other, err)
 	}

@@ -36,34 +36,28 @@ func newObjectCache(a *Agent, ns string) *objectCache {
 
 // secret returns the named Secret, or nil when it does not exist.
 func (c *objectCache) secret(ctx context.Context, name string) (*v1.Secret, error) {
-	if s, ok := c.secrets[name]; ok {
-		return s, nil
-	}
-	s, err := c.a.client.CoreV1().Secrets(c.ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		s, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	c.secrets[name] = s
-	return s, nil
+	return cached(ctx, c.secrets, name, c.a.client.CoreV1().Secrets(c.ns).Get)
 }
 
 // configMap returns the named ConfigMap, or nil when it does not exist.
 func (c *objectCache) configMap(ctx context.Context, name string) (*v1.ConfigMap, error) {
-	if m, ok := c.configMaps[name]; ok {
-		return m, nil
+	return cached(ctx, c.configMaps, name, c.a.client.CoreV1().ConfigMaps(c.ns).Get)
+}
+
+// cached returns cache[name] or else what get reads (nil when it does not exist), and keeps it.
+func cached[T any](ctx context.Context, cache map[string]*T, name string, get func(context.Context, string, metav1.GetOptions) (*T, error)) (*T, error) {
+	if v, ok := cache[name]; ok {
+		return v, nil
 	}
-	m, err := c.a.client.CoreV1().ConfigMaps(c.ns).Get(ctx, name, metav1.GetOptions{})
+	v, err := get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		m, err = nil, nil
+		v, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	c.configMaps[name] = m
-	return m, nil
+	cache[name] = v
+	return v, nil
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
@@ -107,23 +101,13 @@ func buildEnv(ctx context.Context, objs *objectCache, pod *v1.Pod, c *v1.Contain
 				set(ef.Prefix+k, cm.Data[k])
 			}
 		case ef.SecretRef != nil:
-			s, err := objs.secret(ctx, ef.SecretRef.Name)
+			// A missing optional Secret has no keys.
+			data, _, err := objs.source(ctx, "", "secret", ef.SecretRef.Name, ef.SecretRef.Optional)
 			if err != nil {
 				return nil, nil, err
 			}
-			if s == nil {
-				if isTrue(ef.SecretRef.Optional) {
-					continue
-				}
-				return nil, nil, configErrorf("secret %q not found", ef.SecretRef.Name)
-			}
-			keys := make([]string, 0, len(s.Data))
-			for k := range s.Data {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				set(ef.Prefix+k, string(s.Data[k]))
+			for _, k := range sortedKeys(data) {
+				set(ef.Prefix+k, string(data[k]))
 			}
 		}
 	}
@@ -149,46 +133,10 @@ func envValueFrom(ctx context.Context, objs *objectCache, pod *v1.Pod, src *v1.E
 	switch {
 	case src.SecretKeyRef != nil:
 		ref := src.SecretKeyRef
-		s, err := objs.secret(ctx, ref.Name)
-		if err != nil {
-			return "", false, err
-		}
-		if s == nil {
-			if isTrue(ref.Optional) {
-				return "", false, nil
-			}
-			return "", false, configErrorf("secret %q not found", ref.Name)
-		}
-		v, ok := s.Data[ref.Key]
-		if !ok {
-			if isTrue(ref.Optional) {
-				return "", false, nil
-			}
-			return "", false, configErrorf("couldn't find key %s in Secret %s/%s", ref.Key, pod.Namespace, ref.Name)
-		}
-		return string(v), true, nil
+		return objs.value(ctx, "secret", ref.Name, ref.Key, ref.Optional, "Secret "+pod.Namespace+"/"+ref.Name)
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
-		cm, err := objs.configMap(ctx, ref.Name)
-		if err != nil {
-			return "", false, err
-		}
-		if cm == nil {
-			if isTrue(ref.Optional) {
-				return "", false, nil
-			}
-			return "", false, configErrorf("configmap %q not found", ref.Name)
-		}
-		if v, ok := cm.Data[ref.Key]; ok {
-			return v, true, nil
-		}
-		if v, ok := cm.BinaryData[ref.Key]; ok {
-			return string(v), true, nil
-		}
-		if isTrue(ref.Optional) {
-			return "", false, nil
-		}
-		return "", false, configErrorf("couldn't find key %s in ConfigMap %s/%s", ref.Key, pod.Namespace, ref.Name)
+		return objs.value(ctx, "configmap", ref.Name, ref.Key, ref.Optional, "ConfigMap "+pod.Namespace+"/"+ref.Name)
 	case src.FieldRef != nil:
 		v, err := fieldValue(pod, src.FieldRef.FieldPath)
 		return v, err == nil, err
@@ -293,6 +241,62 @@ func projectKeys(dir string, data keyData, items []v1.KeyToPath, defMode *int32,
 	return nil
 }
 
+// project writes the keys of the Secret or ConfigMap (kind "secret" or "configmap") name into
+// dir, as projectKeys does; a missing one is a configError (its message after prefix) unless
+// optional, then nothing is written.
+func (c *objectCache) project(ctx context.Context, dir, prefix, kind, name string, items []v1.KeyToPath, defMode *int32, optional *bool) error {
+	data, found, err := c.source(ctx, prefix, kind, name, optional)
+	if err != nil || !found {
+		return err
+	}
+	return projectKeys(dir, data, items, defMode, isTrue(optional), kind+" "+name)
+}
+
+// source reads the keys of the Secret or ConfigMap (kind "secret" or "configmap") name; a
+// missing one is not found when optional, else a configError (its message after prefix).
+func (c *objectCache) source(ctx context.Context, prefix, kind, name string, optional *bool) (keyData, bool, error) {
+	var (
+		data  keyData
+		found bool
+		err   error
+	)
+	switch kind {
+	case "secret":
+		var sec *v1.Secret
+		if sec, err = c.secret(ctx, name); sec != nil {
+			data, found = secretData(sec), true
+		}
+	case "configmap":
+		var m *v1.ConfigMap
+		if m, err = c.configMap(ctx, name); m != nil {
+			data, found = configMapData(m), true
+		}
+	default:
+		return nil, false, fmt.Errorf("unknown kind %q", kind)
+	}
+	if err != nil || found || isTrue(optional) {
+		return data, found, err
+	}
+	return nil, false, configErrorf("%s%s %q not found", prefix, kind, name)
+}
+
+// value is key's value in the Secret or ConfigMap (kind "secret" or "configmap") name, which
+// what names in errors; a missing object or key is not found when optional, else a configError.
+func (c *objectCache) value(ctx context.Context, kind, name, key string, optional *bool, what string) (string, bool, error) {
+	data, _, err := c.source(ctx, "", kind, name, optional) // a missing optional object has no keys
+	if err != nil {
+		return "", false, err
+	}
+	v, ok := data[key]
+	if !ok {
+		if isTrue(optional) {
+			return "", false, nil
+		}
+		return "", false, configErrorf("couldn't find key %s in %s", key, what)
+	}
+	return string(v), true, nil
+}
+
 func secretData(s *v1.Secret) keyData { return keyData(s.Data) }
 
 func configMapData(m *v1.ConfigMap) keyData {
@@ -332,32 +336,12 @@ func (a *Agent) prepareVolumes(ctx context.Context, objs *objectCache, pod *v1.P
 		case vol.EmptyDir != nil:
 		case vol.Secret != nil:
 			src := vol.Secret
-			s, err := objs.secret(ctx, src.SecretName)
-			if err != nil {
-				return nil, err
-			}
-			if s == nil {
-				if isTrue(src.Optional) {
-					continue
-				}
-				return nil, configErrorf("volume %s: secret %q not found", vol.Name, src.SecretName)
-			}
-			if err := projectKeys(dir, secretData(s), src.Items, src.DefaultMode, isTrue(src.Optional), "secret "+src.SecretName); err != nil {
+			if err := objs.project(ctx, dir, "volume "+vol.Name+": ", "secret", src.SecretName, src.Items, src.DefaultMode, src.Optional); err != nil {
 				return nil, err
 			}
 		case vol.ConfigMap != nil:
 			src := vol.ConfigMap
-			m, err := objs.configMap(ctx, src.Name)
-			if err != nil {
-				return nil, err
-			}
-			if m == nil {
-				if isTrue(src.Optional) {
-					continue
-				}
-				return nil, configErrorf("volume %s: configmap %q not found", vol.Name, src.Name)
-			}
-			if err := projectKeys(dir, configMapData(m), src.Items, src.DefaultMode, isTrue(src.Optional), "configmap "+src.Name); err != nil {
+			if err := objs.project(ctx, dir, "volume "+vol.Name+": ", "configmap", src.Name, src.Items, src.DefaultMode, src.Optional); err != nil {
 				return nil, err
 			}
 		case vol.DownwardAPI != nil:
@@ -398,31 +382,11 @@ func (a *Agent) writeProjected(ctx context.Context, objs *objectCache, pod *v1.P
 	for _, src := range p.Sources {
 		switch {
 		case src.Secret != nil:
-			s, err := objs.secret(ctx, src.Secret.Name)
-			if err != nil {
-				return err
-			}
-			if s == nil {
-				if isTrue(src.Secret.Optional) {
-					continue
-				}
-				return configErrorf("secret %q not found", src.Secret.Name)
-			}
-			if err := projectKeys(dir, secretData(s), src.Secret.Items, p.DefaultMode, isTrue(src.Secret.Optional), "secret "+src.Secret.Name); err != nil {
+			if err := objs.project(ctx, dir, "", "secret", src.Secret.Name, src.Secret.Items, p.DefaultMode, src.Secret.Optional); err != nil {
 				return err
 			}
 		case src.ConfigMap != nil:
-			m, err := objs.configMap(ctx, src.ConfigMap.Name)
-			if err != nil {
-				return err
-			}
-			if m == nil {
-				if isTrue(src.ConfigMap.Optional) {
-					continue
-				}
-				return configErrorf("configmap %q not found", src.ConfigMap.Name)
-			}
-			if err := projectKeys(dir, configMapData(m), src.ConfigMap.Items, p.DefaultMode, isTrue(src.ConfigMap.Optional), "configmap "+src.ConfigMap.Name); err != nil {
+			if err := objs.project(ctx, dir, "", "configmap", src.ConfigMap.Name, src.ConfigMap.Items, p.DefaultMode, src.ConfigMap.Optional); err != nil {
 				return err
 			}
 		case src.DownwardAPI != nil:
