@@ -277,9 +277,12 @@ func (p *workerPool) run(ctx context.Context, w *worker, j job) (int64, int64, e
 			if seen++; seen <= committed {
 				return nil // committed before a deadlock rolled back what followed
 			}
+			if err := confine(sec, st); err != nil {
+				return err
+			}
 			q := st.SQL
 			if p.plan.rename && isUse(q) {
-				q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
+				q = rewriteStatement(st, sec.db.src.Name, sec.db.target)
 			}
 			commits, err := w.tx.next(ctx)
 			if commits {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -155,13 +156,17 @@ func (s *session) verifyFirst(ctx context.Context, secs []*section) error {
 		if err := s.verify(ctx, s.b, m); err != nil {
 			return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
 		}
-		return nil
+	} else {
+		// --table reads only the table's ranges: those are verified (their raw lengths and
+		// data SHA-256) by the pass below rather than the whole object, which could be far larger.
+		s.log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
 	}
-	// --table reads only the table's ranges: verify those (their raw lengths and data
-	// SHA-256) rather than the whole object, which could be far larger.
-	s.log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
+	// Every statement the restore would run is checked against what a dump writes in its
+	// section before the first one runs (see confine).
+	s.log.Info("checking the statements before restore", "id", m.ID, "object", m.Object.Key)
+	check := func(_ context.Context, st sqltext.Statement, sec *section) error { return confine(sec, st) }
 	for _, sp := range spans(secs) {
-		if _, err := streamSpan(ctx, s.b, m, sp, nil); err != nil {
+		if _, err := streamSpan(ctx, s.b, m, sp, check); err != nil {
 			return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
 		}
 	}

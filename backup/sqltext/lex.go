@@ -115,7 +115,7 @@ const (
 	Ident
 	// String is a string literal, Text its value (escapes resolved).
 	String
-	// Number is a number or a hex/bit literal (0x.., X'..' is a Word then a String).
+	// Number is a number or a 0x hex literal (X'..' is a Word then a String).
 	Number
 	// Punct is one byte of punctuation or an operator.
 	Punct
@@ -125,6 +125,8 @@ const (
 type Token struct {
 	Kind TokenKind
 	Text string
+	// Raw is the token as written, quotes included.
+	Raw string
 	// Pos is the token's byte offset in the statement.
 	Pos int
 }
@@ -137,60 +139,74 @@ func (t Token) Is(w string) bool { return t.Kind == Word && strings.EqualFold(t.
 // read as code, their closing */ dropped.
 func Tokens(stmt string, m Mode, limit int) []Token {
 	var out []Token
-	for i := 0; i < len(stmt) && (limit <= 0 || len(out) < limit); {
+	EachToken(stmt, m, func(t Token) bool {
+		switch t.Kind {
+		case Ident:
+			q := t.Raw[0]
+			t.Text = strings.ReplaceAll(t.Raw[1:max(1, len(t.Raw)-1)], string([]byte{q, q}), string(q))
+		case String:
+			t.Text = unquote(t.Raw, m)
+		}
+		out = append(out, t)
+		return limit <= 0 || len(out) < limit
+	})
+	return out
+}
+
+// EachToken calls fn with each token of stmt, lexed as Tokens does, until fn returns false. Its
+// tokens' Text is their raw bytes (Raw) for every kind: no allocation per token.
+func EachToken(stmt string, m Mode, fn func(Token) bool) {
+	for i := 0; i < len(stmt); {
 		c := stmt[i]
+		start, kind := i, Punct
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v':
 			i++
+			continue
 		case c == '#' || (c == '-' && strings.HasPrefix(stmt[i:], "--") && (i+2 >= len(stmt) || stmt[i+2] <= ' ')):
 			if j := strings.IndexByte(stmt[i:], '\n'); j >= 0 {
 				i += j + 1
 			} else {
 				i = len(stmt)
 			}
+			continue
 		case strings.HasPrefix(stmt[i:], "/*!") || strings.HasPrefix(stmt[i:], "/*M!"):
 			i += strings.IndexByte(stmt[i:], '!') + 1
 			for i < len(stmt) && stmt[i] >= '0' && stmt[i] <= '9' {
 				i++ // the version number
 			}
+			continue
 		case strings.HasPrefix(stmt[i:], "*/"):
 			i += 2 // end of an executable comment
+			continue
 		case strings.HasPrefix(stmt[i:], "/*"):
 			if j := strings.Index(stmt[i+2:], "*/"); j >= 0 {
 				i += 2 + j + 2
 			} else {
 				i = len(stmt)
 			}
+			continue
 		case c == '`' || (c == '"' && m.ANSIQuotes):
-			j := QuotedEnd(stmt, i, m)
-			body := stmt[i+1 : max(i+1, j-1)]
-			out = append(out, Token{Kind: Ident, Text: strings.ReplaceAll(body, string([]byte{c, c}), string(c)), Pos: i})
-			i = j
+			i, kind = QuotedEnd(stmt, i, m), Ident
 		case c == '\'' || c == '"':
-			j := QuotedEnd(stmt, i, m)
-			out = append(out, Token{Kind: String, Text: unquote(stmt[i:j], m), Pos: i})
-			i = j
+			i, kind = QuotedEnd(stmt, i, m), String
 		case c >= '0' && c <= '9':
-			j := i
-			for j < len(stmt) && (identByte(stmt[j]) || stmt[j] == '.') {
-				j++
+			for i < len(stmt) && (identByte(stmt[i]) || stmt[i] == '.') {
+				i++
 			}
-			out = append(out, Token{Kind: Number, Text: stmt[i:j], Pos: i})
-			i = j
+			kind = Number
 		case identByte(c):
-			j := i
-			for j < len(stmt) && identByte(stmt[j]) {
-				j += m.mbLen([]byte(stmt[j:min(j+2, len(stmt))]))
+			for i < len(stmt) && identByte(stmt[i]) {
+				i += m.mbLen([]byte(stmt[i:min(i+2, len(stmt))]))
 			}
-			j = min(j, len(stmt))
-			out = append(out, Token{Kind: Word, Text: stmt[i:j], Pos: i})
-			i = j
+			i, kind = min(i, len(stmt)), Word
 		default:
-			out = append(out, Token{Kind: Punct, Text: stmt[i : i+1], Pos: i})
 			i++
 		}
+		if !fn(Token{Kind: kind, Text: stmt[start:i], Raw: stmt[start:i], Pos: start}) {
+			return
+		}
 	}
-	return out
 }
 
 // identByte reports whether c may appear in an unquoted identifier (multi-byte characters
