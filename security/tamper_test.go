@@ -44,12 +44,20 @@ func TestTamperedDataSectionRefused(t *testing.T) {
 			if r := runCLI(t, dst, dst.User, string(dst.Password), dir, "verify", id); r.code != 0 {
 				t.Fatalf("the resealed backup fails verify (exit %d), so this tests nothing: %s", r.code, r.stderr)
 			}
-			for _, args := range [][]string{
-				{"restore", id, "-d", db, "--into", into},
-				{"restore", id, "--table", db + ".t"},
-				{"restore", id, "-d", db, "--into", into, "--no-verify-first"},
+			for _, run := range []struct {
+				user, pw string
+				args     []string
+			}{
+				{user, pw, []string{"restore", id, "-d", db, "--into", into}},
+				{user, pw, []string{"restore", id, "--table", db + ".t"}},
+				{user, pw, []string{"restore", id, "-d", db, "--into", into, "--no-verify-first"}},
+				// An administrator the server would let do all of it.
+				{dst.User, string(dst.Password), []string{"restore", id, "-d", db, "--into", into}},
+				{dst.User, string(dst.Password), []string{"restore", id, "--table", db + ".t"}},
+				{dst.User, string(dst.Password), []string{"restore", id, "-d", db, "--into", into, "--no-verify-first"}},
 			} {
-				r := runCLI(t, dst, user, pw, dir, args...)
+				args := append([]string{"as " + run.user}, run.args...)
+				r := runCLI(t, dst, run.user, run.pw, dir, run.args...)
 				out := r.stdout + r.stderr
 				if r.code != 3 || !strings.Contains(out, "tampered with") || !strings.Contains(out, "data section of database") || !strings.Contains(out, "offset") {
 					t.Errorf("%v: exit %d, want 3 and the section named:\n%s", args, r.code, out)
