@@ -61,24 +61,27 @@ func TestSplitStatements(t *testing.T) {
 		{"hash in string", "SELECT '#';SELECT \"-- x\";", []string{"SELECT '#'", `SELECT "-- x"`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := splitSQL(t, tt.in)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("split(%q)\n got %q\nwant %q", tt.in, got, tt.want)
-			}
-			// Reading one byte at a time must not change anything: refills happen everywhere.
-			sts, err := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(tt.in)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got1 []string
-			for _, st := range sts {
-				got1 = append(got1, st.SQL)
-			}
-			if !reflect.DeepEqual(got1, tt.want) {
-				t.Errorf("one byte at a time: got %q", got1)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkSplit(t, tt.in, tt.want) })
+	}
+}
+
+// checkSplit checks that in splits into want, whole and read one byte at a time: refills
+// happen everywhere and must not change anything.
+func checkSplit(t *testing.T, in string, want []string) {
+	t.Helper()
+	if got := splitSQL(t, in); !reflect.DeepEqual(got, want) {
+		t.Errorf("split(%q)\n got %q\nwant %q", in, got, want)
+	}
+	sts, err := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got1 []string
+	for _, st := range sts {
+		got1 = append(got1, st.SQL)
+	}
+	if !reflect.DeepEqual(got1, want) {
+		t.Errorf("one byte at a time: got %q", got1)
 	}
 }
 
@@ -231,22 +234,7 @@ func TestSplitFollowsSession(t *testing.T) {
 		{"sandbox line skipped", sqltext.SandboxLine + "\n-- c\nSELECT 1;", []string{"SELECT 1"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := splitSQL(t, tt.in); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("split(%q)\n got %q\nwant %q", tt.in, got, tt.want)
-			}
-			sts, err := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(tt.in)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got1 []string
-			for _, st := range sts {
-				got1 = append(got1, st.SQL)
-			}
-			if !reflect.DeepEqual(got1, tt.want) {
-				t.Errorf("one byte at a time: got %q", got1)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkSplit(t, tt.in, tt.want) })
 	}
 }
 
