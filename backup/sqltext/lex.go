@@ -332,7 +332,9 @@ func ParseSet(stmt string, m Mode) (as []Assignment, ok bool) {
 // value is a literal or a bare word. Any other form (an expression) leaves m as it was; a restore
 // refuses such statements (see backup/restore's confinement).
 func (m *Mode) Track(stmt string) {
-	if first := Tokens(stmt, *m, 1); len(first) == 0 || !first[0].Is("SET") {
+	isSet := false
+	EachToken(stmt, *m, func(t Token) bool { isSet = t.Is("SET"); return false })
+	if !isSet {
 		return
 	}
 	as, ok := ParseSet(stmt, *m)

@@ -313,8 +313,14 @@ func (s *Splitter) scan() error {
 			// Keep the run of bytes that cannot start anything special in one go: most of a
 			// dump is numbers and punctuation between strings.
 			n := 1
-			for s.pos+n < s.end && !s.special(s.buf[s.pos+n]) && (s.Mode.Multibyte == "" || s.buf[s.pos+n] < 0x80) {
-				n++
+			if s.Mode.Multibyte == "" {
+				for s.pos+n < s.end && !s.special(s.buf[s.pos+n]) {
+					n++
+				}
+			} else {
+				for s.pos+n < s.end && !s.special(s.buf[s.pos+n]) && s.buf[s.pos+n] < 0x80 {
+					n++
+				}
 			}
 			if err := s.keep(n); err != nil {
 				return err
@@ -348,9 +354,9 @@ func (s *Splitter) quoted(q byte) error {
 	if err := s.keep(1); err != nil {
 		return err
 	}
-	stops := string(q)
+	stops := quoteStops[q]
 	if s.Mode.escapes(q) {
-		stops += `\`
+		stops = escapeStops[q]
 	}
 	mb := s.Mode.Multibyte != ""
 	for {
@@ -398,6 +404,12 @@ func (s *Splitter) quoted(q byte) error {
 		}
 	}
 }
+
+// quoteStops and escapeStops are the bytes that end a run of a quoted token's content.
+var (
+	quoteStops  = map[byte]string{'\'': "'", '"': `"`, '`': "`"}
+	escapeStops = map[byte]string{'\'': `'\`, '"': `"\`}
+)
 
 // nextStop returns the index after pos of the first byte of stops that is not the second byte
 // of a multi-byte character, or -1 and the number of bytes that hold whole characters when the
