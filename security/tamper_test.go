@@ -35,6 +35,7 @@ func TestTamperedDataSectionRefused(t *testing.T) {
 		{"set global", "SET GLOBAL max_connections = 1;\n"},
 		{"subquery in values", "INSERT INTO t VALUES (3, (SELECT v FROM " + q(third) + ".t LIMIT 1));\n"},
 		{"client command", "\\! touch " + outfile + "\n"},
+		{"session left lexing otherwise", "SET sql_mode = 'NO_BACKSLASH_ESCAPES';\n"},
 	}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {

@@ -95,6 +95,11 @@ func splitApply(ctx context.Context, raw io.Reader, sp *span, apply applyFunc) e
 		for {
 			st, err := s.Next()
 			if errors.Is(err, io.EOF) {
+				// Every section ends in the default session (see confine).
+				if s.Mode != (sqltext.Mode{}) && len(sp.sections) > 0 {
+					perr = sessionError(sp.sections[min(i, len(sp.sections)-1)], sp.rawOffset+sp.rawLength)
+					close(failed)
+				}
 				return
 			}
 			if err != nil {
@@ -102,8 +107,14 @@ func splitApply(ctx context.Context, raw io.Reader, sp *span, apply applyFunc) e
 				close(failed)
 				return
 			}
+			prev := i
 			for i < len(sp.sections) && st.Offset >= sp.sections[i].r.RawOffset+sp.sections[i].r.RawLength {
 				i++
+			}
+			if i != prev && st.Mode != (sqltext.Mode{}) {
+				perr = sessionError(sp.sections[prev], st.Offset)
+				close(failed)
+				return
 			}
 			if i == len(sp.sections) {
 				perr = fmt.Errorf("%w: statement at raw offset %d is outside every section of the manifest", format.ErrVerify, st.Offset)

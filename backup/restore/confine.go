@@ -62,6 +62,14 @@ func confine(sec *section, st sqltext.Statement) error {
 		if err := confineSet(st); err != "" {
 			return confineError(sec, st, err)
 		}
+		// Only a post section changes how later statements are lexed (around each object, back
+		// at its end: see sessionError); the header and data sections stay in the default, so
+		// that a range read alone and a worker's connection lex alike.
+		after := st.Mode
+		after.Track(st.SQL)
+		if sec.kind != kindPost && after != (sqltext.Mode{}) {
+			return confineError(sec, st, "it changes the sql_mode's quoting or the client character set, which a dump does only around an object in a post section")
+		}
 		return nil
 	}
 	switch sec.kind {
@@ -405,4 +413,12 @@ func confineObject(sec *section, stmt string, m sqltext.Mode) string {
 		}
 	}
 	return ""
+}
+
+// sessionError is the error for a section that ends with the session changed (a sql_mode that
+// changes quoting, or a multi-byte client character set): the next section, read alone or on
+// another connection, would be lexed otherwise than the server lexes it.
+func sessionError(sec *section, at int64) error {
+	return fmt.Errorf("%w: %s section of %s ends at offset %d with its sql_mode or character set still changed; the backup was tampered with or was not written by backupctl",
+		format.ErrVerify, sec.kind, sec.what(), at)
 }

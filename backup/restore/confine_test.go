@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -80,6 +82,12 @@ func TestRestoreConfine(t *testing.T) {
 		{kindPost, sqltext.Mode{}, "CREATE DEFINER=`u`@`%` PROCEDURE `p`() BEGIN SELECT 1; END", true},
 		{kindPost, sqltext.Mode{}, "CREATE USER 'x'@'%'", false},
 		{kindFooter, sqltext.Mode{}, "SELECT 1", false},
+		// Only a post section changes how statements are lexed.
+		{kindData, sqltext.Mode{}, "SET sql_mode = 'NO_BACKSLASH_ESCAPES'", false},
+		{kindData, sqltext.Mode{}, "SET NAMES gbk", false},
+		{kindHeader, sqltext.Mode{}, "SET SQL_MODE = 'ANSI'", false},
+		{kindHeader, sqltext.Mode{}, "SET SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO'", true},
+		{kindPost, sqltext.Mode{}, "SET CHARACTER_SET_CLIENT = 'cp932'", true},
 	}
 	for _, tt := range tests {
 		sec := secs[tt.kind]
@@ -108,5 +116,40 @@ func TestRestoreStmtPreviewHidesValues(t *testing.T) {
 	}
 	if p := stmtPreview("INSERT INTO `people` (`id`,`ssn`) VALUES\n(1,'123-45-6789')"); p != "INSERT INTO `people` (`id`,`ssn`) VALUES ..." {
 		t.Errorf("preview %q", p)
+	}
+}
+
+func TestRestoreSectionsEndInDefaultSession(t *testing.T) {
+	db := &dbPlan{src: &format.Database{Name: "shop"}, target: "shop", whole: true}
+	post := "SET SQL_MODE = 'NO_BACKSLASH_ESCAPES';\n"
+	next := "CREATE DATABASE `shop2`;\n"
+	for _, tc := range []struct {
+		name, post string
+		ok         bool
+	}{
+		{"restored", post + "SET SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO';\n", true},
+		{"left changed", post, false},
+		{"charset left changed", "SET CHARACTER_SET_CLIENT = 'gbk';\n", false},
+	} {
+		for _, alone := range []bool{false, true} {
+			secs := []*section{{kind: kindPost, db: db, r: format.Range{RawLength: int64(len(tc.post))}}}
+			raw := tc.post
+			if !alone {
+				secs = append(secs, &section{kind: kindCreate, db: db, r: format.Range{RawOffset: int64(len(tc.post)), RawLength: int64(len(next))}})
+				raw += next
+			}
+			sp := &span{rawLength: int64(len(raw)), sections: secs}
+			var ran []string
+			err := splitApply(t.Context(), strings.NewReader(raw), sp, func(_ context.Context, st sqltext.Statement, _ *section) error {
+				ran = append(ran, st.SQL)
+				return nil
+			})
+			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, format.ErrVerify)) {
+				t.Errorf("%s (alone %v): err %v, want ok %v", tc.name, alone, err, tc.ok)
+			}
+			if !tc.ok && !alone && len(ran) > 1 {
+				t.Errorf("%s: the next section's statement ran: %q", tc.name, ran)
+			}
+		}
 	}
 }
