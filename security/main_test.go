@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,6 +34,10 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run() // every case needs the servers and skips
+	}
 	dir, err := os.MkdirTemp("", "backupctl-security-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "security:", err)
