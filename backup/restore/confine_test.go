@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/sqltext"
 )
@@ -150,6 +152,24 @@ func TestRestoreSectionsEndInDefaultSession(t *testing.T) {
 			if !tc.ok && !alone && len(ran) > 1 {
 				t.Errorf("%s: the next section's statement ran: %q", tc.name, ran)
 			}
+		}
+	}
+}
+
+func TestRestoreWithholdValue(t *testing.T) {
+	for _, tc := range []struct {
+		err  *mysql.MySQLError
+		want string
+	}{
+		{&mysql.MySQLError{Number: 1062, Message: "Duplicate entry '123-45-6789' for key 'PRIMARY'"}, "Duplicate entry '...' for key 'PRIMARY'"},
+		{&mysql.MySQLError{Number: 1366, Message: "Incorrect integer value: 'it's 6789' for column `d`.`t`.`c` at row 1"}, "Incorrect integer value: '...' for column `d`.`t`.`c` at row 1"},
+		{&mysql.MySQLError{Number: 1292, Message: "Truncated incorrect DOUBLE value: '6789x'"}, "Truncated incorrect DOUBLE value: '...'"},
+		{&mysql.MySQLError{Number: 1142, Message: "INSERT command denied to user 'u'@'h' for table `d`.`t`"}, "INSERT command denied to user 'u'@'h' for table `d`.`t`"},
+	} {
+		err := stmtError(&section{kind: kindData}, sqltext.Statement{}, "INSERT INTO t VALUES (1)", tc.err)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != tc.err.Number || me.Message != tc.want {
+			t.Errorf("%v: got %v, want message %q", tc.err, err, tc.want)
 		}
 	}
 }
