@@ -215,22 +215,56 @@ func identByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-// unquote returns the value of the quoted literal q (quotes included) under m.
+// unquote returns the value of the quoted literal q (quotes included) under m: a doubled quote
+// is one, backslash escapes apply where m.escapes says, and a multi-byte character is copied
+// whole (its second byte is never an escape or a quote).
 func unquote(q string, m Mode) string {
 	if len(q) < 2 {
 		return ""
 	}
-	quote := q[0]
-	if !m.escapes(quote) {
-		return strings.ReplaceAll(q[1:len(q)-1], string([]byte{quote, quote}), string(quote))
+	quote, esc := q[0], m.escapes(q[0])
+	body := q[1 : len(q)-1]
+	var b []byte
+	for j := 0; j < len(body); j++ {
+		c := body[j]
+		if c >= 0x80 && m.mbLen([]byte(body[j:min(j+2, len(body))])) == 2 {
+			b = append(b, c, body[j+1])
+			j++
+			continue
+		}
+		switch {
+		case c == quote && j+1 < len(body) && body[j+1] == quote:
+			b = append(b, quote)
+			j++
+		case c == '\\' && esc && j+1 < len(body):
+			j++
+			b = appendUnescaped(b, body[j])
+		default:
+			b = append(b, c)
+		}
 	}
-	if quote == '\'' {
-		v, _ := unquoteLiteral(q, 0)
-		return string(v)
+	return string(b)
+}
+
+// appendUnescaped appends what a backslash and e stand for in a string literal.
+func appendUnescaped(b []byte, e byte) []byte {
+	switch e {
+	case '0':
+		return append(b, 0)
+	case 'n':
+		return append(b, '\n')
+	case 'r':
+		return append(b, '\r')
+	case 't':
+		return append(b, '\t')
+	case 'b':
+		return append(b, '\b')
+	case 'Z':
+		return append(b, 0x1a)
+	case '%', '_':
+		return append(b, '\\', e) // kept with their backslash, as the server does
 	}
-	// A double-quoted string: the same escapes, with " as its quote.
-	v, _ := unquoteLiteral("'"+strings.NewReplacer(`\\`, `\\`, `'`, `\'`, `""`, `"`, `\"`, `"`).Replace(q[1:len(q)-1])+"'", 0)
-	return string(v)
+	return append(b, e)
 }
 
 // Assignment is one variable a SET statement assigns.
