@@ -181,24 +181,7 @@ func unquoteLiteral(s string, i int) ([]byte, int) {
 			return b, j + 1
 		case c == '\\' && j+1 < len(s):
 			j++
-			switch e := s[j]; e {
-			case '0':
-				b = append(b, 0)
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'b':
-				b = append(b, '\b')
-			case 'Z':
-				b = append(b, 0x1a)
-			case '%', '_':
-				b = append(b, '\\', e) // kept with their backslash, as the server does
-			default:
-				b = append(b, e)
-			}
+			b = appendUnescaped(b, s[j])
 		default:
 			b = append(b, c)
 		}
