@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/backupctl/backupctl/backup/format"
@@ -58,29 +59,62 @@ func confine(sec *section, st sqltext.Statement) error {
 		return confineError(sec, st, "it holds nothing but comments")
 	}
 	first := toks[0]
+	if sec.kind == kindAccounts {
+		// Which account each statement is for is checked against the manifest's list by the
+		// accounts plan (accountsPlan.check), before and as the section is applied.
+		if slices.Contains(accountStatementKinds, statementKind(st.SQL)) {
+			return nil
+		}
+		return confineError(sec, st, "only CREATE USER IF NOT EXISTS, CREATE ROLE IF NOT EXISTS, GRANT and SET DEFAULT ROLE are written here")
+	}
 	if first.Is("SET") {
-		if err := confineSet(st); err != "" {
+		if err := confineSet(sec, st); err != "" {
 			return confineError(sec, st, err)
 		}
-		// Only a post section changes how later statements are lexed (around each object, back
-		// at its end: see sessionError); the header and data sections stay in the default, so
-		// that a range read alone and a worker's connection lex alike.
+		// Only a create or post section changes how later statements are lexed (around each
+		// object, back at its end: see sessionError); the header, schema and data sections stay
+		// in the default, so that a range read alone and a worker's connection lex alike.
 		after := st.Mode
 		after.Track(st.SQL)
-		if sec.kind != kindPost && after != (sqltext.Mode{}) {
-			return confineError(sec, st, "it changes the sql_mode's quoting or the client character set, which a dump does only around an object in a post section")
+		if sec.kind != kindPost && sec.kind != kindCreate && after != (sqltext.Mode{}) {
+			return confineError(sec, st, "it changes the sql_mode's quoting or the client character set, which a dump does only around an object in a create or post section")
+		}
+		return nil
+	}
+	if first.Is("USE") && sec.db != nil && sec.kind != kindHeader && sec.kind != kindFooter {
+		// Every section of a database may switch the stream to it (the dump writes USE where
+		// the stream was last in another database), never elsewhere.
+		if len(toks) != 2 || !isName(toks[1]) || toks[1].Text != sec.db.src.Name {
+			return confineError(sec, st, "USE of another database than the section's "+sqltext.QuoteIdent(sec.db.src.Name))
 		}
 		return nil
 	}
 	switch sec.kind {
 	case kindCreate:
-		if first.Is("USE") {
-			if len(toks) != 2 || !isName(toks[1]) || toks[1].Text != sec.db.src.Name {
-				return confineError(sec, st, "USE of another database than the section's "+sqltext.QuoteIdent(sec.db.src.Name))
+		if first.Is("ALTER") {
+			if why := confineAlterDatabase(st); why != "" {
+				return confineError(sec, st, why)
 			}
 			return nil
 		}
-		if first.Is("CREATE") && len(toks) > 2 && toks[1].Is("DATABASE") {
+		if first.Is("CREATE") && len(toks) > 2 && toks[1].Is("VIEW") {
+			if why := confineStandIn(sec, st); why != "" {
+				return confineError(sec, st, why)
+			}
+			return nil
+		}
+		if !(first.Is("CREATE") && len(toks) > 2 && toks[1].Is("DATABASE")) {
+			// A routine (a view in another database may call it), as EXECUTE IMMEDIATE.
+			body, mode, ok := postObject(st)
+			if !ok {
+				break
+			}
+			if why := confineObject(sec, body, mode, routineKinds); why != "" {
+				return confineError(sec, st, why)
+			}
+			return nil
+		}
+		if len(toks) > 2 {
 			i := 2
 			if toks[i].Is("IF") {
 				i += 3
@@ -109,26 +143,20 @@ func confine(sec *section, st sqltext.Statement) error {
 				return confineError(sec, st, why)
 			}
 			return nil
-		case first.Is("USE"):
-			if len(toks) == 2 && isName(toks[1]) && toks[1].Text == sec.db.src.Name {
-				return nil
-			}
-			return confineError(sec, st, "USE of another database than the section's")
 		}
 	case kindPost:
 		if first.Is("ALTER") {
-			// ALTER DATABASE COLLATE 'x': the current database, named nowhere.
-			all := sqltext.Tokens(st.SQL, m, 0)
-			if len(all) == 4 && all[1].Is("DATABASE") && all[2].Is("COLLATE") && all[3].Kind == sqltext.String {
-				return nil
+			if why := confineAlterDatabase(st); why != "" {
+				return confineError(sec, st, why)
 			}
-			return confineError(sec, st, "only ALTER DATABASE COLLATE '...' of the current database is written here")
+			return nil
 		}
 		body, mode, ok := postObject(st)
 		if !ok {
 			break
 		}
-		if why := confineObject(sec, body, mode); why != "" {
+		// Routines too: backups written before they moved to the create section have them here.
+		if why := confineObject(sec, body, mode, objectKinds); why != "" {
 			return confineError(sec, st, why)
 		}
 		return nil
@@ -151,15 +179,57 @@ func postObject(st sqltext.Statement) (string, sqltext.Mode, bool) {
 	return "", st.Mode, false
 }
 
-// confineSet accepts SET of the session variables a dump sets, each to a literal.
-func confineSet(st sqltext.Statement) string {
+// schemaVars are the session variables a schema section sets around its table's CREATE (the
+// settings the table needs) and puts back to DEFAULT after it.
+var schemaVars = map[string]bool{"innodb_strict_mode": true, "max_heap_table_size": true}
+
+// confineAlterDatabase accepts ALTER DATABASE COLLATE 'x': the current database, named nowhere
+// (around a routine created under another collation of its database).
+func confineAlterDatabase(st sqltext.Statement) string {
+	all := sqltext.Tokens(st.SQL, st.Mode, 0)
+	if len(all) == 4 && all[1].Is("DATABASE") && all[2].Is("COLLATE") && all[3].Kind == sqltext.String {
+		return ""
+	}
+	return "only ALTER DATABASE COLLATE '...' of the current database is written here"
+}
+
+// confineStandIn accepts a stand-in view of the section's database, exactly as the dump
+// writes it: CREATE VIEW name AS SELECT 1 AS col, 1 AS col, ... and nothing else.
+func confineStandIn(sec *section, st sqltext.Statement) string {
+	toks := sqltext.Tokens(st.SQL, st.Mode, 0)
+	const why = "only a stand-in view, CREATE VIEW name AS SELECT 1 AS column, ..., is written here"
+	name, qual, i, ok := objectName(toks, 2)
+	if !ok || (qual != "" && qual != sec.db.src.Name) || !slices.Contains(sec.db.src.Views, name) {
+		return "a stand-in of another view than those of " + sqltext.QuoteIdent(sec.db.src.Name) + " (" + sqltext.CommentSafe(name) + ")"
+	}
+	if i+1 >= len(toks) || !toks[i].Is("AS") || !toks[i+1].Is("SELECT") {
+		return why
+	}
+	i += 2
+	for {
+		if i+3 > len(toks) || toks[i].Kind != sqltext.Number || toks[i].Text != "1" || !toks[i+1].Is("AS") || !isName(toks[i+2]) {
+			return why
+		}
+		i += 3
+		if i == len(toks) {
+			return ""
+		}
+		if toks[i].Kind != sqltext.Punct || toks[i].Text != "," {
+			return why
+		}
+		i++
+	}
+}
+
+// confineSet accepts SET of the session variables a dump sets in sec, each to a literal.
+func confineSet(sec *section, st sqltext.Statement) string {
 	as, ok := sqltext.ParseSet(st.SQL, st.Mode)
 	if !ok || len(as) == 0 {
 		return "not a SET of session variables"
 	}
 	for _, a := range as {
-		if a.Scope != "session" || !sessionVars[a.Name] {
-			return "it sets " + sqltext.CommentSafe(a.Scope+" variable "+a.Name) + ", which a dump never sets"
+		if a.Scope != "session" || !(sessionVars[a.Name] || sec.kind == kindSchema && schemaVars[a.Name]) {
+			return "it sets " + sqltext.CommentSafe(a.Scope+" variable "+a.Name) + ", which a dump never sets in a " + sec.kind + " section"
 		}
 		n := len(a.Value)
 		if a.Name == "names" && n == 3 && a.Value[1].Is("COLLATE") {
@@ -338,6 +408,12 @@ func confineSetval(sec *section, st sqltext.Statement) string {
 	return ""
 }
 
+// routineKinds are the objects a create section creates; objectKinds those of a post section.
+var (
+	routineKinds = map[string]bool{"PROCEDURE": true, "FUNCTION": true, "PACKAGE": true}
+	objectKinds  = map[string]bool{"VIEW": true, "PROCEDURE": true, "FUNCTION": true, "PACKAGE": true, "TRIGGER": true, "EVENT": true}
+)
+
 // objectWords may come between CREATE and the object's kind in SHOW CREATE's statements.
 var objectWords = map[string]bool{
 	"OR": true, "REPLACE": true, "ALGORITHM": true, "UNDEFINED": true, "MERGE": true,
@@ -349,7 +425,7 @@ var objectWords = map[string]bool{
 // the section's database: its name and, for a trigger, its table unqualified or qualified
 // with the section's database. What its body holds runs only when the object is used, with
 // the privileges its definer has.
-func confineObject(sec *section, stmt string, m sqltext.Mode) string {
+func confineObject(sec *section, stmt string, m sqltext.Mode, kinds map[string]bool) string {
 	toks := sqltext.Tokens(stmt, m, 0)
 	if len(toks) == 0 || !toks[0].Is("CREATE") {
 		return "not the CREATE statement of a view, routine, trigger or event"
@@ -369,14 +445,14 @@ func confineObject(sec *section, stmt string, m sqltext.Mode) string {
 		return "a CREATE statement without an object"
 	}
 	kind := strings.ToUpper(toks[i].Text)
-	switch kind {
-	case "VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "EVENT":
-	case "PACKAGE":
-		if i+1 < len(toks) && toks[i+1].Is("BODY") {
-			i++
+	if !kinds[kind] {
+		if kinds["VIEW"] {
+			return "only views, routines, packages, triggers and events are created here"
 		}
-	default:
-		return "only views, routines, packages, triggers and events are created here"
+		return "only routines and packages are created here"
+	}
+	if kind == "PACKAGE" && i+1 < len(toks) && toks[i+1].Is("BODY") {
+		i++
 	}
 	if toks[i].Kind != sqltext.Word {
 		return "a CREATE statement without an object"

@@ -13,15 +13,16 @@ import (
 )
 
 func TestRestoreConfine(t *testing.T) {
-	db := &dbPlan{src: &format.Database{Name: "shop"}, target: "shop_copy", whole: true}
+	db := &dbPlan{src: &format.Database{Name: "shop", Views: []string{"v", "v 2"}}, target: "shop_copy", whole: true}
 	tbl := &format.Table{Name: "t"}
 	secs := map[string]*section{
-		kindHeader: {kind: kindHeader},
-		kindCreate: {kind: kindCreate, db: db},
-		kindSchema: {kind: kindSchema, db: db, table: tbl},
-		kindData:   {kind: kindData, db: db, table: tbl},
-		kindPost:   {kind: kindPost, db: db},
-		kindFooter: {kind: kindFooter},
+		kindAccounts: {kind: kindAccounts},
+		kindHeader:   {kind: kindHeader},
+		kindCreate:   {kind: kindCreate, db: db},
+		kindSchema:   {kind: kindSchema, db: db, table: tbl},
+		kindData:     {kind: kindData, db: db, table: tbl},
+		kindPost:     {kind: kindPost, db: db},
+		kindFooter:   {kind: kindFooter},
 	}
 	ei := func(s string) string { return sqltext.ExecuteImmediate([]byte(s), "utf8mb4") }
 	nbe := sqltext.Mode{NoBackslashEscapes: true}
@@ -84,7 +85,51 @@ func TestRestoreConfine(t *testing.T) {
 		{kindPost, sqltext.Mode{}, "CREATE DEFINER=`u`@`%` PROCEDURE `p`() BEGIN SELECT 1; END", true},
 		{kindPost, sqltext.Mode{}, "CREATE USER 'x'@'%'", false},
 		{kindFooter, sqltext.Mode{}, "SELECT 1", false},
-		// Only a post section changes how statements are lexed.
+		// The create section: the database, its routines in their session, stand-ins of its views.
+		{kindCreate, sqltext.Mode{}, "SET SQL_MODE = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES'", true},
+		{kindCreate, sqltext.Mode{}, "SET CHARACTER_SET_CLIENT = 'cp932'", true},
+		{kindCreate, sqltext.Mode{}, "ALTER DATABASE COLLATE 'utf8mb4_general_ci'", true},
+		{kindCreate, sqltext.Mode{}, ei("CREATE DEFINER=`u`@`%` PROCEDURE `p`() INSERT INTO other.t VALUES (1)"), true},
+		{kindCreate, sqltext.Mode{}, ei("CREATE DEFINER=`u`@`%` FUNCTION `f`() RETURNS int RETURN 1"), true},
+		{kindCreate, sqltext.Mode{}, ei("CREATE DEFINER=`u`@`%` PROCEDURE `other`.`p`() SELECT 1"), false},
+		{kindCreate, sqltext.Mode{}, ei("CREATE ALGORITHM=UNDEFINED DEFINER=`u`@`%` SQL SECURITY DEFINER VIEW `v` AS select 1"), false},
+		{kindCreate, sqltext.Mode{}, ei("CREATE DEFINER=`u`@`%` TRIGGER `tr` BEFORE INSERT ON `t` FOR EACH ROW SET NEW.a = 1"), false},
+		{kindCreate, sqltext.Mode{}, "CREATE VIEW `v` AS SELECT 1 AS `a`, 1 AS `b c`", true},
+		{kindCreate, sqltext.Mode{}, "CREATE VIEW `v 2` AS SELECT 1 AS `a`", true},
+		{kindCreate, sqltext.Mode{}, "CREATE VIEW `shop`.`v` AS SELECT 1 AS `a`", true},
+		{kindCreate, sqltext.Mode{}, "CREATE VIEW `other`.`v` AS SELECT 1 AS `a`", false},
+		{kindCreate, sqltext.Mode{}, "CREATE VIEW `w` AS SELECT 1 AS `a`", false},
+		{kindCreate, sqltext.Mode{}, "CREATE VIEW `v` AS SELECT 1 AS `a` FROM mysql.user", false},
+		{kindCreate, sqltext.Mode{}, "CREATE VIEW `v` AS SELECT LOAD_FILE('/etc/passwd') AS `a`", false},
+		{kindCreate, sqltext.Mode{}, "CREATE DEFINER=`root`@`%` VIEW `v` AS SELECT 1 AS `a`", false},
+		// Schema sections: a leading USE, the settings a table needs and their DEFAULT.
+		{kindSchema, sqltext.Mode{}, "USE `shop`", true},
+		{kindSchema, sqltext.Mode{}, "USE `mysql`", false},
+		{kindSchema, sqltext.Mode{}, "SET SESSION innodb_strict_mode = 0", true},
+		{kindSchema, sqltext.Mode{}, "SET SESSION innodb_strict_mode = DEFAULT", true},
+		{kindSchema, sqltext.Mode{}, "SET SESSION max_heap_table_size = 33554432", true},
+		{kindSchema, sqltext.Mode{}, "SET SESSION max_heap_table_size = DEFAULT", true},
+		{kindSchema, sqltext.Mode{}, "SET GLOBAL innodb_strict_mode = 0", false},
+		{kindSchema, sqltext.Mode{}, "SET SESSION max_heap_table_size = (SELECT 1)", false},
+		{kindData, sqltext.Mode{}, "SET SESSION innodb_strict_mode = 0", false},
+		{kindHeader, sqltext.Mode{}, "SET SESSION max_heap_table_size = 1", false},
+		// Data sections: a leading USE, rows of a table whose every column is generated.
+		{kindData, sqltext.Mode{}, "USE `shop`", true},
+		{kindData, sqltext.Mode{}, "USE `other`", false},
+		{kindData, sqltext.Mode{}, "INSERT INTO `t` () VALUES (),(),()", true},
+		{kindData, sqltext.Mode{}, "INSERT INTO `t` () VALUES ((SELECT 1))", false},
+		// Post sections: a leading USE.
+		{kindPost, sqltext.Mode{}, "USE `shop`", true},
+		{kindPost, sqltext.Mode{}, "USE `other`", false},
+		// Accounts: the kinds of statement its own check then ties to the listed accounts.
+		{kindAccounts, sqltext.Mode{}, "CREATE USER IF NOT EXISTS `u`@`%` IDENTIFIED BY PASSWORD '*0'", true},
+		{kindAccounts, sqltext.Mode{}, "CREATE ROLE IF NOT EXISTS `r`", true},
+		{kindAccounts, sqltext.Mode{}, "GRANT SELECT ON `shop`.* TO `u`@`%`", true},
+		{kindAccounts, sqltext.Mode{}, "SET DEFAULT ROLE `r` FOR `u`@`%`", true},
+		{kindAccounts, sqltext.Mode{}, "SET GLOBAL read_only = 1", false},
+		{kindAccounts, sqltext.Mode{}, "DROP USER `u`@`%`", false},
+		{kindAccounts, sqltext.Mode{}, "SELECT 1 INTO OUTFILE '/tmp/x'", false},
+		// Only a create or post section changes how statements are lexed.
 		{kindData, sqltext.Mode{}, "SET sql_mode = 'NO_BACKSLASH_ESCAPES'", false},
 		{kindData, sqltext.Mode{}, "SET NAMES gbk", false},
 		{kindHeader, sqltext.Mode{}, "SET SQL_MODE = 'ANSI'", false},
