@@ -226,41 +226,50 @@ func loadManifest(t testing.TB, path string) *format.Manifest {
 	return m
 }
 
-// appendToData does what an attacker with write access to the bucket does: it inserts extra at
-// the end of table's data section of an uncompressed backup, moves every later range, and
-// recomputes every SHA-256 and the manifest's own checksum.
-func appendToData(t testing.TB, dir, id, db, table, extra string) {
+// appendToSection does what an attacker with write access to the bucket does: it inserts
+// extra at the end of table's data section (or, with table "", of db's create section) of an
+// uncompressed backup, moves every later range, and recomputes every SHA-256 and the
+// manifest's own checksum.
+func appendToSection(t testing.TB, dir, id, db, table, extra string) {
 	t.Helper()
 	objPath, manPath := backupFiles(t, dir, id)
 	m := loadManifest(t, manPath)
 	if m.Object.Compression != "none" {
-		t.Fatalf("appendToData needs an uncompressed backup, not %s", m.Object.Compression)
+		t.Fatalf("appendToSection needs an uncompressed backup, not %s", m.Object.Compression)
 	}
 	obj, err := os.ReadFile(objPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var tbl *format.Table
+	var sec *format.Range
 	for i := range m.Databases {
+		if m.Databases[i].Name == db && table == "" {
+			sec = &m.Databases[i].Create
+		}
 		for j := range m.Databases[i].Tables {
 			if m.Databases[i].Name == db && m.Databases[i].Tables[j].Name == table {
 				tbl = &m.Databases[i].Tables[j]
+				sec = &tbl.Data
 			}
 		}
 	}
-	if tbl == nil {
-		t.Fatalf("backup %s has no table %s.%s", id, db, table)
+	if sec == nil {
+		t.Fatalf("backup %s has no section for %s.%q", id, db, table)
 	}
-	end, n := tbl.Data.Offset+tbl.Data.Length, int64(len(extra))
+	end, n := sec.Offset+sec.Length, int64(len(extra))
 	obj = append(obj[:end:end], append([]byte(extra), obj[end:]...)...)
 	shift := func(r *format.Range) {
-		if r.Offset >= end && r != &tbl.Data {
+		if r.Offset >= end && r != sec {
 			r.Offset += n
 			r.RawOffset += n
 		}
 	}
 	shift(&m.Header)
 	shift(&m.Footer)
+	if m.Accounts != nil {
+		shift(&m.Accounts.Range)
+	}
 	for i := range m.Databases {
 		d := &m.Databases[i]
 		shift(&d.Create)
@@ -274,14 +283,16 @@ func appendToData(t testing.TB, dir, id, db, table, extra string) {
 			}
 		}
 	}
-	tbl.Data.Length += n
-	tbl.Data.RawLength += n
-	if k := len(tbl.Chunks); k > 0 {
-		tbl.Chunks[k-1].Length += n
-		tbl.Chunks[k-1].RawLength += n
+	sec.Length += n
+	sec.RawLength += n
+	if tbl != nil {
+		if k := len(tbl.Chunks); k > 0 {
+			tbl.Chunks[k-1].Length += n
+			tbl.Chunks[k-1].RawLength += n
+		}
+		sum := sha256.Sum256(obj[tbl.Data.Offset : tbl.Data.Offset+tbl.Data.Length])
+		tbl.DataSHA256 = hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256(obj[tbl.Data.Offset : tbl.Data.Offset+tbl.Data.Length])
-	tbl.DataSHA256 = hex.EncodeToString(sum[:])
 	whole := sha256.Sum256(obj)
 	m.Object.SHA256 = hex.EncodeToString(whole[:])
 	m.Object.Size += n

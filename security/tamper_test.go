@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/dbtest"
 )
 
@@ -41,7 +42,7 @@ func TestTamperedDataSectionRefused(t *testing.T) {
 		t.Run(a.name, func(t *testing.T) {
 			dir := t.TempDir()
 			id := backupNow(t, src, dir, "none", db)
-			appendToData(t, dir, id, db, "t", a.sql)
+			appendToSection(t, dir, id, db, "t", a.sql)
 			if r := runCLI(t, dst, dst.User, string(dst.Password), dir, "verify", id); r.code != 0 {
 				t.Fatalf("the resealed backup fails verify (exit %d), so this tests nothing: %s", r.code, r.stderr)
 			}
@@ -119,5 +120,52 @@ func TestErrorShowsNoValues(t *testing.T) {
 	}
 	if strings.Contains(out, secret) || strings.Contains(out, "45-67") {
 		t.Errorf("a row value appears in the restore's output:\n%s", out)
+	}
+}
+
+// TestTamperedCreateSectionRefused: the create section, where routines and stand-in views now
+// stand, holds nothing but what a dump writes there: a resealed backup with a stand-in that
+// reads another database, an object of another database or of another kind, or EXECUTE
+// IMMEDIATE of anything but an object's CREATE is refused before anything runs.
+func TestTamperedCreateSectionRefused(t *testing.T) {
+	src, dst := dbtest.Source(t), dbtest.Target(t)
+	db, third := dbtest.UniqueName("sec_tcreate"), dbtest.UniqueName("sec_third")
+	into := db + "_c"
+	dropAtEnd(t, src, db)
+	dropAtEnd(t, dst, db, into, third)
+	q := dbtest.QuoteIdent
+	rootClient(t, src, "CREATE DATABASE "+q(db)+";\nCREATE TABLE "+q(db)+".t (id INT PRIMARY KEY);\nCREATE VIEW "+q(db)+".v AS SELECT id FROM "+q(db)+".t;\n")
+	rootClient(t, dst, "CREATE DATABASE "+q(third)+";\nCREATE TABLE "+q(third)+".t (v VARCHAR(200));\n")
+	ei := func(s string) string { return sqltext.ExecuteImmediate([]byte(s), "utf8mb4") + ";\n" }
+	attacks := []struct{ name, sql string }{
+		{"stand-in reading another database", "CREATE VIEW `v` AS SELECT 1 AS `id` FROM " + q(third) + ".t;\n"},
+		{"stand-in of an expression", "CREATE VIEW `v` AS SELECT CURRENT_USER() AS `id`;\n"},
+		{"routine of another database", ei("CREATE PROCEDURE " + q(third) + ".p() INSERT INTO " + q(third) + ".t VALUES (1)")},
+		{"view with a definer", ei("CREATE DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `w` AS SELECT 1")},
+		{"event", ei("CREATE EVENT e ON SCHEDULE EVERY 1 SECOND DO INSERT INTO " + q(third) + ".t VALUES (2)")},
+		{"execute immediate of a grant", ei("GRANT ALL ON *.* TO CURRENT_USER")},
+		{"set global", "SET GLOBAL event_scheduler = ON;\n"},
+	}
+	for _, a := range attacks {
+		t.Run(a.name, func(t *testing.T) {
+			dir := t.TempDir()
+			id := backupNow(t, src, dir, "none", db)
+			appendToSection(t, dir, id, db, "", a.sql)
+			if r := runCLI(t, dst, dst.User, string(dst.Password), dir, "verify", id); r.code != 0 {
+				t.Fatalf("the resealed backup fails verify (exit %d), so this tests nothing: %s", r.code, r.stderr)
+			}
+			for _, args := range [][]string{{"restore", id}, {"restore", id, "-d", db, "--into", into}} {
+				r := runCLI(t, dst, dst.User, string(dst.Password), dir, args...)
+				out := r.stdout + r.stderr
+				if r.code != 3 || !strings.Contains(out, "tampered with") || !strings.Contains(out, "create section of database") || !strings.Contains(out, "nothing was applied") {
+					t.Errorf("%v: exit %d, want 3, the create section named and nothing applied:\n%s", args, r.code, out)
+				}
+				c := openAs(t, dst, dst.User, string(dst.Password), "")
+				if dbs := queryStrings(t, c, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?, ?)", db, into); len(dbs) != 0 {
+					t.Errorf("%v: verify-first restore created %q", args, dbs)
+				}
+				rootClient(t, dst, "DROP DATABASE IF EXISTS "+q(into)+";\nDROP DATABASE IF EXISTS "+q(db)+";\n")
+			}
+		})
 	}
 }
