@@ -94,6 +94,9 @@ func TestRestoreConfine(t *testing.T) {
 		{kindCreate, sqltext.Mode{}, ei("CREATE DEFINER=`u`@`%` PROCEDURE `other`.`p`() SELECT 1"), false},
 		{kindCreate, sqltext.Mode{}, ei("CREATE ALGORITHM=UNDEFINED DEFINER=`u`@`%` SQL SECURITY DEFINER VIEW `v` AS select 1"), false},
 		{kindCreate, sqltext.Mode{}, ei("CREATE DEFINER=`u`@`%` TRIGGER `tr` BEFORE INSERT ON `t` FOR EACH ROW SET NEW.a = 1"), false},
+		// As dumps wrote routines here before EXECUTE IMMEDIATE, between DELIMITER lines.
+		{kindCreate, sqltext.Mode{}, "CREATE DEFINER=`u`@`%` PROCEDURE `p`() BEGIN SELECT 1; END", true},
+		{kindCreate, sqltext.Mode{}, "CREATE DEFINER=`u`@`%` EVENT `e` ON SCHEDULE EVERY 1 DAY DO SELECT 1", false},
 		{kindCreate, sqltext.Mode{}, "CREATE VIEW `v` AS SELECT 1 AS `a`, 1 AS `b c`", true},
 		{kindCreate, sqltext.Mode{}, "CREATE VIEW `v 2` AS SELECT 1 AS `a`", true},
 		{kindCreate, sqltext.Mode{}, "CREATE VIEW `shop`.`v` AS SELECT 1 AS `a`", true},
