@@ -14,14 +14,10 @@ import (
 // database restore under another name, a --table restore and without verify-first. The restore
 // runs as a least-privilege user: rights on the target databases only.
 func TestTamperedDataSectionRefused(t *testing.T) {
-	src, dst := dbtest.Source(t), dbtest.Target(t)
-	db, third := dbtest.UniqueName("sec_tamper"), dbtest.UniqueName("sec_third")
-	into := db + "_c"
-	dropAtEnd(t, src, db)
-	dropAtEnd(t, dst, db, into, third)
 	q := dbtest.QuoteIdent
-	rootClient(t, src, "CREATE DATABASE "+q(db)+";\nCREATE TABLE "+q(db)+".t (id INT PRIMARY KEY, v VARCHAR(50));\nINSERT INTO "+q(db)+".t VALUES (1,'a'),(2,'b');\n")
-	rootClient(t, dst, "CREATE DATABASE "+q(third)+";\nCREATE TABLE "+q(third)+".t (v VARCHAR(200));\n")
+	src, dst, db, third, into := tamperSetup(t, "sec_tamper", func(db string) string {
+		return "CREATE TABLE " + q(db) + ".t (id INT PRIMARY KEY, v VARCHAR(50));\nINSERT INTO " + q(db) + ".t VALUES (1,'a'),(2,'b');\n"
+	})
 	user := "sec_" + strings.TrimPrefix(dbtest.UniqueName("r"), "r_")[:10]
 	pw := createUser(t, dst, user, "ALL PRIVILEGES ON "+q(into)+".*", "ALL PRIVILEGES ON "+q(db)+".*")
 	outfile := "/tmp/" + dbtest.UniqueName("sec_outfile")
@@ -40,12 +36,7 @@ func TestTamperedDataSectionRefused(t *testing.T) {
 	}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
-			dir := t.TempDir()
-			id := backupNow(t, src, dir, "none", db)
-			appendToSection(t, dir, id, db, "t", a.sql)
-			if r := runCLI(t, dst, dst.User, string(dst.Password), dir, "verify", id); r.code != 0 {
-				t.Fatalf("the resealed backup fails verify (exit %d), so this tests nothing: %s", r.code, r.stderr)
-			}
+			dir, id := tamperedBackup(t, src, dst, db, "t", a.sql)
 			for _, run := range []struct {
 				user, pw string
 				args     []string
@@ -95,6 +86,35 @@ func TestTamperedDataSectionRefused(t *testing.T) {
 	}
 }
 
+// tamperSetup creates a database on the source with what objects(db) creates, and on the
+// target a third database with a table t a tampered backup must not reach; it names the
+// --into target too, and drops all of them at the end.
+func tamperSetup(t *testing.T, prefix string, objects func(db string) string) (src, dst *dbtest.Server, db, third, into string) {
+	t.Helper()
+	src, dst = dbtest.Source(t), dbtest.Target(t)
+	db, third = dbtest.UniqueName(prefix), dbtest.UniqueName("sec_third")
+	into = db + "_c"
+	dropAtEnd(t, src, db)
+	dropAtEnd(t, dst, db, into, third)
+	q := dbtest.QuoteIdent
+	rootClient(t, src, "CREATE DATABASE "+q(db)+";\n"+objects(db))
+	rootClient(t, dst, "CREATE DATABASE "+q(third)+";\nCREATE TABLE "+q(third)+".t (v VARCHAR(200));\n")
+	return src, dst, db, third, into
+}
+
+// tamperedBackup takes an uncompressed backup of db, appends extra to a section (see
+// appendToSection) and checks that the resealed backup passes verify.
+func tamperedBackup(t *testing.T, src, dst *dbtest.Server, db, table, extra string) (dir, id string) {
+	t.Helper()
+	dir = t.TempDir()
+	id = backupNow(t, src, dir, "none", db)
+	appendToSection(t, dir, id, db, table, extra)
+	if r := runCLI(t, dst, dst.User, string(dst.Password), dir, "verify", id); r.code != 0 {
+		t.Fatalf("the resealed backup fails verify (exit %d), so this tests nothing: %s", r.code, r.stderr)
+	}
+	return dir, id
+}
+
 // TestErrorShowsNoValues: a failing INSERT's error, and so the result a Job reports, names the
 // table and the statement's start but none of its values.
 func TestErrorShowsNoValues(t *testing.T) {
@@ -128,14 +148,10 @@ func TestErrorShowsNoValues(t *testing.T) {
 // reads another database, an object of another database or of another kind, or EXECUTE
 // IMMEDIATE of anything but an object's CREATE is refused before anything runs.
 func TestTamperedCreateSectionRefused(t *testing.T) {
-	src, dst := dbtest.Source(t), dbtest.Target(t)
-	db, third := dbtest.UniqueName("sec_tcreate"), dbtest.UniqueName("sec_third")
-	into := db + "_c"
-	dropAtEnd(t, src, db)
-	dropAtEnd(t, dst, db, into, third)
 	q := dbtest.QuoteIdent
-	rootClient(t, src, "CREATE DATABASE "+q(db)+";\nCREATE TABLE "+q(db)+".t (id INT PRIMARY KEY);\nCREATE VIEW "+q(db)+".v AS SELECT id FROM "+q(db)+".t;\n")
-	rootClient(t, dst, "CREATE DATABASE "+q(third)+";\nCREATE TABLE "+q(third)+".t (v VARCHAR(200));\n")
+	src, dst, db, third, into := tamperSetup(t, "sec_tcreate", func(db string) string {
+		return "CREATE TABLE " + q(db) + ".t (id INT PRIMARY KEY);\nCREATE VIEW " + q(db) + ".v AS SELECT id FROM " + q(db) + ".t;\n"
+	})
 	ei := func(s string) string { return sqltext.ExecuteImmediate([]byte(s), "utf8mb4") + ";\n" }
 	attacks := []struct{ name, sql string }{
 		{"stand-in reading another database", "CREATE VIEW `v` AS SELECT 1 AS `id` FROM " + q(third) + ".t;\n"},
@@ -148,12 +164,7 @@ func TestTamperedCreateSectionRefused(t *testing.T) {
 	}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
-			dir := t.TempDir()
-			id := backupNow(t, src, dir, "none", db)
-			appendToSection(t, dir, id, db, "", a.sql)
-			if r := runCLI(t, dst, dst.User, string(dst.Password), dir, "verify", id); r.code != 0 {
-				t.Fatalf("the resealed backup fails verify (exit %d), so this tests nothing: %s", r.code, r.stderr)
-			}
+			dir, id := tamperedBackup(t, src, dst, db, "", a.sql)
 			for _, args := range [][]string{{"restore", id}, {"restore", id, "-d", db, "--into", into}} {
 				r := runCLI(t, dst, dst.User, string(dst.Password), dir, args...)
 				out := r.stdout + r.stderr
