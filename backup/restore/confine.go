@@ -164,9 +164,10 @@ func confine(sec *section, st sqltext.Statement) error {
 	return confineError(sec, st, "no dump writes this statement in a "+sec.kind+" section")
 }
 
-// postObject returns the CREATE statement of a post section's object and the mode it is lexed
-// in: the bytes of EXECUTE IMMEDIATE CONVERT(0x.. USING cs), in cs, or (as earlier dumps wrote
-// them) the statement itself.
+// postObject returns the CREATE statement of an object (a create section's routine, a post
+// section's view, trigger or event) and the mode it is lexed in: the bytes of EXECUTE
+// IMMEDIATE CONVERT(0x.. USING cs), in cs, or (as earlier dumps wrote them) the statement
+// itself.
 func postObject(st sqltext.Statement) (string, sqltext.Mode, bool) {
 	if b, cs, ok := sqltext.ParseExecuteImmediate(st.SQL); ok {
 		m := st.Mode
