@@ -31,8 +31,10 @@ const restoreSession = "SET NAMES utf8mb4;\nSET SQL_MODE = 'NO_AUTO_VALUE_ON_ZER
 // sections stay addressable and a stock replay runs in the right database.
 func (d *dumper) plan(ctx context.Context, p *pipe, m *format.Manifest) error {
 	d.prog.start(d.dbs)
-	header := fmt.Sprintf("-- %s %s dump %s\n-- server %s\n-- started %s\n%s",
-		format.ToolName, sqltext.CommentSafe(version.Version), d.id, sqltext.CommentSafe(d.server), d.started.UTC().Format(time.RFC3339), format.HeaderSQL)
+	// The first line turns the stock client's sandbox mode on, as mariadb-dump's does: a
+	// replay through `mariadb` then refuses client commands (\! runs a shell command).
+	header := fmt.Sprintf("%s\n-- %s %s dump %s\n-- server %s\n-- started %s\n%s",
+		sqltext.SandboxLine, format.ToolName, sqltext.CommentSafe(version.Version), d.id, sqltext.CommentSafe(d.server), d.started.UTC().Format(time.RFC3339), format.HeaderSQL)
 	if err := p.section(ctx, &m.Header, header); err != nil {
 		return err
 	}
@@ -217,10 +219,13 @@ func orReplace(o *objInfo) *objInfo {
 
 // writeObject writes a view, routine, trigger or event in the session it was created in, so
 // that its string literals, its sql_mode-dependent syntax and (for events) its time zone mean
-// what they meant. Routines, triggers and events go between DELIMITER lines, as the stock
-// client needs for bodies with semicolons. A routine created when the database had another
-// collation is created under that one again (ALTER DATABASE without a name: the current one,
-// so the section does not name its database).
+// what they meant. The CREATE statement itself is written with sqltext.ExecuteImmediate: its
+// bytes as a hex literal in its character_set_client, which neither our splitter nor the stock
+// client can cut or change whatever its body holds (NO_BACKSLASH_ESCAPES or ANSI_QUOTES
+// strings, multi-byte characters ending in 0x5C, delimiters, client commands), and which the
+// server stores exactly as SHOW CREATE returned it. A routine created when the database had
+// another collation is created under that one again (ALTER DATABASE without a name: the
+// current one, so the section does not name its database).
 func writeObject(b *strings.Builder, o *objInfo, dbCollation string) {
 	alterDB := o.Type != "VIEW" && o.DBCollation != "" && o.DBCollation != dbCollation
 	if alterDB {
@@ -238,14 +243,12 @@ func writeObject(b *strings.Builder, o *objInfo, dbCollation string) {
 	if o.Collation != "" {
 		fmt.Fprintf(b, "SET COLLATION_CONNECTION = %s;\n", sqltext.QuoteString(o.Collation))
 	}
-	if o.Type == "VIEW" {
-		b.Write(o.Create)
-		b.WriteString(";\n")
-	} else {
-		b.WriteString("DELIMITER ;;\n")
-		b.Write(o.Create)
-		b.WriteString(";;\nDELIMITER ;\n")
+	cs := o.CharsetClient
+	if cs == "" {
+		cs = "utf8mb4"
 	}
+	b.WriteString(sqltext.ExecuteImmediate(o.Create, cs))
+	b.WriteString(";\n")
 	b.WriteString(restoreSession)
 	if alterDB {
 		fmt.Fprintf(b, "ALTER DATABASE COLLATE %s;\n", sqltext.QuoteString(dbCollation))

@@ -75,7 +75,8 @@ func dumpReplay(t *testing.T, c dbconn.Config, file, compression string) {
 	default:
 		dec = []string{"cat", file}
 	}
-	sh := fmt.Sprintf("%s | mariadb -h %s -P %d -u %s --comments", strings.Join(dec, " "), c.Host, c.Port, c.User)
+	// No --comments: the objects' statements travel as hex, with their comments.
+	sh := fmt.Sprintf("%s | mariadb -h %s -P %d -u %s", strings.Join(dec, " "), c.Host, c.Port, c.User)
 	cmd := exec.CommandContext(t.Context(), "sh", "-c", sh)
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+string(c.Password))
 	cmd.Dir = t.TempDir() // a \! command, were one to run, would act here

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/internal/dbtest"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -73,15 +75,25 @@ func (c *exactCase) noHistory(db string) []string {
 	return out
 }
 
-// sql returns the uncompressed dump.
+// sql returns the uncompressed dump, every object's EXECUTE IMMEDIATE shown as the CREATE
+// statement it runs.
 func (c *exactCase) sql(t *testing.T) string {
 	t.Helper()
 	out, err := exec.CommandContext(t.Context(), "zstd", "-dc", c.file).Output()
 	if err != nil {
 		t.Fatalf("zstd -dc: %v", err)
 	}
-	return string(out)
+	return executeImmediateRE.ReplaceAllStringFunc(string(out), func(q string) string {
+		b, _, ok := sqltext.ParseExecuteImmediate(q)
+		if !ok {
+			t.Fatalf("an object statement %.80q that does not parse", q)
+		}
+		return string(b)
+	})
 }
+
+// executeImmediateRE matches an object's statement as sqltext.ExecuteImmediate writes it.
+var executeImmediateRE = regexp.MustCompile(`EXECUTE IMMEDIATE CONVERT\(0x[0-9A-Fa-f]* USING [0-9A-Za-z_]+\)`)
 
 // dropTarget drops the case's databases on the target.
 func (c *exactCase) dropTarget(t *testing.T, names ...string) {

@@ -95,6 +95,11 @@ func splitApply(ctx context.Context, raw io.Reader, sp *span, apply applyFunc) e
 		for {
 			st, err := s.Next()
 			if errors.Is(err, io.EOF) {
+				// Every section ends in the default session (see confine).
+				if s.Mode != (sqltext.Mode{}) && len(sp.sections) > 0 {
+					perr = sessionError(sp.sections[min(i, len(sp.sections)-1)], sp.rawOffset+sp.rawLength)
+					close(failed)
+				}
 				return
 			}
 			if err != nil {
@@ -102,8 +107,14 @@ func splitApply(ctx context.Context, raw io.Reader, sp *span, apply applyFunc) e
 				close(failed)
 				return
 			}
+			prev := i
 			for i < len(sp.sections) && st.Offset >= sp.sections[i].r.RawOffset+sp.sections[i].r.RawLength {
 				i++
+			}
+			if i != prev && st.Mode != (sqltext.Mode{}) {
+				perr = sessionError(sp.sections[prev], st.Offset)
+				close(failed)
+				return
 			}
 			if i == len(sp.sections) {
 				perr = fmt.Errorf("%w: statement at raw offset %d is outside every section of the manifest", format.ErrVerify, st.Offset)
@@ -356,18 +367,21 @@ func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section)
 			return err
 		}
 	}
+	if err := confine(sec, st); err != nil {
+		return err
+	}
 	if sec.kind == kindAccounts {
 		return a.applyAccount(ctx, st)
 	}
 	q := st.SQL
-	if sec.kind == kindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, q) {
+	if sec.kind == kindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, st) {
 		return nil
 	}
 	if a.plan.rename && sec.kind == kindCreate && isCreateDatabase(q) {
 		return nil // created under its new name by prepare
 	}
 	if a.plan.rename && sec.db != nil {
-		q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
+		q = rewriteStatement(st, sec.db.src.Name, sec.db.target)
 	}
 	if sec.kind == kindHeader {
 		a.header = append(a.header, q)
@@ -384,11 +398,16 @@ func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section)
 // wantInTableRestore picks, from a post section, what a --table restore applies: the triggers
 // of its tables, and every SET, which wraps each object in its session and restores the
 // header's after it.
-func (a *applier) wantInTableRestore(db *dbPlan, q string) bool {
+func (a *applier) wantInTableRestore(db *dbPlan, st sqltext.Statement) bool {
+	q := st.SQL
 	if len(q) > 4 && strings.EqualFold(q[:4], "SET ") {
 		return true
 	}
-	table, ok := triggerTable(q)
+	body, m, ok := postObject(st)
+	if !ok {
+		return false
+	}
+	table, ok := triggerTable(body, m)
 	if !ok {
 		return false
 	}
@@ -442,10 +461,25 @@ func isUse(q string) bool {
 	return len(q) > 4 && strings.EqualFold(q[:3], "USE") && (q[3] == ' ' || q[3] == '\t' || q[3] == '\n' || q[3] == '`')
 }
 
-// stmtPreview is the start of a statement for an error message: enough to recognise it, never the
-// bulk of its values.
+// stmtPreview is the start of a statement for an error message: enough to recognise it, never
+// its values. An INSERT is cut just after VALUES; a SET, a DO or an EXECUTE IMMEDIATE (whose
+// hex is an object's text) after its first words; anything else after 120 bytes.
 func stmtPreview(q string) string {
 	const most = 120
+	toks := sqltext.Tokens(q, sqltext.Mode{}, 64)
+	if len(toks) > 0 {
+		switch {
+		case toks[0].Is("INSERT") || toks[0].Is("REPLACE"):
+			for _, t := range toks {
+				if t.Is("VALUES") || t.Is("VALUE") || t.Is("SELECT") || t.Is("SET") {
+					return q[:t.Pos+len(t.Raw)] + " ..."
+				}
+			}
+			return leadingWords(q, sqltext.Mode{})
+		case toks[0].Is("DO") || toks[0].Is("EXECUTE") || toks[0].Is("SET") || toks[0].Is("CALL") || toks[0].Is("SELECT"):
+			return leadingWords(q, sqltext.Mode{})
+		}
+	}
 	if len(q) <= most {
 		return q
 	}

@@ -296,9 +296,16 @@ func TestRestoreSplitsDumpOutput(t *testing.T) {
 			inserts++
 		case strings.HasPrefix(st.SQL, "CREATE"):
 			creates++
-			if strings.Contains(st.SQL, "DELIMITER") {
-				t.Errorf("a DELIMITER line leaked into %q", st.SQL)
+		case strings.HasPrefix(st.SQL, "EXECUTE IMMEDIATE"):
+			// Views, routines, triggers and events: their CREATE as hex, whole.
+			b, _, ok := sqltext.ParseExecuteImmediate(st.SQL)
+			if !ok || !strings.HasPrefix(string(b), "CREATE") {
+				t.Errorf("an object statement %.60q does not hold a CREATE", st.SQL)
 			}
+			creates++
+		}
+		if strings.HasPrefix(st.SQL, "CREATE") && strings.Contains(st.SQL, "DELIMITER") {
+			t.Errorf("a DELIMITER line leaked into %q", st.SQL)
 		}
 	}
 	// database, 5 tables and a sequence, 2 views, trigger, procedure, function, event.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -162,9 +163,35 @@ func (t *txState) commit(ctx context.Context) error {
 	return nil
 }
 
-// stmtError names the object, the statement's offset and its start; never its values.
+// stmtError names the object, the statement's offset and its start; never its values, neither
+// in the preview nor in the server's message (see withholdValue).
 func stmtError(sec *section, st sqltext.Statement, q string, err error) error {
-	return fmt.Errorf("%s: statement at offset %d (%q): %w", sec.what(), st.Offset, stmtPreview(q), err)
+	return fmt.Errorf("%s: statement at offset %d (%q): %w", sec.what(), st.Offset, stmtPreview(q), withholdValue(err))
+}
+
+// valueErrors are the server errors whose message quotes a row's value: duplicate entry,
+// incorrect value for a column, truncated incorrect value, a wrong string for its character set.
+var valueErrors = map[uint16]bool{1062: true, 1366: true, 1292: true, 1367: true, 1300: true, 1411: true, 4078: true}
+
+// withholdValue returns err with the value in such a message replaced by '...': the number,
+// the state and the rest of the message (the key or column) stay.
+func withholdValue(err error) error {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || !valueErrors[me.Number] {
+		return err
+	}
+	msg := me.Message
+	i := strings.IndexByte(msg, '\'')
+	j := strings.LastIndex(msg, "' for ")
+	if j <= i {
+		j = strings.LastIndexByte(msg, '\'')
+	}
+	if i < 0 || j <= i {
+		return err
+	}
+	c := *me
+	c.Message = msg[:i] + "'...'" + msg[j+1:]
+	return &c
 }
 
 // worker is one connection that loads data jobs.
@@ -277,9 +304,12 @@ func (p *workerPool) run(ctx context.Context, w *worker, j job) (int64, int64, e
 			if seen++; seen <= committed {
 				return nil // committed before a deadlock rolled back what followed
 			}
+			if err := confine(sec, st); err != nil {
+				return err
+			}
 			q := st.SQL
 			if p.plan.rename && isUse(q) {
-				q = rewriteQualifier(q, sec.db.src.Name, sec.db.target)
+				q = rewriteStatement(st, sec.db.src.Name, sec.db.target)
 			}
 			commits, err := w.tx.next(ctx)
 			if commits {

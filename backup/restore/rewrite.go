@@ -11,7 +11,25 @@ import (
 // data that merely mentions the name is not changed; executable comments are code and are
 // rewritten. A name preceded by a dot is a table or column that happens to share the name, and
 // stays.
-func rewriteQualifier(stmt, old, new string) string {
+func rewriteQualifier(stmt, old, new string) string { return rewriteIn(stmt, old, new, sqltext.Mode{}) }
+
+// rewriteStatement rewrites st's qualifiers as rewriteQualifier does, lexing it under the mode it
+// runs in; an object written as EXECUTE IMMEDIATE has its statement rewritten and written back.
+func rewriteStatement(st sqltext.Statement, old, new string) string {
+	if b, cs, ok := sqltext.ParseExecuteImmediate(st.SQL); ok {
+		m := st.Mode
+		m.SetCharset(cs)
+		r := rewriteIn(string(b), old, new, m)
+		if r == string(b) {
+			return st.SQL
+		}
+		return sqltext.ExecuteImmediate([]byte(r), cs)
+	}
+	return rewriteIn(st.SQL, old, new, st.Mode)
+}
+
+// rewriteIn is rewriteQualifier for a statement lexed under m.
+func rewriteIn(stmt, old, new string, m sqltext.Mode) string {
 	if old == new || !strings.Contains(stmt, strings.ReplaceAll(old, "`", "``")) && !strings.Contains(stmt, old) {
 		return stmt
 	}
@@ -26,8 +44,8 @@ func rewriteQualifier(stmt, old, new string) string {
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			i++
-		case c == '\'' || c == '"':
-			i = skipQuoted(stmt, i, c)
+		case c == '\'' || (c == '"' && !m.ANSIQuotes):
+			i = sqltext.QuotedEnd(stmt, i, m)
 			prevDot, afterUse = false, false
 		case c == '#' || (c == '-' && strings.HasPrefix(stmt[i:], "--") && (i+2 >= len(stmt) || stmt[i+2] <= ' ')):
 			if j := strings.IndexByte(stmt[i:], '\n'); j >= 0 {
@@ -45,12 +63,12 @@ func rewriteQualifier(stmt, old, new string) string {
 			} else {
 				i = len(stmt)
 			}
-		case c == '`' || identByte(c):
+		case c == '`' || c == '"' || identByte(c):
 			start := i
 			var name string
-			if c == '`' {
-				i = skipQuoted(stmt, i, '`')
-				name = strings.ReplaceAll(stmt[start+1:max(start+1, i-1)], "``", "`")
+			if c == '`' || c == '"' {
+				i = sqltext.QuotedEnd(stmt, i, m)
+				name = strings.ReplaceAll(stmt[start+1:max(start+1, i-1)], string([]byte{c, c}), string(c))
 			} else {
 				for i < len(stmt) && identByte(stmt[i]) {
 					i++
@@ -82,25 +100,6 @@ func rewriteQualifier(stmt, old, new string) string {
 	return b.String()
 }
 
-// skipQuoted returns the index just past the quoted token starting at i.
-func skipQuoted(s string, i int, q byte) int {
-	for j := i + 1; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			if q != '`' {
-				j++
-			}
-		case q:
-			if j+1 < len(s) && s[j+1] == q {
-				j++ // doubled quote
-				continue
-			}
-			return j + 1
-		}
-	}
-	return len(s)
-}
-
 func nextIsDot(s string, i int) bool {
 	for ; i < len(s); i++ {
 		switch s[i] {
@@ -119,76 +118,22 @@ func identByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-// token is a word of a statement: an identifier (bare or backquoted, unquoted here), or
-// one punctuation byte. String literals and comments are dropped.
-type token struct {
-	text   string
-	quoted bool
-}
-
-// tokens returns the first limit tokens of stmt; executable comments are read as code.
-func tokens(stmt string, limit int) []token {
-	var out []token
-	for i := 0; i < len(stmt) && len(out) < limit; {
-		c := stmt[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			i++
-		case c == '\'' || c == '"':
-			i = skipQuoted(stmt, i, c)
-		case c == '#' || (c == '-' && strings.HasPrefix(stmt[i:], "--") && (i+2 >= len(stmt) || stmt[i+2] <= ' ')):
-			if j := strings.IndexByte(stmt[i:], '\n'); j >= 0 {
-				i += j + 1
-			} else {
-				i = len(stmt)
-			}
-		case strings.HasPrefix(stmt[i:], "/*!") || strings.HasPrefix(stmt[i:], "/*M!"):
-			i += strings.IndexByte(stmt[i:], '!') + 1
-			for i < len(stmt) && stmt[i] >= '0' && stmt[i] <= '9' {
-				i++ // the version number
-			}
-		case strings.HasPrefix(stmt[i:], "*/"):
-			i += 2 // end of an executable comment
-		case strings.HasPrefix(stmt[i:], "/*"):
-			if j := strings.Index(stmt[i+2:], "*/"); j >= 0 {
-				i += 2 + j + 2
-			} else {
-				i = len(stmt)
-			}
-		case c == '`':
-			j := skipQuoted(stmt, i, '`')
-			out = append(out, token{text: strings.ReplaceAll(stmt[i+1:max(i+1, j-1)], "``", "`"), quoted: true})
-			i = j
-		case identByte(c):
-			j := i
-			for j < len(stmt) && identByte(stmt[j]) {
-				j++
-			}
-			out = append(out, token{text: stmt[i:j]})
-			i = j
-		default:
-			out = append(out, token{text: stmt[i : i+1]})
-			i++
-		}
-	}
-	return out
-}
-
 // triggerTable returns the table a CREATE TRIGGER statement (as SHOW CREATE TRIGGER
 // writes it) is defined on, or false for any other statement.
-func triggerTable(stmt string) (string, bool) {
-	toks := tokens(stmt, 64)
+func triggerTable(stmt string, m sqltext.Mode) (string, bool) {
+	toks := sqltext.Tokens(stmt, m, 64)
 	kw := func(i int, words ...string) bool {
-		if i >= len(toks) || toks[i].quoted {
+		if i >= len(toks) {
 			return false
 		}
 		for _, w := range words {
-			if strings.EqualFold(toks[i].text, w) {
+			if toks[i].Is(w) {
 				return true
 			}
 		}
 		return false
 	}
+	dot := func(i int) bool { return i < len(toks) && toks[i].Kind == sqltext.Punct && toks[i].Text == "." }
 	if !kw(0, "CREATE") {
 		return "", false
 	}
@@ -207,7 +152,7 @@ func triggerTable(stmt string) (string, bool) {
 		i += 3 // IF NOT EXISTS
 	}
 	i++ // the trigger's name
-	if i < len(toks) && toks[i].text == "." && !toks[i].quoted {
+	if dot(i) {
 		i += 2 // db.name
 	}
 	if !kw(i, "BEFORE", "AFTER") {
@@ -221,9 +166,9 @@ func triggerTable(stmt string) (string, bool) {
 		return "", false
 	}
 	i++
-	table := toks[i].text
-	if i+2 < len(toks) && toks[i+1].text == "." && !toks[i+1].quoted {
-		table = toks[i+2].text
+	table := toks[i].Text
+	if i+2 < len(toks) && dot(i+1) {
+		table = toks[i+2].Text
 	}
 	return table, true
 }

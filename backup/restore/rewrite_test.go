@@ -3,6 +3,8 @@ package restore
 import (
 	"strings"
 	"testing"
+
+	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
 func TestRestoreRewriteQualifier(t *testing.T) {
@@ -49,7 +51,7 @@ func TestRestoreTriggerTable(t *testing.T) {
 		{"CREATE ALGORITHM=UNDEFINED VIEW `v` AS SELECT 'TRIGGER x BEFORE INSERT ON t'", "", false},
 		{"SET SQL_MODE = 'TRIGGER'", "", false},
 	} {
-		table, ok := triggerTable(tc.in)
+		table, ok := triggerTable(tc.in, sqltext.Mode{})
 		if table != tc.table || ok != tc.ok {
 			t.Errorf("restoreTriggerTable(%q) = %q, %v; want %q, %v", tc.in, table, ok, tc.table, tc.ok)
 		}
@@ -68,6 +70,6 @@ func FuzzRestoreRewrite(f *testing.F) {
 		if !strings.Contains(in, "db") && out != in {
 			t.Fatalf("rewrote %q without the name in it: %q", in, out)
 		}
-		triggerTable(in)
+		triggerTable(in, sqltext.Mode{})
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/sqltext"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -172,20 +173,44 @@ func (s *session) verifyFirst(ctx context.Context, secs []*section) error {
 	if s.opts.NoVerifyFirst {
 		return nil
 	}
-	if len(s.opts.Tables) == 0 {
-		s.log.Info("verifying object before restore", "id", m.ID, "object", m.Object.Key, "bytes", m.Object.Size)
-		if err := s.verify(ctx, s.b, m); err != nil {
-			return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
+	// Every statement the restore would run is checked against what a dump writes in its
+	// section before the first one runs (see confine); for a database restore that pass reads
+	// the object while the verifier reads it too.
+	check := func(ctx context.Context) error {
+		s.log.Info("checking the statements before restore", "id", m.ID, "object", m.Object.Key)
+		fn := func(_ context.Context, st sqltext.Statement, sec *section) error { return confine(sec, st) }
+		for _, sp := range spans(secs) {
+			if _, err := streamSpan(ctx, s.b, m, sp, fn); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
-	// --table reads only the table's ranges: verify those (their raw lengths and data
-	// SHA-256) rather than the whole object, which could be far larger.
-	s.log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
-	for _, sp := range spans(secs) {
-		if _, err := streamSpan(ctx, s.b, m, sp, nil); err != nil {
-			return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
+	fail := func(err error) error {
+		return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
+	}
+	if len(s.opts.Tables) > 0 {
+		// --table reads only the table's ranges: the check verifies those (their raw lengths
+		// and data SHA-256) rather than the whole object, which could be far larger.
+		s.log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
+		if err := check(ctx); err != nil {
+			return fail(err)
 		}
+		return nil
+	}
+	s.log.Info("verifying object before restore", "id", m.ID, "object", m.Object.Key, "bytes", m.Object.Size)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cerr := make(chan error, 1)
+	go func() { cerr <- check(cctx) }()
+	// The verifier's finding comes first: a damaged object is reported as damaged.
+	if err := s.verify(ctx, s.b, m); err != nil {
+		cancel()
+		<-cerr
+		return fail(err)
+	}
+	if err := <-cerr; err != nil {
+		return fail(err)
 	}
 	return nil
 }

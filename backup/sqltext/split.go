@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // DefaultMaxStatement bounds one statement held in memory by a Splitter: MariaDB's largest
@@ -18,11 +19,17 @@ type Statement struct {
 	Offset int64
 	// End is the raw offset just past the statement's delimiter.
 	End int64
+	// Mode is the session's lexing mode the statement runs under (before it runs).
+	Mode Mode
 }
 
-// Splitter cuts a SQL stream into statements as the stock mariadb client does: statements end at
-// the current delimiter outside quotes and comments, /*! ... */ is statement content, and
-// DELIMITER lines change the delimiter. It holds one statement at a time.
+// Splitter cuts a SQL stream into statements: statements end at the current delimiter outside
+// quotes and comments, /*! ... */ is statement content, and DELIMITER lines change the
+// delimiter, as the stock mariadb client does. Quotes are lexed as the server lexes them under
+// the session the stream sets up: after each statement the Splitter follows what it sets
+// (sql_mode's NO_BACKSLASH_ESCAPES and ANSI_QUOTES, the client character set's multi-byte
+// characters; see Mode.Track). A line that turns on the client's sandbox mode
+// (SandboxLine) is skipped. It holds one statement at a time.
 type Splitter struct {
 	r     io.Reader
 	buf   []byte
@@ -34,7 +41,16 @@ type Splitter struct {
 	stmt  []byte
 	// Max is the largest statement accepted, in bytes; DefaultMaxStatement when zero.
 	Max int
+	// Mode is the session's lexing mode at the current position; the zero Mode at the start
+	// of a stream (or of a span starting at a section: see docs/FORMAT.md).
+	Mode Mode
 }
+
+// SandboxLine is the line mariadb-dump writes first, and a backup's object starts with: the
+// stock mariadb client (10.5.25, 10.6.18, 10.11.8, 11.x and later) enters its sandbox mode,
+// which refuses client commands such as \! (shell), \. (source) and \T (tee); the server
+// reads it as a comment.
+const SandboxLine = "/*M!999999\\- enable the sandbox mode */"
 
 // NewSplitter reads statements from r, whose first byte is at raw offset base.
 func NewSplitter(r io.Reader, base int64) *Splitter {
@@ -140,7 +156,9 @@ func (s *Splitter) Next() (Statement, error) {
 		if len(sql) == 0 {
 			continue // a lone delimiter: the client sends nothing either
 		}
-		return Statement{SQL: string(sql), Offset: start, End: s.offset()}, nil
+		st := Statement{SQL: string(sql), Offset: start, End: s.offset(), Mode: s.Mode}
+		s.Mode.Track(st.SQL)
+		return st, nil
 	}
 }
 
@@ -160,6 +178,8 @@ func (s *Splitter) skipBlank() error {
 			if err := s.skipBlockComment(); err != nil {
 				return err
 			}
+		case c == '/' && s.fill(len(SandboxLine)) && string(s.buf[s.pos:s.pos+len(SandboxLine)]) == SandboxLine:
+			s.pos += len(SandboxLine)
 		default:
 			return nil
 		}
@@ -270,6 +290,12 @@ func (s *Splitter) scan() error {
 		case c == s.delim[0] && s.atDelimiter():
 			s.pos += len(s.delim)
 			return nil
+		case c >= 0x80 && s.Mode.Multibyte != "" && s.fill(2) && s.Mode.mbLen(s.buf[s.pos:s.pos+2]) == 2:
+			// A two-byte character of the client character set: its second byte may look
+			// like a backtick, which the server does not take for one.
+			if err := s.keep(2); err != nil {
+				return err
+			}
 		case c == '\'' || c == '"' || c == '`':
 			if err := s.quoted(c); err != nil {
 				return err
@@ -287,8 +313,14 @@ func (s *Splitter) scan() error {
 			// Keep the run of bytes that cannot start anything special in one go: most of a
 			// dump is numbers and punctuation between strings.
 			n := 1
-			for s.pos+n < s.end && !s.special(s.buf[s.pos+n]) {
-				n++
+			if s.Mode.Multibyte == "" {
+				for s.pos+n < s.end && !s.special(s.buf[s.pos+n]) {
+					n++
+				}
+			} else {
+				for s.pos+n < s.end && !s.special(s.buf[s.pos+n]) && s.buf[s.pos+n] < 0x80 {
+					n++
+				}
 			}
 			if err := s.keep(n); err != nil {
 				return err
@@ -313,21 +345,20 @@ func (s *Splitter) atDelimiter() bool {
 	return bytes.Equal(s.buf[s.pos:s.pos+len(s.delim)], s.delim)
 }
 
-// quoted keeps a quoted string or identifier, opening quote included. Backslash escapes apply
-// in single- and double-quoted strings (the client ignores NO_BACKSLASH_ESCAPES too); a doubled
-// quote is simply a close and a reopen.
+// quoted keeps a quoted string or identifier, opening quote included, lexed as the server
+// does under s.Mode: backslash escapes apply in strings unless NO_BACKSLASH_ESCAPES (and "..." is
+// an identifier under ANSI_QUOTES); a doubled quote is simply a close and a reopen; a
+// multi-byte character's second byte is never a quote or an escape.
 func (s *Splitter) quoted(q byte) error {
 	start := s.offset()
 	if err := s.keep(1); err != nil {
 		return err
 	}
-	stops := "`"
-	switch q {
-	case '\'':
-		stops = `'\`
-	case '"':
-		stops = `"\`
+	stops := quoteStops[q]
+	if s.Mode.escapes(q) {
+		stops = escapeStops[q]
 	}
+	mb := s.Mode.Multibyte != ""
 	for {
 		if !s.fill(1) {
 			if err := s.readErr(); err != nil {
@@ -335,9 +366,22 @@ func (s *Splitter) quoted(q byte) error {
 			}
 			return fmt.Errorf("quote %c opened at offset %d is not closed", q, start)
 		}
-		i := bytes.IndexAny(s.buf[s.pos:s.end], stops)
+		var i int
+		n := s.end - s.pos // bytes that may be kept when no stop is found
+		if mb {
+			i, n = s.nextStop(stops)
+		} else {
+			i = bytes.IndexAny(s.buf[s.pos:s.end], stops)
+		}
 		if i < 0 {
-			if err := s.keep(s.end - s.pos); err != nil {
+			if n == 0 {
+				// A lead byte ends the buffer: read its second byte, then keep the character.
+				n = 1
+				if s.fill(2) {
+					n = s.Mode.mbLen(s.buf[s.pos : s.pos+2])
+				}
+			}
+			if err := s.keep(n); err != nil {
 				return err
 			}
 			continue
@@ -348,15 +392,44 @@ func (s *Splitter) quoted(q byte) error {
 		if s.buf[s.pos] == q {
 			return s.keep(1)
 		}
-		// A backslash: keep it and the byte it escapes.
-		n := 2
-		if !s.fill(2) {
+		// A backslash: keep it and the byte it escapes (a whole character).
+		n = 2
+		if s.fill(3) && mb {
+			n = 1 + s.Mode.mbLen(s.buf[s.pos+1:s.pos+3])
+		} else if !s.fill(2) {
 			n = s.end - s.pos
 		}
 		if err := s.keep(n); err != nil {
 			return err
 		}
 	}
+}
+
+// quoteStops and escapeStops are the bytes that end a run of a quoted token's content.
+var (
+	quoteStops  = map[byte]string{'\'': "'", '"': `"`, '`': "`"}
+	escapeStops = map[byte]string{'\'': `'\`, '"': `"\`}
+)
+
+// nextStop returns the index after pos of the first byte of stops that is not the second byte
+// of a multi-byte character, or -1 and the number of bytes that hold whole characters when the
+// buffer holds none (a lead byte at the buffer's end waits for its second byte).
+func (s *Splitter) nextStop(stops string) (int, int) {
+	b := s.buf[s.pos:s.end]
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c >= 0x80 {
+			if i+1 == len(b) {
+				return -1, i
+			}
+			i += s.Mode.mbLen(b[i:]) - 1
+			continue
+		}
+		if strings.IndexByte(stops, c) >= 0 {
+			return i, 0
+		}
+	}
+	return -1, len(b)
 }
 
 func (s *Splitter) keepUntil(c byte) error {

@@ -61,24 +61,27 @@ func TestSplitStatements(t *testing.T) {
 		{"hash in string", "SELECT '#';SELECT \"-- x\";", []string{"SELECT '#'", `SELECT "-- x"`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := splitSQL(t, tt.in)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("split(%q)\n got %q\nwant %q", tt.in, got, tt.want)
-			}
-			// Reading one byte at a time must not change anything: refills happen everywhere.
-			sts, err := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(tt.in)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got1 []string
-			for _, st := range sts {
-				got1 = append(got1, st.SQL)
-			}
-			if !reflect.DeepEqual(got1, tt.want) {
-				t.Errorf("one byte at a time: got %q", got1)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkSplit(t, tt.in, tt.want) })
+	}
+}
+
+// checkSplit checks that in splits into want, whole and read one byte at a time: refills
+// happen everywhere and must not change anything.
+func checkSplit(t *testing.T, in string, want []string) {
+	t.Helper()
+	if got := splitSQL(t, in); !reflect.DeepEqual(got, want) {
+		t.Errorf("split(%q)\n got %q\nwant %q", in, got, want)
+	}
+	sts, err := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got1 []string
+	for _, st := range sts {
+		got1 = append(got1, st.SQL)
+	}
+	if !reflect.DeepEqual(got1, want) {
+		t.Errorf("one byte at a time: got %q", got1)
 	}
 }
 
@@ -204,4 +207,114 @@ func BenchmarkSplit(b *testing.B) {
 			}
 		}
 	}
+}
+
+func TestSplitFollowsSession(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"NO_BACKSLASH_ESCAPES: a backslash ends nothing",
+			"SET SQL_MODE = 'NO_BACKSLASH_ESCAPES';\nSELECT 'x\\', ';';\nSELECT 2;",
+			[]string{"SET SQL_MODE = 'NO_BACKSLASH_ESCAPES'", "SELECT 'x\\', ';'", "SELECT 2"}},
+		{"back to escapes", "SET SESSION sql_mode='NO_BACKSLASH_ESCAPES';SET sql_mode = '';SELECT 'a\\';b';",
+			[]string{"SET SESSION sql_mode='NO_BACKSLASH_ESCAPES'", "SET sql_mode = ''", "SELECT 'a\\';b'"}},
+		{"version comment form", "/*!40101 SET SQL_MODE='NO_BACKSLASH_ESCAPES' */;SELECT '\\';",
+			[]string{"/*!40101 SET SQL_MODE='NO_BACKSLASH_ESCAPES' */", "SELECT '\\'"}},
+		{"ANSI_QUOTES: double quotes are an identifier", "SET sql_mode='ANSI_QUOTES';SELECT \"a\\\";SELECT 2;",
+			[]string{"SET sql_mode='ANSI_QUOTES'", "SELECT \"a\\\"", "SELECT 2"}},
+		{"ORACLE implies ANSI_QUOTES", "SET sql_mode='ORACLE';SELECT \"a\\\";SELECT 2;",
+			[]string{"SET sql_mode='ORACLE'", "SELECT \"a\\\"", "SELECT 2"}},
+		{"cp932 second byte 0x5C is no escape", "SET NAMES cp932;SELECT '\x95\\';SELECT 2;",
+			[]string{"SET NAMES cp932", "SELECT '\x95\\'", "SELECT 2"}},
+		{"sjis second byte 0x60 is no backtick", "SET CHARACTER_SET_CLIENT = 'sjis';SELECT \x95`;SELECT 2;",
+			[]string{"SET CHARACTER_SET_CLIENT = 'sjis'", "SELECT \x95`", "SELECT 2"}},
+		{"utf8mb4: the same bytes escape", "SELECT '\xc3\\';x';", []string{"SELECT '\xc3\\';x'"}},
+		{"sandbox line skipped", sqltext.SandboxLine + "\n-- c\nSELECT 1;", []string{"SELECT 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkSplit(t, tt.in, tt.want) })
+	}
+}
+
+// sjisPair reports whether b[i:] starts with a two-byte sjis/cp932 character.
+func sjisPair(b []byte, i int) bool {
+	if i+1 >= len(b) {
+		return false
+	}
+	c, d := b[i], b[i+1]
+	return ((c >= 0x81 && c <= 0x9f) || (c >= 0xe0 && c <= 0xfc)) && ((d >= 0x40 && d <= 0x7e) || (d >= 0x80 && d <= 0xfc))
+}
+
+// quoteFor writes body between quotes q as a client writes a literal for a server in the given
+// session: the quote doubled, backslashes doubled where they escape; two-byte characters whole.
+func quoteFor(body []byte, q byte, escapes, sjis bool) string {
+	out := []byte{q}
+	for i := 0; i < len(body); i++ {
+		if sjis && sjisPair(body, i) {
+			out = append(out, body[i], body[i+1])
+			i++
+			continue
+		}
+		if sjis && body[i] >= 0x80 {
+			// a lone lead byte could pair with what follows: leave it out of the literal
+			continue
+		}
+		switch c := body[i]; {
+		case c == q:
+			out = append(out, q, q)
+		case c == '\\' && escapes:
+			out = append(out, '\\', '\\')
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(append(out, q))
+}
+
+// FuzzSplitSession: whatever a literal or identifier holds, written as a client writes it for
+// the session's sql_mode and character set, the splitter never cuts inside it.
+func FuzzSplitSession(f *testing.F) {
+	f.Add([]byte("x\\' # ';; INSERT INTO o.t VALUES (1)"), true, false, false)
+	f.Add([]byte("a\"b\\\";c"), false, true, false)
+	f.Add([]byte("\x95\\\x95`;'"), false, false, true)
+	f.Add([]byte("\x95\\';\x81`"), true, true, true)
+	f.Fuzz(func(t *testing.T, body []byte, nbe, ansi, sjis bool) {
+		mode := []string{}
+		if nbe {
+			mode = append(mode, "NO_BACKSLASH_ESCAPES")
+		}
+		if ansi {
+			mode = append(mode, "ANSI_QUOTES")
+		}
+		cs := "utf8mb4"
+		if sjis {
+			cs = "cp932"
+		}
+		str := quoteFor(body, '\'', !nbe, sjis)
+		dq := quoteFor(body, '"', !nbe && !ansi, sjis)
+		bq := quoteFor(body, '`', false, sjis)
+		stmts := []string{
+			"SET SQL_MODE = '" + strings.Join(mode, ",") + "'",
+			"SET NAMES " + cs,
+			"SELECT " + str + " AS " + bq,
+			"SELECT " + dq,
+			"SELECT 2",
+		}
+		in := strings.Join(stmts, ";\n") + ";\n"
+		got := splitSQL(t, in)
+		if !reflect.DeepEqual(got, stmts) {
+			t.Fatalf("split(%q)\n got %q\nwant %q", in, got, stmts)
+		}
+		sts, err := backuptest.SplitAll(t, iotest.OneByteReader(strings.NewReader(in)))
+		if err != nil || len(sts) != len(stmts) {
+			t.Fatalf("one byte at a time: %v, %d statements", err, len(sts))
+		}
+		for i, st := range sts {
+			if st.SQL != stmts[i] {
+				t.Fatalf("one byte at a time: %q, want %q", st.SQL, stmts[i])
+			}
+		}
+	})
 }

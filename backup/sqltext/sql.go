@@ -181,27 +181,67 @@ func unquoteLiteral(s string, i int) ([]byte, int) {
 			return b, j + 1
 		case c == '\\' && j+1 < len(s):
 			j++
-			switch e := s[j]; e {
-			case '0':
-				b = append(b, 0)
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'b':
-				b = append(b, '\b')
-			case 'Z':
-				b = append(b, 0x1a)
-			case '%', '_':
-				b = append(b, '\\', e) // kept with their backslash, as the server does
-			default:
-				b = append(b, e)
-			}
+			b = appendUnescaped(b, s[j])
 		default:
 			b = append(b, c)
 		}
 	}
 	return b, len(s)
+}
+
+// ExecuteImmediate returns stmt, in character set cs, as a statement that no client-side
+// parsing can cut or change: EXECUTE IMMEDIATE of its bytes as a hex literal converted to cs.
+// The server runs the bytes exactly, whatever the session's sql_mode and the reader's
+// character set, delimiter or client commands.
+func ExecuteImmediate(stmt []byte, cs string) string {
+	if !plainName(cs) {
+		cs = "utf8mb4"
+	}
+	b := make([]byte, 0, len(stmt)*2+len(cs)+40)
+	b = append(b, "EXECUTE IMMEDIATE CONVERT("...)
+	b = appendHex(b, stmt)
+	b = append(b, " USING "...)
+	b = append(b, cs...)
+	return string(append(b, ')'))
+}
+
+// ParseExecuteImmediate returns the statement bytes and character set of a statement written by
+// ExecuteImmediate; ok is false for anything else.
+func ParseExecuteImmediate(q string) (stmt []byte, cs string, ok bool) {
+	const pre = "EXECUTE IMMEDIATE CONVERT(0x"
+	if len(q) < len(pre) || !strings.EqualFold(q[:len(pre)], pre) {
+		return nil, "", false
+	}
+	rest := q[len(pre):]
+	i := strings.IndexByte(rest, ' ')
+	if i < 0 {
+		return nil, "", false
+	}
+	stmt, err := hex.DecodeString(rest[:i])
+	if err != nil {
+		return nil, "", false
+	}
+	rest = rest[i:]
+	if !strings.HasPrefix(strings.ToUpper(rest), " USING ") || !strings.HasSuffix(rest, ")") {
+		return nil, "", false
+	}
+	cs = rest[len(" USING ") : len(rest)-1]
+	if !plainName(cs) {
+		return nil, "", false
+	}
+	return stmt, cs, true
+}
+
+// plainName reports whether s is a character set or collation name: letters, digits, _.
+func plainName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			return false
+		}
+	}
+	return true
 }
