@@ -178,17 +178,7 @@ func tokens(stmt string, limit int) []token {
 // writes it) is defined on, or false for any other statement.
 func triggerTable(stmt string) (string, bool) {
 	toks := tokens(stmt, 64)
-	kw := func(i int, words ...string) bool {
-		if i >= len(toks) || toks[i].quoted {
-			return false
-		}
-		for _, w := range words {
-			if strings.EqualFold(toks[i].text, w) {
-				return true
-			}
-		}
-		return false
-	}
+	kw := func(i int, words ...string) bool { return keyword(toks, i, words...) }
 	if !kw(0, "CREATE") {
 		return "", false
 	}
@@ -226,4 +216,17 @@ func triggerTable(stmt string) (string, bool) {
 		table = toks[i+2].text
 	}
 	return table, true
+}
+
+// keyword reports whether toks[i] is one of words, unquoted.
+func keyword(toks []token, i int, words ...string) bool {
+	if i < 0 || i >= len(toks) || toks[i].quoted {
+		return false
+	}
+	for _, w := range words {
+		if strings.EqualFold(toks[i].text, w) {
+			return true
+		}
+	}
+	return false
 }

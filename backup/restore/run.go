@@ -48,7 +48,15 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 		return nil, s.fail(err)
 	}
 	defer closeConn()
-	refusal := s.withAccountsRefusal(ctx, s.checks.refusal(s.p, opts.DropExisting, target.Address()))
+	fkRefusal, err := s.readDefinitions(ctx)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	refusal := s.checks.refusal(s.p, opts.DropExisting, target.Address())
+	if refusal == nil {
+		refusal = fkRefusal
+	}
+	refusal = s.withAccountsRefusal(ctx, refusal)
 	if opts.DryRun {
 		return s.dryRun(refusal)
 	}
@@ -182,7 +190,7 @@ func (s *session) verifyFirst(ctx context.Context, secs []*section) error {
 	// --table reads only the table's ranges: verify those (their raw lengths and data
 	// SHA-256) rather than the whole object, which could be far larger.
 	s.log.Info("verifying table ranges before restore", "id", m.ID, "object", m.Object.Key)
-	for _, sp := range spans(secs) {
+	for _, sp := range spans(s.p.unread(secs)) {
 		if _, err := streamSpan(ctx, s.b, m, sp, nil); err != nil {
 			return fmt.Errorf("object %s fails verification; nothing was applied: %w", m.Object.Key, err)
 		}
