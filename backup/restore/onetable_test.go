@@ -192,37 +192,45 @@ func TestRestoreOneTableReferences(t *testing.T) {
 	})
 
 	t.Run("into another database beside the live table", func(t *testing.T) {
+		// The live table on the target has moved on since the backup.
+		if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Tables: []string{name + ".lone"}}); err != nil {
+			t.Fatal(err)
+		}
+		backedUp := restoreQueryStrings(t, src, "SELECT * FROM "+sqltext.QuoteIdent(name)+".lone ORDER BY id")
+		if _, err := dst.ExecContext(t.Context(), "UPDATE "+sqltext.QuoteIdent(name)+".lone SET v = 'live' WHERE id = 2"); err != nil {
+			t.Fatal(err)
+		}
 		live := func() []string {
-			return restoreQueryStrings(t, src, "SELECT * FROM "+sqltext.QuoteIdent(name)+".lone ORDER BY id")
+			return restoreQueryStrings(t, dst, "SELECT * FROM "+sqltext.QuoteIdent(name)+".lone ORDER BY id")
 		}
 		before := live()
-		rep, err := Restore(t.Context(), s.src, s.bucket, res.ID, Options{Tables: []string{name + ".lone"}, Into: into, DryRun: true})
+		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Tables: []string{name + ".lone"}, Into: into, DryRun: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(rep.Plan) != 1 || rep.Plan[0] != (PlannedObject{Kind: "table", Database: into, Name: "lone", Rows: 3}) || !reflect.DeepEqual(rep.Databases, []string{into}) {
 			t.Errorf("dry-run plan %+v", rep.Plan)
 		}
-		if got := restoreQueryStrings(t, src, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", into); len(got) != 0 {
+		if got := restoreQueryStrings(t, dst, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", into); len(got) != 0 {
 			t.Errorf("the dry run created %s", into)
 		}
-		if _, err := Restore(t.Context(), s.src, s.bucket, res.ID, Options{Tables: []string{name + ".lone"}, Into: into}); err != nil {
+		if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Tables: []string{name + ".lone"}, Into: into}); err != nil {
 			t.Fatal(err)
 		}
-		if got := restoreQueryStrings(t, src, "SELECT * FROM "+sqltext.QuoteIdent(into)+".lone ORDER BY id"); !reflect.DeepEqual(got, before) {
-			t.Errorf("rows under --into %q, want %q", got, before)
+		if got := restoreQueryStrings(t, dst, "SELECT * FROM "+sqltext.QuoteIdent(into)+".lone ORDER BY id"); !reflect.DeepEqual(got, backedUp) {
+			t.Errorf("rows under --into %q, want the backup's %q", got, backedUp)
 		}
-		if got := restoreQueryStrings(t, src, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", into); !reflect.DeepEqual(got, []string{"lone"}) {
+		if got := restoreQueryStrings(t, dst, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", into); !reflect.DeepEqual(got, []string{"lone"}) {
 			t.Errorf("--into holds %q", got)
 		}
-		if after := live(); !reflect.DeepEqual(after, before) {
-			t.Errorf("the live table changed: %q", after)
+		if after := live(); !reflect.DeepEqual(after, before) || reflect.DeepEqual(after, backedUp) {
+			t.Errorf("the live table changed: %q, was %q", after, before)
 		}
 	})
 
 	t.Run("into: keys and triggers follow the new database", func(t *testing.T) {
 		opts := Options{Tables: []string{child}, Into: into, DryRun: true}
-		rep, err := Restore(t.Context(), s.src, s.bucket, res.ID, opts)
+		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, opts)
 		intoFK := into + ".child: foreign key fk_parent references " + into + ".parent (" + name + ".parent in the backup), which is not restored"
 		if !errors.Is(err, ErrBadSelection) || !hasWarning(rep, intoFK) {
 			t.Errorf("err %v, warnings %q; want %q", err, rep.Warnings, intoFK)
@@ -235,14 +243,14 @@ func TestRestoreOneTableReferences(t *testing.T) {
 		}
 		// With parent restored alongside, the key holds and points at the copy.
 		opts = Options{Tables: []string{child, name + ".parent"}, Into: into}
-		if _, err := Restore(t.Context(), s.src, s.bucket, res.ID, opts); err != nil {
+		if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, opts); err != nil {
 			t.Fatal(err)
 		}
-		if got := showCreate(src, into, "child"); !strings.Contains(got, "REFERENCES `parent` (`id`)") {
+		if got := showCreate(dst, into, "child"); !strings.Contains(got, "REFERENCES `parent` (`id`)") {
 			t.Errorf("SHOW CREATE TABLE %s.child: %s", into, got)
 		}
 		var stmt string
-		if err := src.QueryRowContext(context.Background(), "SELECT ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = 'trg_audit'", into).Scan(&stmt); err != nil {
+		if err := dst.QueryRowContext(context.Background(), "SELECT ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = 'trg_audit'", into).Scan(&stmt); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(stmt, name) || !strings.Contains(stmt, into) {

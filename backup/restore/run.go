@@ -121,7 +121,11 @@ func (s *session) plan() error {
 		return err
 	}
 	if len(s.opts.Tables) > 0 {
-		s.rep.Warnings = append(s.rep.Warnings, "--table restores the table's definition, rows and triggers; views and routines that use it are not restored")
+		what := "definition, rows and triggers"
+		if s.opts.WithoutTriggers {
+			what = "definition and rows"
+		}
+		s.rep.Warnings = append(s.rep.Warnings, "--table restores the table's "+what+"; views and routines that use it are not restored")
 	}
 	return nil
 }
