@@ -334,7 +334,7 @@ func foreignKeys(stmt string) []fkClause {
 		var fk fkClause
 		if kw("CONSTRAINT") {
 			j++
-			if !kw("FOREIGN") {
+			if j < len(toks) && !kw("FOREIGN") {
 				fk.name = toks[j].text
 				j++
 			}
