@@ -146,7 +146,7 @@ func (s *session) readDefinitions(ctx context.Context) (refusal error, err error
 	}
 	for _, sp := range spans(secs) {
 		if _, err := streamSpan(ctx, s.b, s.m, sp, collect); err != nil {
-			return nil, fmt.Errorf("read the definitions of the selected tables: %w", err)
+			return nil, fmt.Errorf("read the definitions of the selected tables from object %s; nothing was applied: %w", s.m.Object.Key, err)
 		}
 	}
 	for _, sec := range secs {
