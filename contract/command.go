@@ -103,6 +103,8 @@ type RestoreCommand struct {
 	Databases     []string `dumper:"database"`
 	Tables        []string `dumper:"table"` // DB.TABLE
 	Into          string   `dumper:"into"`
+	WithoutFKs    bool     `dumper:"without-foreign-keys"`
+	WithoutTrig   bool     `dumper:"without-triggers"`
 	DropExisting  bool     `dumper:"drop-existing"`
 	DryRun        bool     `dumper:"dry-run"`
 	NoVerifyFirst bool     `dumper:"no-verify-first"`
@@ -122,6 +124,8 @@ func (c RestoreCommand) Args() []string {
 	a.each("database", c.Databases)
 	a.each("table", c.Tables)
 	a.str("into", c.Into)
+	a.bool("without-foreign-keys", c.WithoutFKs)
+	a.bool("without-triggers", c.WithoutTrig)
 	a.bool("drop-existing", c.DropExisting)
 	a.bool("dry-run", c.DryRun)
 	a.bool("no-verify-first", c.NoVerifyFirst)

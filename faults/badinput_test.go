@@ -190,6 +190,8 @@ func TestBadInput(t *testing.T) {
 			[]int{exitUsage}, []string{"nope", "no such table"}, []string{"holds"}},
 		{"--table not of the form db.table", dstEnv(), []string{"restore", f.good, "--local", "--table", "nodot"},
 			[]int{exitUsage}, []string{"nodot"}, []string{"database.table"}},
+		{"--without-foreign-keys without --table", dstEnv(), []string{"restore", f.good, "--local", "--without-foreign-keys"},
+			[]int{exitUsage}, []string{"--without-foreign-keys"}, []string{"--table"}},
 		{"restore into a non-empty database", dstEnv(), []string{"restore", f.good, "--local", "-d", f.dbA, "--into", f.nonEmpty},
 			[]int{exitRefused}, []string{f.nonEmpty}, []string{"--drop-existing"}},
 		{"unknown flag", srcEnv(), []string{"backup", "now", "--local", "--no-such-flag"},

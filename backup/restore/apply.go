@@ -377,6 +377,9 @@ func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section)
 	if sec.kind == kindPost && !sec.db.whole && !a.wantInTableRestore(sec.db, st) {
 		return nil
 	}
+	if q = a.plan.edit(sec, q); q == "" {
+		return nil // left out by --without-triggers
+	}
 	if a.plan.rename && sec.kind == kindCreate && isCreateDatabase(q) {
 		return nil // created under its new name by prepare
 	}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -112,7 +113,8 @@ func restoreOneTable(t *testing.T, src, dst *dbtest.Server, b storage.Bucket, c 
 	dst.DropAtEnd(t, name)
 
 	cb := storagetest.NewFaulty(b)
-	rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Tables: []string{name + "." + table}})
+	// The table's foreign keys refer to tables that are not restored: they are left out.
+	rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Tables: []string{name + "." + table}, WithoutForeignKeys: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,12 @@ func restoreOneTable(t *testing.T, src, dst *dbtest.Server, b storage.Bucket, c 
 		t.Fatalf("target holds tables %v; want %s only", d.Tables, table)
 	}
 	ta, td := a.Tables[table], d.Tables[table]
-	if ta.Create != td.Create || ta.Checksum != td.Checksum || ta.RowHash != td.RowHash || ta.Rows != td.Rows {
+	// SHOW CREATE TABLE puts each foreign key on a line of its own.
+	fks := regexp.MustCompile("(?m)^  CONSTRAINT .* FOREIGN KEY .*\n")
+	if n := len(fks.FindAllString(ta.Create, -1)); n == 0 || n != strings.Count(strings.Join(rep.Warnings, "\n"), "left out (--without-foreign-keys)") {
+		t.Errorf("%s has %d foreign keys; warnings %q", table, n, rep.Warnings)
+	}
+	if strings.Replace(fks.ReplaceAllString(ta.Create, ""), ",\n)", "\n)", 1) != td.Create || ta.Checksum != td.Checksum || ta.RowHash != td.RowHash || ta.Rows != td.Rows {
 		t.Errorf("%s differs:\nsource %+v\ntarget %+v", table, ta, td)
 	}
 	if rep.Rows != ta.Rows {

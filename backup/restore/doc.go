@@ -7,7 +7,9 @@
 //     not fit the backup is ErrBadSelection and nothing is touched.
 //  2. connect: open one connection to the target and inspect what it holds; a non-empty
 //     database or table is refused (ErrTargetNotEmpty) unless DropExisting. A dry run stops
-//     here with the plan, annotated with what a real restore would do.
+//     here with the plan, annotated with what a real restore would do. A --table restore first
+//     reads its tables' definitions (onetable.go): foreign keys and triggers that refer outside
+//     the selection are warned of, and a foreign key to a table missing on the target refuses.
 //  3. verify first: check the object's size, then, unless NoVerifyFirst, the whole object with
 //     the Verifier (or, for --table, only the table's ranges). Nothing is applied yet.
 //  4. apply: the sections are read in steps, in object order. Definitions (CREATE DATABASE,

@@ -72,17 +72,24 @@ type plan struct {
 	full bool
 	// accounts, with Options.Users, applies the accounts section.
 	accounts *accountsPlan
+	// withoutTriggers leaves out the triggers of a --table restore.
+	withoutTriggers bool
+	// defs, for a --table restore, is what its definitions refer to (see readDefinitions).
+	defs *definitions
 }
 
 // makePlan validates the options against the manifest and decides what to read and apply.
 // Errors are one line and say what to do.
 func makePlan(m *format.Manifest, opts Options) (*plan, error) {
-	p := &plan{m: m}
+	p := &plan{m: m, withoutTriggers: opts.WithoutTriggers}
 	if len(m.Databases) == 0 {
 		return nil, fmt.Errorf("backup %s holds no database: nothing to restore", m.ID)
 	}
 	if len(opts.Tables) > 0 && len(opts.Databases) > 0 {
 		return nil, fmt.Errorf("--table and --database cannot be combined: --table db.table already names its database")
+	}
+	if len(opts.Tables) == 0 && (opts.WithoutForeignKeys || opts.WithoutTriggers) {
+		return nil, fmt.Errorf("--without-foreign-keys and --without-triggers work with --table only: a database restore brings back what they refer to")
 	}
 	switch {
 	case len(opts.Tables) > 0:
@@ -122,7 +129,7 @@ func makePlan(m *format.Manifest, opts Options) (*plan, error) {
 	}
 	if opts.Into != "" {
 		if len(p.dbs) != 1 {
-			return nil, fmt.Errorf("--into needs exactly one database but %d are selected (%s); choose one with --database", len(p.dbs), listNames(p.sourceNames()))
+			return nil, fmt.Errorf("--into needs exactly one database but %d are selected (%s); choose one with --database, or tables of one database with --table", len(p.dbs), listNames(p.sourceNames()))
 		}
 		if err := checkDBName(opts.Into); err != nil {
 			return nil, fmt.Errorf("--into %q: %w", opts.Into, err)
@@ -294,6 +301,7 @@ func (p *plan) plannedObjects() []PlannedObject {
 			out = append(out, PlannedObject{Kind: kind, Database: dp.target, Name: t.Name, Rows: t.Rows})
 		}
 		if !dp.whole {
+			out = append(out, p.plannedTriggers(dp)...)
 			continue
 		}
 		for _, o := range []struct {

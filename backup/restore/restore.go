@@ -15,10 +15,18 @@ var ErrTargetNotEmpty = errors.New("restore target is not empty")
 type Options struct {
 	// Databases restores only these databases (all when empty).
 	Databases []string
-	// Into restores the single selected database under this name.
+	// Into restores the single selected database under this name; with Tables, the tables (of
+	// one database) are created in this database, beside the original.
 	Into string
-	// Tables restores only these tables, each "db.table", reading only their ranges.
+	// Tables restores only these tables, each "db.table", reading only their ranges. With
+	// Into (one database) they are created in that database instead.
 	Tables []string
+	// WithoutForeignKeys, for Tables, leaves out of the restored CREATE TABLEs the foreign keys
+	// that refer to tables outside the selection. Without it, a foreign key to a table that is
+	// neither restored nor on the target refuses the restore before anything changes.
+	WithoutForeignKeys bool
+	// WithoutTriggers, for Tables, leaves out the triggers of the restored tables.
+	WithoutTriggers bool
 	// DropExisting allows replacing a non-empty target database or table.
 	DropExisting bool
 	// DryRun plans from the manifest and read-only checks of the target; it changes nothing.

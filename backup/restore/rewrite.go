@@ -172,3 +172,41 @@ func triggerTable(stmt string, m sqltext.Mode) (string, bool) {
 	}
 	return table, true
 }
+
+// token is a word, a quoted identifier (quoted, unquoted in text) or one byte of punctuation of
+// a statement, lexed by sqltext under the default sql_mode; string literals are left out.
+type token struct {
+	text   string
+	quoted bool
+}
+
+// tokens returns the first limit tokens of stmt (string literals not counted).
+func tokens(stmt string, limit int) []token {
+	var out []token
+	for _, t := range sqltext.Tokens(stmt, sqltext.Mode{}, 0) {
+		if len(out) >= limit {
+			break
+		}
+		switch t.Kind {
+		case sqltext.String:
+		case sqltext.Ident:
+			out = append(out, token{text: t.Text, quoted: true})
+		default:
+			out = append(out, token{text: t.Text})
+		}
+	}
+	return out
+}
+
+// keyword reports whether toks[i] is one of words, unquoted.
+func keyword(toks []token, i int, words ...string) bool {
+	if i < 0 || i >= len(toks) || toks[i].quoted {
+		return false
+	}
+	for _, w := range words {
+		if strings.EqualFold(toks[i].text, w) {
+			return true
+		}
+	}
+	return false
+}

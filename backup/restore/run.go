@@ -49,7 +49,15 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 		return nil, s.fail(err)
 	}
 	defer closeConn()
-	refusal := s.withAccountsRefusal(ctx, s.checks.refusal(s.p, opts.DropExisting, target.Address()))
+	fkRefusal, err := s.readDefinitions(ctx)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	refusal := s.checks.refusal(s.p, opts.DropExisting, target.Address())
+	if refusal == nil {
+		refusal = fkRefusal
+	}
+	refusal = s.withAccountsRefusal(ctx, refusal)
 	if opts.DryRun {
 		return s.dryRun(refusal)
 	}
@@ -114,7 +122,11 @@ func (s *session) plan() error {
 		return err
 	}
 	if len(s.opts.Tables) > 0 {
-		s.rep.Warnings = append(s.rep.Warnings, "--table restores the table's definition, rows and triggers; views and routines that use it are not restored")
+		what := "definition, rows and triggers"
+		if s.opts.WithoutTriggers {
+			what = "definition and rows"
+		}
+		s.rep.Warnings = append(s.rep.Warnings, "--table restores the table's "+what+"; views and routines that use it are not restored")
 	}
 	return nil
 }

@@ -189,6 +189,13 @@ func TestJobArgs(t *testing.T) {
 			args: cat([]string{"restore", "latest", "--set", "nightly"}, storageArgs),
 			want: cat([]string{"restore", "latest", "--set=nightly"}, defaultConn),
 		},
+		{
+			name: "restore a table beside the live one, without keys and triggers (env twins)",
+			env:  map[string]string{"BACKUP_RESTORE_WITHOUT_FOREIGN_KEYS": "true", "BACKUP_RESTORE_WITHOUT_TRIGGERS": "true"},
+			args: cat([]string{"restore", "20261126T220405Z-ab12", "-t", "shop.orders", "--into", "shop_copy"}, storageArgs),
+			want: cat([]string{"restore", "20261126T220405Z-ab12", "--table=shop.orders", "--into=shop_copy",
+				"--without-foreign-keys", "--without-triggers"}, defaultConn),
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -81,6 +81,7 @@ func (c *restoreCmd) jobArgs() ([]string, error) {
 	}
 	return contract.RestoreCommand{
 		ID: c.ID, Databases: o.Database, Tables: o.Table, Into: o.Into,
+		WithoutFKs: o.WithoutFKs, WithoutTrig: o.WithoutTrig,
 		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
 		Users: o.Users, Set: o.Set, VerifyKey: verifyKey, DB: conn, Storage: bucket,
 	}.Args(), nil

@@ -95,8 +95,10 @@ type BackupResult struct {
 // RestoreOptions choose what a restore applies and where.
 type RestoreOptions struct {
 	Database       []string `name:"database" short:"d" env:"BACKUP_RESTORE_DATABASES" sep:"," help:"Restore only this database (repeatable)."`
-	Into           string   `name:"into" env:"BACKUP_RESTORE_INTO" help:"Restore the one selected database under this name."`
+	Into           string   `name:"into" env:"BACKUP_RESTORE_INTO" help:"Restore the one selected database under this name (with --table: create the tables in this database)."`
 	Table          []string `name:"table" short:"t" env:"BACKUP_RESTORE_TABLES" sep:"," help:"Restore only this table, as DB.TABLE (repeatable); reads only its byte ranges."`
+	WithoutFKs     bool     `name:"without-foreign-keys" env:"BACKUP_RESTORE_WITHOUT_FOREIGN_KEYS" help:"With --table: leave out the foreign keys that refer to tables outside the selection (without it, one to a table missing on the target refuses the restore)."`
+	WithoutTrig    bool     `name:"without-triggers" env:"BACKUP_RESTORE_WITHOUT_TRIGGERS" help:"With --table: leave out the triggers of the restored tables."`
 	DropExisting   bool     `name:"drop-existing" env:"BACKUP_RESTORE_DROP_EXISTING" help:"Drop a target database or table that exists and is not empty, instead of refusing."`
 	DryRun         bool     `name:"dry-run" env:"BACKUP_RESTORE_DRY_RUN" help:"Print what would be created and how many rows; change nothing."`
 	NoVerifyFirst  bool     `name:"no-verify-first" env:"BACKUP_RESTORE_NO_VERIFY_FIRST" help:"Check the object while applying instead of before (faster; a mismatch leaves the target partial and fails)."`
@@ -226,6 +228,9 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		Logger:        g.Logger(),
 		Users:         o.Users,
 		VerifyKey:     key,
+
+		WithoutForeignKeys: o.WithoutFKs,
+		WithoutTriggers:    o.WithoutTrig,
 	})
 	return rep, explainDB(err)
 }
