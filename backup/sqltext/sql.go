@@ -56,6 +56,10 @@ func appendHex(dst, b []byte) []byte {
 	return dst
 }
 
+// HexLiteral returns b as a 0x hex literal (” when empty): the bytes themselves, whatever the
+// character set of the session that reads them.
+func HexLiteral(b []byte) string { return string(appendHex(nil, b)) }
+
 // CommentSafe returns s for use inside a `--` comment line: unchanged when it is made of
 // printable ASCII, else as 0x-hex. A raw name in a comment could end the comment with a newline
 // and start a client command (`\!` runs a shell command in the stock client).
@@ -152,7 +156,7 @@ func HexInvalidLiterals(stmt string) string {
 			}
 			i = j
 		case '\'':
-			val, end := unquoteLiteral(stmt, i)
+			val, end := UnquoteLiteral(stmt, i)
 			if !utf8.Valid(val) {
 				out = append(out, stmt[last:i]...)
 				out = appendHex(out, val)
@@ -167,9 +171,9 @@ func HexInvalidLiterals(stmt string) string {
 	return string(append(out, stmt[last:]...))
 }
 
-// unquoteLiteral decodes the single-quoted literal starting at s[i] with MariaDB's escapes and
+// UnquoteLiteral decodes the single-quoted literal starting at s[i] with MariaDB's escapes and
 // returns its bytes and the index just past its closing quote.
-func unquoteLiteral(s string, i int) ([]byte, int) {
+func UnquoteLiteral(s string, i int) ([]byte, int) {
 	var b []byte
 	for j := i + 1; j < len(s); j++ {
 		c := s[j]
