@@ -45,3 +45,8 @@ CREATE TABLE cp_mixed (id INT PRIMARY KEY, a VARCHAR(10) DEFAULT '表',
   u VARCHAR(10) CHARACTER SET utf8mb4 DEFAULT '≒😀' COMMENT '😀',
   e ENUM(0x8790, 0x81E0) DEFAULT 0x81E0) DEFAULT CHARSET=cp932;
 INSERT INTO cp_mixed VALUES (1, 0xFA5C, '表', 1), (2, '能', '😀', 2);
+-- Expressions keep the text the server printed for them, whatever it made of a cp932 literal.
+CREATE TABLE cp_expr (id INT PRIMARY KEY, c VARCHAR(10) CHARACTER SET cp932,
+  g VARCHAR(20) CHARACTER SET cp932 AS (CONCAT(c, _cp932 0x8790, '表')) VIRTUAL,
+  CONSTRAINT cp_k1 CHECK (c <> _cp932 0xED40), CONSTRAINT cp_k2 CHECK (c <> CONVERT(0xED40 USING cp932))) DEFAULT CHARSET=cp932;
+INSERT INTO cp_expr (id, c) VALUES (1, 0x8790), (2, 0x955C);
