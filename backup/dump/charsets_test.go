@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/internal/dbtest"
 )
 
@@ -61,6 +62,22 @@ func TestDumpExactCharsets(t *testing.T) {
 	}
 	c.restoreAll(t)
 	check("restore")
+	// One table over the existing one, and the database under another name.
+	if _, err := backup.Restore(t.Context(), c.dst.Config(), c.bucket, c.res.ID, backup.RestoreOptions{Tables: []string{db + ".cp_dup"}, DropExisting: true}); err != nil {
+		t.Fatalf("Restore --table %s.cp_dup: %v", db, err)
+	}
+	check("table restore")
+	into := dbtest.UniqueName("exc_into")
+	t.Cleanup(func() { dropWithoutChecks(t, c.dst, into) })
+	if _, err := backup.Restore(t.Context(), c.dst.Config(), c.bucket, c.res.ID, backup.RestoreOptions{Databases: []string{db}, Into: into}); err != nil {
+		t.Fatalf("Restore --database %s --into %s: %v", db, into, err)
+	}
+	c.compare(t, db, into)
+	for _, tb := range tables {
+		if got := storedStrings(t, c.dst, into, tb); !slices.Equal(got, want[tb]) {
+			t.Errorf("restore --into: members and defaults of %s differ:\n%q\n%q", tb, want[tb], got)
+		}
+	}
 	c.dropTarget(t, c.dbs...)
 	c.replay(t)
 	check("stock replay")
