@@ -36,6 +36,7 @@ const stringsProbe = "backupctl_strings_probe"
 // literals, which the server stores as they are in the column's character set. Everything else
 // in create stays as printed.
 func exactStrings(ctx context.Context, c *sql.Conn, table, create string, cols []column) (string, error) {
+	quiet := false
 	for _, col := range cols {
 		cs := strings.ToLower(col.charset)
 		if cs == "" || cs == "latin1" || cs == "ascii" || cs == "binary" {
@@ -53,6 +54,10 @@ func exactStrings(ctx context.Context, c *sql.Conn, table, create string, cols [
 		}
 		if !unsure {
 			continue
+		}
+		if !quiet { // the temporary copies are kept out of the binary log where the user may do so
+			_, _ = c.ExecContext(ctx, "SET SESSION sql_log_bin = 0") // needs a privilege the dump does not ask for
+			quiet = true
 		}
 		stored, back, err := readStrings(ctx, c, table, col, def, printed)
 		if err != nil {
