@@ -211,6 +211,11 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	if _, err := c.ExecContext(ctx, "USE "+sqltext.QuoteIdent(d.Name)); err != nil {
 		return fmt.Errorf("use %s: %w", sqltext.QuoteIdent(d.Name), err)
 	}
+	// Definitions are read as the bytes the server sends, unconverted. SHOW CREATE TABLE prints
+	// in utf8mb3 whatever the table's character set (see exactStrings for what that loses).
+	if _, err := c.ExecContext(ctx, "SET character_set_results = binary"); err != nil {
+		return err
+	}
 	r, err := queryOne(ctx, c, "SHOW CREATE DATABASE "+sqltext.QuoteIdent(d.Name))
 	if err != nil {
 		return fmt.Errorf("show create database %s: %w", sqltext.QuoteIdent(d.Name), err)
