@@ -56,7 +56,11 @@ func appendHex(dst, b []byte) []byte {
 	return dst
 }
 
-// HexLiteral returns b as a 0x hex literal (” when empty): the bytes themselves, whatever the
+// UnquoteLiteral decodes the single-quoted literal that starts at s[i] (MariaDB's escapes) and
+// returns its bytes and the index just past its closing quote.
+func UnquoteLiteral(s string, i int) ([]byte, int) { return unquoteLiteral(s, i) }
+
+// HexLiteral returns b as a 0x hex literal (an empty quoted string when empty): the bytes, whatever the
 // character set of the session that reads them.
 func HexLiteral(b []byte) string { return string(appendHex(nil, b)) }
 
@@ -156,7 +160,7 @@ func HexInvalidLiterals(stmt string) string {
 			}
 			i = j
 		case '\'':
-			val, end := UnquoteLiteral(stmt, i)
+			val, end := unquoteLiteral(stmt, i)
 			if !utf8.Valid(val) {
 				out = append(out, stmt[last:i]...)
 				out = appendHex(out, val)
@@ -171,9 +175,9 @@ func HexInvalidLiterals(stmt string) string {
 	return string(append(out, stmt[last:]...))
 }
 
-// UnquoteLiteral decodes the single-quoted literal starting at s[i] with MariaDB's escapes and
+// unquoteLiteral decodes the single-quoted literal starting at s[i] with MariaDB's escapes and
 // returns its bytes and the index just past its closing quote.
-func UnquoteLiteral(s string, i int) ([]byte, int) {
+func unquoteLiteral(s string, i int) ([]byte, int) {
 	var b []byte
 	for j := i + 1; j < len(s); j++ {
 		c := s[j]
