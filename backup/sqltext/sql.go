@@ -60,8 +60,8 @@ func appendHex(dst, b []byte) []byte {
 // returns its bytes and the index just past its closing quote.
 func UnquoteLiteral(s string, i int) ([]byte, int) { return unquoteLiteral(s, i) }
 
-// HexLiteral returns b as a 0x hex literal (an empty quoted string when empty): the bytes, whatever the
-// character set of the session that reads them.
+// HexLiteral returns b as a 0x hex literal (an empty quoted string when empty): the bytes
+// themselves, whatever the character set of the session that reads them.
 func HexLiteral(b []byte) string { return string(appendHex(nil, b)) }
 
 // CommentSafe returns s for use inside a `--` comment line: unchanged when it is made of
