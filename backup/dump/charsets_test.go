@@ -30,6 +30,7 @@ func TestDumpExactCharsets(t *testing.T) {
 		"`s` set(0xa2e2,0xadf0) CHARACTER SET eucjpms COLLATE eucjpms_japanese_ci DEFAULT 0xadf0,",
 		"`u` varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci DEFAULT 0xe28992f09f9880 COMMENT '?',",
 		"`e` enum(0x8790,0x81e0) DEFAULT '≒',", // 0x81E0 comes back from its text
+		"`e` enum(0xa1c3,0xa1c5,0xa55c) CHARACTER SET big5 COLLATE big5_chinese_ci DEFAULT 0xa1c5,",
 		"`表` enum('表','ソ','能\\\\','''十') DEFAULT '能\\\\',",
 	} {
 		if !strings.Contains(dump, want) {
@@ -44,7 +45,7 @@ func TestDumpExactCharsets(t *testing.T) {
 			t.Errorf("table definition is not UTF-8: %q", stmt[i:])
 		}
 	}
-	tables := []string{"cp_dup", "eucjpms_dup", "表ソ能", "乗俓", "功許", "cp_mixed", "cp_expr"}
+	tables := []string{"cp_dup", "eucjpms_dup", "big5_unmapped", "表ソ能", "乗俓", "功許", "cp_mixed", "cp_expr"}
 	want := map[string][]string{}
 	for _, tb := range tables {
 		want[tb] = storedStrings(t, c.src, db, tb)

@@ -18,6 +18,10 @@ CREATE TABLE eucjpms_dup (id INT PRIMARY KEY,
   e ENUM(0xADF0, 0xA2E2) CHARACTER SET eucjpms DEFAULT 0xADF0,
   s SET(0xA2E2, 0xADF0) CHARACTER SET eucjpms DEFAULT 0xADF0);
 INSERT INTO eucjpms_dup VALUES (1, 1, 1), (2, 2, 3);
+-- big5 codes the server takes as characters but maps to U+FFFD: printed alike.
+CREATE TABLE big5_unmapped (id INT PRIMARY KEY,
+  e ENUM(0xA1C3, 0xA1C5, '功') CHARACTER SET big5 DEFAULT 0xA1C5);
+INSERT INTO big5_unmapped VALUES (1, 1), (2, 2), (3, 3);
 
 -- 0x5C (the backslash) as the second byte of a character: sjis 表 = 0x955C, ソ = 0x835C,
 -- 能 = 0x945C; gbk 乗 = 0x815C, 俓 = 0x825C; big5 功 = 0xA55C, 許 = 0xB35C, 蓋 = 0xBB5C. In
