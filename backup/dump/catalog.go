@@ -211,6 +211,11 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 	if _, err := c.ExecContext(ctx, "USE "+sqltext.QuoteIdent(d.Name)); err != nil {
 		return fmt.Errorf("use %s: %w", sqltext.QuoteIdent(d.Name), err)
 	}
+	// Definitions are read as the bytes the server sends, unconverted. SHOW CREATE TABLE prints
+	// in utf8mb3 whatever the table's character set (see exactStrings for what that loses).
+	if _, err := c.ExecContext(ctx, "SET character_set_results = binary"); err != nil {
+		return err
+	}
 	r, err := queryOne(ctx, c, "SHOW CREATE DATABASE "+sqltext.QuoteIdent(d.Name))
 	if err != nil {
 		return fmt.Errorf("show create database %s: %w", sqltext.QuoteIdent(d.Name), err)
@@ -257,6 +262,9 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 		if t.Kind == "sequence" {
 			seqs = append(seqs, t)
 			continue
+		}
+		if t.Create, err = exactStrings(ctx, c, sqltext.QuoteIdent(d.Name)+"."+sqltext.QuoteIdent(name), t.Create, cols[name]); err != nil {
+			return fmt.Errorf("read the string values of %s.%s: %w", sqltext.QuoteIdent(d.Name), sqltext.QuoteIdent(name), err)
 		}
 		t.SkipData = noDataEngines[strings.ToUpper(t.Engine)] ||
 			(strings.EqualFold(d.Name, "mysql") && (name == "general_log" || name == "slow_log"))
@@ -313,11 +321,12 @@ func readCatalog(ctx context.Context, c *sql.Conn, d *dbInfo) error {
 // column is a row of information_schema.COLUMNS.
 type column struct {
 	name, dataType, generated, expr, key string
-	octets                               int64 // CHARACTER_OCTET_LENGTH, 0 when not a string
+	charset                              string // CHARACTER_SET_NAME, "" when not a string
+	octets                               int64  // CHARACTER_OCTET_LENGTH, 0 when not a string
 }
 
 func readColumns(ctx context.Context, c *sql.Conn, db string) (map[string][]column, error) {
-	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY, CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
+	rs, err := queryRows(ctx, c, "SELECT TABLE_SCHEMA AS s, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, GENERATION_EXPRESSION, COLUMN_KEY, CHARACTER_OCTET_LENGTH, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+sqltext.QuoteString(db)+" ORDER BY TABLE_NAME, ORDINAL_POSITION")
 	if err != nil {
 		return nil, fmt.Errorf("list columns of %s: %w", sqltext.QuoteIdent(db), err)
 	}
@@ -325,7 +334,7 @@ func readColumns(ctx context.Context, c *sql.Conn, db string) (map[string][]colu
 	for _, r := range inSchema(rs, db) {
 		t := r.str("table_name")
 		octets, _ := strconv.ParseInt(r.str("character_octet_length"), 10, 64)
-		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression"), r.str("column_key"), octets})
+		out[t] = append(out[t], column{r.str("column_name"), r.str("data_type"), r.str("is_generated"), r.str("generation_expression"), r.str("column_key"), r.str("character_set_name"), octets})
 	}
 	return out, nil
 }

@@ -56,6 +56,14 @@ func appendHex(dst, b []byte) []byte {
 	return dst
 }
 
+// UnquoteLiteral decodes the single-quoted literal that starts at s[i] (MariaDB's escapes) and
+// returns its bytes and the index just past its closing quote.
+func UnquoteLiteral(s string, i int) ([]byte, int) { return unquoteLiteral(s, i) }
+
+// HexLiteral returns b as a 0x hex literal (an empty quoted string when empty): the bytes
+// themselves, whatever the character set of the session that reads them.
+func HexLiteral(b []byte) string { return string(appendHex(nil, b)) }
+
 // CommentSafe returns s for use inside a `--` comment line: unchanged when it is made of
 // printable ASCII, else as 0x-hex. A raw name in a comment could end the comment with a newline
 // and start a client command (`\!` runs a shell command in the stock client).
