@@ -112,6 +112,10 @@ func (s *session) readDefinitions(ctx context.Context) (refusal error, err error
 		}
 	}
 	collect := func(_ context.Context, st sqltext.Statement, sec *section) error {
+		// These ranges are not read again before applying: confine them here.
+		if err := confine(sec, st); err != nil {
+			return err
+		}
 		switch sec.kind {
 		case kindSchema:
 			for _, fk := range foreignKeys(st.SQL) {
