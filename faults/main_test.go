@@ -214,7 +214,7 @@ func writeReliability(path string) error {
 	fmt.Fprintf(&b, "Every case drives the real `backupctl` binary as a subprocess against private MariaDB and MinIO\n"+
 		"servers that the test starts, stops, kills and stalls under `.stack/faults/` (never the shared ones of\n"+
 		"`.stack/env`, which other tests use at the same time). \"Exit\" is the exit code\n"+
-		"(README: 0 ok, 1 failed, 2 bad input, 3 verification, 4 not found, 5 refused); \"Message\" is what\n"+
+		"(README: 0 ok, 1 failed, 2 bad input, 3 verification, 4 not found, 5 refused, 75 transient: a retry may succeed); \"Message\" is what\n"+
 		"the user reads on stderr besides the JSON log records. A **FAIL** is a product bug the test found;\n"+
 		"see the test log for the details.\n\n")
 	for _, a := range areas {
