@@ -21,6 +21,10 @@ type scheduleInfo struct {
 	ConcurrencyPolicy string   `json:"concurrency_policy"`
 	Image             string   `json:"image"`
 	Args              []string `json:"args"`
+	NotChecked        []string `json:"not_checked"`
+	NewestBackup      *struct {
+		ID string `json:"id"`
+	} `json:"newest_backup"`
 }
 
 // pruned is the retention report a backup result carries.
@@ -134,6 +138,16 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("list after the scheduled run with --keep-last 1 = %v, want [%s]", ids(l), b.ID)
 	}
 	must(t, e.withKeys("verify", b.ID))
+
+	// schedule show names the newest backup of the schedule's set when it has the S3 keys, and
+	// says it could not look without them.
+	if in := decode[scheduleInfo](t, must(t, e.withKeys("schedule", "show", "-o", "json"))); in.NewestBackup == nil || in.NewestBackup.ID != b.ID {
+		t.Errorf("schedule show with the keys: newest backup %+v, want %s (not checked: %v)", in.NewestBackup, b.ID, in.NotChecked)
+	}
+	if in := decode[scheduleInfo](t, must(t, e.job("schedule", "show", "-o", "json"))); in.NewestBackup != nil ||
+		!slices.ContainsFunc(in.NotChecked, func(s string) bool { return strings.Contains(s, "no S3 keys here") }) {
+		t.Errorf("schedule show without the keys: newest %+v, not checked %v", in.NewestBackup, in.NotChecked)
+	}
 
 	must(t, e.job("schedule", "delete"))
 	// Deleted with propagation Orphan: the garbage collector removes its finalizer first.

@@ -20,7 +20,7 @@ import (
 
 type scheduleCmd struct {
 	Set     scheduleSetCmd     `cmd:"" help:"Install the nightly backup CronJob, or change the flags given on the installed one."`
-	Show    scheduleShowCmd    `cmd:"" help:"Show the installed schedule: next run, last run and its result, last success."`
+	Show    scheduleShowCmd    `cmd:"" help:"Show the installed schedule: next run, last run and its result, last success, the newest backup of its set."`
 	Suspend scheduleSuspendCmd `cmd:"" help:"Stop the schedule from starting Jobs (a running one goes on)."`
 	Resume  scheduleResumeCmd  `cmd:"" help:"Let a suspended schedule start Jobs again."`
 	Delete  scheduleDeleteCmd  `cmd:"" help:"Remove the schedule (Jobs already made are left to their TTL)."`
@@ -58,22 +58,23 @@ type lastRun struct {
 
 // scheduleInfo is what set and show print.
 type scheduleInfo struct {
-	Namespace         string   `json:"namespace"`
-	Name              string   `json:"name"`
-	Action            string   `json:"action,omitempty"`
-	Changes           []string `json:"changes,omitempty"`
-	NotChecked        []string `json:"not_checked,omitempty"`
-	Schedule          string   `json:"schedule"`
-	TimeZone          string   `json:"time_zone"`
-	Suspended         bool     `json:"suspended"`
-	ConcurrencyPolicy string   `json:"concurrency_policy"`
-	Image             string   `json:"image"`
-	Args              []string `json:"args"`
-	NextRun           string   `json:"next_run,omitempty"`
-	LastSchedule      string   `json:"last_schedule,omitempty"`
-	LastRun           *lastRun `json:"last_run,omitempty"`
-	LastSuccessful    string   `json:"last_successful,omitempty"`
-	Active            []string `json:"active,omitempty"`
+	Namespace         string        `json:"namespace"`
+	Name              string        `json:"name"`
+	Action            string        `json:"action,omitempty"`
+	Changes           []string      `json:"changes,omitempty"`
+	NotChecked        []string      `json:"not_checked,omitempty"`
+	Schedule          string        `json:"schedule"`
+	TimeZone          string        `json:"time_zone"`
+	Suspended         bool          `json:"suspended"`
+	ConcurrencyPolicy string        `json:"concurrency_policy"`
+	Image             string        `json:"image"`
+	Args              []string      `json:"args"`
+	NextRun           string        `json:"next_run,omitempty"`
+	LastSchedule      string        `json:"last_schedule,omitempty"`
+	LastRun           *lastRun      `json:"last_run,omitempty"`
+	LastSuccessful    string        `json:"last_successful,omitempty"`
+	NewestBackup      *newestBackup `json:"newest_backup,omitempty"`
+	Active            []string      `json:"active,omitempty"`
 }
 
 func infoOf(cj *batchv1.CronJob) scheduleInfo {
@@ -378,6 +379,7 @@ func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
 			break
 		}
 	}
+	in.addNewestBackup(ctx)
 	return g.Print(in)
 }
 
