@@ -85,10 +85,21 @@ func TestSchedule(t *testing.T) {
 	old := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "--set", "backupctl-nightly", "--scheduled", "-o", "json")))
 	checkVerified(t, old)
 
+	// With the S3 keys here, schedule set checks the bucket before installing anything; without
+	// them it says it did not.
+	missing := "no-such-bucket-" + strings.ToLower(e.ns)
+	fails(t, e.withKeys("schedule", "set", "-d", db, "--bucket", missing, "--schedule", "30 4 1 1 *"), 2, missing)
+	if n := len(e.cronJobs()); n != 0 {
+		t.Fatalf("schedule set with a missing bucket installed %d CronJobs", n)
+	}
+
 	// Dates far from now, so the controller itself never starts a run during the test.
 	set := func(schedule, want string) scheduleInfo {
 		t.Helper()
 		in := decode[scheduleInfo](t, must(t, e.job("schedule", "set", "-d", db, "--keep-last", "1", "--schedule", schedule, "-o", "json")))
+		if !slices.ContainsFunc(in.NotChecked, func(s string) bool { return strings.Contains(s, "bucket") && strings.Contains(s, "no S3 keys here") }) {
+			t.Errorf("schedule set without the keys does not say it did not check the bucket: %v", in.NotChecked)
+		}
 		if in.Action != want || in.Schedule != schedule || in.ConcurrencyPolicy != string(batchv1.ForbidConcurrent) || in.Namespace != e.ns {
 			t.Errorf("schedule set %q: %+v, want action %s", schedule, in, want)
 		}

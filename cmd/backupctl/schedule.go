@@ -235,6 +235,11 @@ func (c *scheduleSetCmd) Run(ctx context.Context, g *cli.Globals, kctx *kong.Con
 		return err
 	}
 	notChecked = append(notChecked, dbNote...)
+	bucketNote, err := checkBucket(ctx, eff.StorageFlags)
+	if err != nil {
+		return err
+	}
+	notChecked = append(notChecked, bucketNote...)
 	var diff []string
 	if cur != nil {
 		diff = changes(infoOf(cur), infoOf(cj))
@@ -347,6 +352,26 @@ func checkDatabases(ctx context.Context, db cli.DBFlags, names []string) ([]stri
 	}
 	if len(missing) > 0 {
 		return nil, contract.Usagef("--database: %s not on the server at %s: check the names (case-sensitive) or --db-host", strings.Join(missing, ", "), cfg.Address())
+	}
+	return nil, nil
+}
+
+// checkBucket opens the storage the schedule's Jobs will use, when the S3 keys are here: a
+// missing bucket or rejected keys refuse the schedule before it is installed. Without the keys,
+// or when the endpoint cannot be reached from here (it may be reachable from the pods only), it
+// says what it did not check.
+func checkBucket(ctx context.Context, st cli.StorageFlags) ([]string, error) {
+	what := "bucket " + st.Bucket
+	if os.Getenv(contract.EnvAWSAccessKey) == "" || os.Getenv(contract.EnvAWSSecretKey) == "" {
+		return []string{what + " (no S3 keys here; the first run will say)"}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := st.Open(ctx); err != nil {
+		if cli.ExitCode(err) == contract.ExitUsage {
+			return nil, err
+		}
+		return []string{fmt.Sprintf("%s (not reachable from here: %v)", what, err)}, nil
 	}
 	return nil, nil
 }
