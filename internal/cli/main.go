@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 
 	"github.com/alecthomas/kong"
 	"github.com/backupctl/backupctl/backup"
@@ -33,6 +34,24 @@ func GrammarOptions(name, description string) []kong.Option {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Vars{"version": VersionString(name)},
 		helpGroups,
+		kong.PostBuild(func(k *kong.Kong) error { hideUploadFlags(k.Model.Node); return nil }),
+	}
+}
+
+// uploadCommands are the commands that upload a backup: --s3-part-size matters to them only.
+var uploadCommands = map[string]bool{"backup now": true, "schedule set": true, "backup": true}
+
+// hideUploadFlags leaves --s3-part-size out of the help of the commands that upload nothing
+// (list, verify, restore, prune...); the flag is still accepted there, as the Jobs pass it.
+func hideUploadFlags(n *kong.Node) {
+	path := strings.TrimSpace(n.Path())
+	for _, f := range n.Flags {
+		if f.Name == "s3-part-size" && !uploadCommands[path] {
+			f.Hidden = true
+		}
+	}
+	for _, c := range n.Children {
+		hideUploadFlags(c)
 	}
 }
 
