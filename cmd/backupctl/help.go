@@ -88,3 +88,22 @@ func (versionCmd) Help() string {
   backupctl --version
   backupctl version -o json`
 }
+
+func (*pruneCmd) Help() string {
+	return `Examples:
+  backupctl prune --keep-daily 7 --keep-weekly 4 --dry-run    # per set, what would go
+  backupctl prune --set backupctl-nightly --keep-last 14
+  backupctl prune --keep-within 720h --include-manual --verify-key-file signing.pub`
+}
+
+func (*deleteCmd) Help() string {
+	return `Examples:
+  backupctl delete 20261126T220405Z-ab12 --dry-run
+  backupctl delete latest --set backupctl-nightly`
+}
+
+func (*keygenCmd) Help() string {
+	return `Examples:
+  backupctl keygen --out signing.key     # the private key to signing.key, the public key on stdout
+  backupctl keygen --out - -o json`
+}
