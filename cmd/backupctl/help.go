@@ -1,5 +1,7 @@
 package main
 
+import "github.com/backupctl/backupctl/internal/cli"
+
 // Examples shown by each command's --help (kong's HelpProvider).
 
 func (*backupNowCmd) Help() string {
@@ -106,4 +108,16 @@ func (*keygenCmd) Help() string {
 	return `Examples:
   backupctl keygen --out signing.key     # the private key to signing.key, the public key on stdout
   backupctl keygen --out - -o json`
+}
+
+// verifyCmd is the dumper's verify, with backupctl's examples.
+type verifyCmd struct {
+	cli.VerifyCmd `embed:""`
+}
+
+func (*verifyCmd) Help() string {
+	return `Examples:
+  backupctl verify 20261126T220405Z-ab12
+  backupctl verify latest --set backupctl-nightly --verify-key-file signing.pub
+  backupctl verify latest -o json`
 }

@@ -17,18 +17,18 @@ const description = "Verified MariaDB backups on Kubernetes."
 type backupctlCLI struct {
 	cli.Globals
 
-	Backup   backupCmd     `cmd:"" help:"Take backups."`
-	Restore  restoreCmd    `cmd:"" help:"Restore a backup (through a Job, or here with --local)."`
-	Verify   cli.VerifyCmd `cmd:"" help:"Read a stored backup back and check it against its manifest."`
-	List     listCmd       `cmd:"" help:"List the backups, newest first."`
-	Schedule scheduleCmd   `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
-	Prune    pruneCmd      `cmd:"" help:"Delete the backups the retention rules do not keep, within each backup set."`
-	Delete   deleteCmd     `cmd:"" help:"Delete backups by id (or latest)."`
-	Keygen   keygenCmd     `cmd:"" help:"Make the key pair that signs backups: the private key to a file, the public key on stdout."`
-	Jobs     jobsCmd       `cmd:"" help:"List recent backup and restore Jobs with their state."`
-	Logs     logsCmd       `cmd:"" help:"Print (or follow with -f) the dumper's log of a Job."`
-	Wait     waitCmd       `cmd:"" help:"Follow a Job to its end and exit as if it had been run here."`
-	Version  versionCmd    `cmd:"" help:"Print the version."`
+	Backup   backupCmd   `cmd:"" help:"Take backups."`
+	Restore  restoreCmd  `cmd:"" help:"Restore a backup (through a Job, or here with --local)."`
+	Verify   verifyCmd   `cmd:"" help:"Read a stored backup back and check it against its manifest."`
+	List     listCmd     `cmd:"" help:"List the backups, newest first."`
+	Schedule scheduleCmd `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
+	Prune    pruneCmd    `cmd:"" help:"Delete the backups the retention rules do not keep, within each backup set."`
+	Delete   deleteCmd   `cmd:"" help:"Delete backups by id (or latest)."`
+	Keygen   keygenCmd   `cmd:"" help:"Make the key pair that signs backups: the private key to a file, the public key on stdout."`
+	Jobs     jobsCmd     `cmd:"" help:"List recent backup and restore Jobs with their state."`
+	Logs     logsCmd     `cmd:"" help:"Print (or follow with -f) the dumper's log of a Job."`
+	Wait     waitCmd     `cmd:"" help:"Follow a Job to its end and exit as if it had been run here."`
+	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
 func main() {
