@@ -13,15 +13,21 @@ import (
 	"github.com/backupctl/backupctl/internal/testenv"
 )
 
+// describeAll returns describe(x) for each of xs, in order.
+func describeAll[T any](xs []T, describe func(T) string) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, describe(x))
+	}
+	return out
+}
+
 func TestRestoreForeignKeys(t *testing.T) {
 	stmt := "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `pid` int(11) DEFAULT NULL,\n  `note` varchar(20) DEFAULT 'a,b)',\n" +
 		"  PRIMARY KEY (`id`),\n  KEY `fk_p` (`pid`),\n  CONSTRAINT `fk_p` FOREIGN KEY (`pid`) REFERENCES `parent` (`id`) ON DELETE CASCADE,\n" +
 		"  CONSTRAINT `fk,o` FOREIGN KEY (`pid`, `id`) REFERENCES `other db`.`x` (`a`, `b`),\n  CONSTRAINT `chk` CHECK (`note` <> 'FOREIGN KEY')\n" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-	var got []string
-	for _, fk := range foreignKeys(stmt) {
-		got = append(got, fk.name+"|"+fk.refDB+"|"+fk.refTable)
-	}
+	got := describeAll(foreignKeys(stmt), func(fk fkClause) string { return fk.name + "|" + fk.refDB + "|" + fk.refTable })
 	if want := []string{"fk_p||parent", "fk,o|other db|x"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("foreign keys %q, want %q", got, want)
 	}
@@ -58,10 +64,7 @@ func TestRestoreTriggerUses(t *testing.T) {
 		"UPDATE IGNORE `db2`.`totals` SET n = n + 1 WHERE k = (SELECT k FROM kinds WHERE id = NEW.id);\n" +
 		"INSERT INTO log SELECT 1 FROM DUAL ON DUPLICATE KEY UPDATE n = REPLACE(n, 'a', 'b');\n" +
 		"DELETE FROM t2 WHERE id = OLD.id;\nEND"
-	var got []string
-	for _, u := range triggerUses(stmt) {
-		got = append(got, u.verb+" "+u.db+"."+u.table)
-	}
+	got := describeAll(triggerUses(stmt), func(u nameUse) string { return u.verb + " " + u.db + "." + u.table })
 	want := []string{"writes .audit", "writes db2.totals", "reads .kinds", "writes .log", "writes .t2"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("uses %q, want %q", got, want)
