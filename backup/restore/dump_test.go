@@ -53,6 +53,29 @@ func restoreSourceSQL(db string) []string {
 	}
 }
 
+// restoreNameAndInto returns a new database name and one for --into, both dropped on src and
+// dst at the end.
+func restoreNameAndInto(t *testing.T, src, dst *sql.DB, prefix string) (name, into string) {
+	t.Helper()
+	name, into = testenv.UniqueName(prefix), testenv.UniqueName(prefix+"_into")
+	restoreDropAtEnd(t, src, name, into)
+	restoreDropAtEnd(t, dst, name, into)
+	return name, into
+}
+
+// restoreDumpDB runs stmts on the source (if any) and dumps its database name into the test bucket.
+func restoreDumpDB(t *testing.T, s *restoreServers, name string, stmts []string) *dump.Result {
+	t.Helper()
+	if len(stmts) > 0 {
+		restoreExecAll(t, s.src, stmts)
+	}
+	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
+	if err != nil {
+		t.Fatalf("dump: %v", err)
+	}
+	return res
+}
+
 // restoreExecAll runs stmts on a connection of its own, so that their USE does not stay on a
 // pooled connection (SHOW CREATE VIEW leaves out the current database's name).
 func restoreExecAll(t *testing.T, cfg dbconn.Config, stmts []string) {
@@ -145,16 +168,8 @@ func restoreCompare(t *testing.T, a *sql.DB, dbA string, b *sql.DB, dbB string) 
 func TestRestoreDumpRoundTrip(t *testing.T) {
 	s := restoreTestEnv(t)
 	src, dst := restoreTestDB(t, s.src), restoreTestDB(t, s.dst)
-	name := testenv.UniqueName("rst_rt")
-	into := testenv.UniqueName("rst_rt_into")
-	restoreDropAtEnd(t, src, name, into)
-	restoreDropAtEnd(t, dst, name, into)
-	restoreExecAll(t, s.src, restoreSourceSQL(name))
-
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	name, into := restoreNameAndInto(t, src, dst, "rst_rt")
+	res := restoreDumpDB(t, s, name, restoreSourceSQL(name))
 
 	t.Run("full into the second server", func(t *testing.T) {
 		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{})
@@ -263,11 +278,7 @@ func TestRestoreSplitsDumpOutput(t *testing.T) {
 	src := restoreTestDB(t, s.src)
 	name := testenv.UniqueName("rst_split")
 	restoreDropAtEnd(t, src, name)
-	restoreExecAll(t, s.src, restoreSourceSQL(name))
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := restoreDumpDB(t, s, name, restoreSourceSQL(name))
 	m, err := format.LoadManifest(t.Context(), s.bucket, res.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -397,10 +408,7 @@ func restoreDumpDataset(t *testing.T, s *restoreServers, src, dst *sql.DB, prefi
 	restoreDropAtEnd(t, src, name, into)
 	restoreDropAtEnd(t, dst, name)
 	load(name)
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	res := restoreDumpDB(t, s, name, nil)
 	rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -8,9 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/backupctl/backupctl/backup/dump"
 	"github.com/backupctl/backupctl/backup/sqltext"
-	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // describeAll returns describe(x) for each of xs, in order.
@@ -96,15 +94,8 @@ func restoreOneTableSQL(db string) []string {
 func TestRestoreOneTableReferences(t *testing.T) {
 	s := restoreTestEnv(t)
 	src, dst := restoreTestDB(t, s.src), restoreTestDB(t, s.dst)
-	name := testenv.UniqueName("rst_one")
-	into := testenv.UniqueName("rst_one_into")
-	restoreDropAtEnd(t, src, name, into)
-	restoreDropAtEnd(t, dst, name, into)
-	restoreExecAll(t, s.src, restoreOneTableSQL(name))
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	name, into := restoreNameAndInto(t, src, dst, "rst_one")
+	res := restoreDumpDB(t, s, name, restoreOneTableSQL(name))
 	child := name + ".child"
 	showCreate := func(db *sql.DB, d, tbl string) string {
 		t.Helper()
