@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"database/sql"
 	"errors"
 	"reflect"
 	"slices"
@@ -48,12 +49,19 @@ func checkRestoredFixture(t *testing.T, s *restoreServers, cfg dbconn.Config, db
 	}
 }
 
+// putTwoRestoreFixtures stores a backup of two fixture databases named from prefix, both
+// dropped on dst at the end.
+func putTwoRestoreFixtures(t *testing.T, s *restoreServers, dst *sql.DB, prefix string) (a, b string, m *format.Manifest) {
+	t.Helper()
+	a, b = testenv.UniqueName(prefix+"_a"), testenv.UniqueName(prefix+"_b")
+	restoreDropAtEnd(t, dst, a, b)
+	return a, b, putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+}
+
 func TestRestoreFixtureFull(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b := testenv.UniqueName("rst_full_a"), testenv.UniqueName("rst_full_b")
-	restoreDropAtEnd(t, dst, a, b)
-	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+	a, b, m := putTwoRestoreFixtures(t, s, dst, "rst_full")
 	cb := storagetest.NewFaulty(s.bucket)
 	rep, err := restoreFixtureRun(t, s.dst, cb, m, Options{})
 	if err != nil {
@@ -78,9 +86,9 @@ func TestRestoreFixtureFull(t *testing.T) {
 func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b, into := testenv.UniqueName("rst_sel_a"), testenv.UniqueName("rst_sel_b"), testenv.UniqueName("rst_into")
-	restoreDropAtEnd(t, dst, a, b, into)
-	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+	a, b, m := putTwoRestoreFixtures(t, s, dst, "rst_sel")
+	into := testenv.UniqueName("rst_into")
+	restoreDropAtEnd(t, dst, into)
 
 	// --into needs one database.
 	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Into: into}); err == nil || !strings.Contains(err.Error(), "--into needs exactly one database") {
@@ -131,9 +139,7 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 func TestRestoreFixtureTable(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b := testenv.UniqueName("rst_tbl_a"), testenv.UniqueName("rst_tbl_b")
-	restoreDropAtEnd(t, dst, a, b)
-	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+	a, b, m := putTwoRestoreFixtures(t, s, dst, "rst_tbl")
 
 	for _, spec := range []string{"nodot", a + ".nope", "nodb.child"} {
 		if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Tables: []string{spec}}); err == nil {
