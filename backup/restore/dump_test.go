@@ -212,8 +212,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 		}
 		cb := storagetest.NewFaulty(s.bucket)
 		// Into a fresh database on the second server: the full restore above made name there.
-		tblDB := testenv.UniqueName("rst_rt_tbl")
-		restoreDropAtEnd(t, dst, tblDB)
+		tblDB := restoreNewDB(t, dst, "rst_rt_tbl")
 		rep, err := Restore(t.Context(), s.dst, cb, res.ID, Options{Tables: []string{name + ".child"}, Into: tblDB, WithoutForeignKeys: true})
 		if err != nil {
 			t.Fatal(err)
@@ -276,8 +275,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 func TestRestoreSplitsDumpOutput(t *testing.T) {
 	s := restoreTestEnv(t)
 	src := restoreTestDB(t, s.src)
-	name := testenv.UniqueName("rst_split")
-	restoreDropAtEnd(t, src, name)
+	name := restoreNewDB(t, src, "rst_split")
 	res := restoreDumpDB(t, s, name, restoreSourceSQL(name))
 	m, err := format.LoadManifest(t.Context(), s.bucket, res.ID)
 	if err != nil {

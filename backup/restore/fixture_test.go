@@ -87,8 +87,7 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
 	a, b, m := putTwoRestoreFixtures(t, s, dst, "rst_sel")
-	into := testenv.UniqueName("rst_into")
-	restoreDropAtEnd(t, dst, into)
+	into := restoreNewDB(t, dst, "rst_into")
 
 	// --into needs one database.
 	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Into: into}); err == nil || !strings.Contains(err.Error(), "--into needs exactly one database") {
@@ -209,8 +208,7 @@ func TestRestoreFixtureTable(t *testing.T) {
 func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := testenv.UniqueName("rst_dry")
-	restoreDropAtEnd(t, dst, a)
+	a := restoreNewDB(t, dst, "rst_dry")
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 
 	before := restoreInventory(t, dst, a)
@@ -254,8 +252,7 @@ func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 func TestRestoreFixtureDamaged(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := testenv.UniqueName("rst_bad")
-	restoreDropAtEnd(t, dst, a)
+	a := restoreNewDB(t, dst, "rst_bad")
 
 	tamper := func(m *format.Manifest) func([]byte) []byte {
 		return func(b []byte) []byte {
@@ -316,8 +313,7 @@ func TestRestoreFixtureDamaged(t *testing.T) {
 func TestRestoreFixtureStatementError(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := testenv.UniqueName("rst_err")
-	restoreDropAtEnd(t, dst, a)
+	a := restoreNewDB(t, dst, "rst_err")
 	f := newRestoreFixture(a)
 	f.tables[1].data = "INSERT INTO `parent` (`id`, `nosuch`) VALUES (1,'x'),(2,'" + strings.Repeat("y", 300) + "');\n"
 	m := putRestoreFixture(t, s.bucket, f)

@@ -58,6 +58,13 @@ func restoreDropAtEnd(t *testing.T, db *sql.DB, names ...string) {
 	})
 }
 
+// restoreNewDB returns a new database name from prefix, dropped on db when the test ends.
+func restoreNewDB(t *testing.T, db *sql.DB, prefix string) string {
+	name := testenv.UniqueName(prefix)
+	restoreDropAtEnd(t, db, name)
+	return name
+}
+
 func restoreQueryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	t.Helper()
 	rows, err := db.QueryContext(t.Context(), q, args...)
