@@ -248,27 +248,24 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 
 	t.Run("dry run changes nothing", func(t *testing.T) {
 		dry := testenv.UniqueName("rst_rt_dry")
-		before := restoreInventory(t, dst, name, dry)
-		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Into: dry, DryRun: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if after := restoreInventory(t, dst, name, dry); !reflect.DeepEqual(before, after) {
-			t.Errorf("dry run changed the server")
-		}
+		var rep *Report
+		restoreUnchanged(t, dst, []string{name, dry}, "the dry run", func() {
+			var err error
+			if rep, err = Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Into: dry, DryRun: true}); err != nil {
+				t.Fatal(err)
+			}
+		})
 		if len(rep.Plan) == 0 || rep.Rows == 0 {
 			t.Errorf("dry-run report %+v", rep)
 		}
 	})
 
 	t.Run("existing target refused", func(t *testing.T) {
-		before := restoreInventory(t, dst, name)
-		if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{}); err == nil || !strings.Contains(err.Error(), "--drop-existing") {
-			t.Errorf("err %v", err)
-		}
-		if after := restoreInventory(t, dst, name); !reflect.DeepEqual(before, after) {
-			t.Errorf("a refused restore changed the server")
-		}
+		restoreUnchanged(t, dst, []string{name}, "a refused restore", func() {
+			if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{}); err == nil || !strings.Contains(err.Error(), "--drop-existing") {
+				t.Errorf("err %v", err)
+			}
+		})
 	})
 }
 
