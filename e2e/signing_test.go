@@ -84,6 +84,14 @@ func (e *env) databaseExists(name string) bool {
 	return n > 0
 }
 
+type verifyReport struct {
+	ID            string `json:"id"`
+	Verified      bool   `json:"verified"`
+	Authenticated bool   `json:"authenticated"`
+	KeyID         string `json:"key_id"`
+	Note          string `json:"note"`
+}
+
 // TestSignedBackups: a backup signed by the dumper's key verifies and restores with the public
 // key; an attacker who can write to the bucket appends a statement to a table's data, recomputes
 // every SHA-256 and reseals the manifest, which passes a verify without a key but is refused by
@@ -102,7 +110,7 @@ func TestSignedBackups(t *testing.T) {
 	}
 
 	signed := e.backupWith(k.priv, db, "--compression", "none")
-	v := decode[backup.VerifyReport](t, must(t, e.withKeys("verify", signed.ID, "--verify-key", k.pub, "-o", "json")))
+	v := decode[verifyReport](t, must(t, e.withKeys("verify", signed.ID, "--verify-key", k.pub, "-o", "json")))
 	if !v.Verified || !v.Authenticated || v.KeyID != k.id || v.Note != "" {
 		t.Errorf("verify with the key: %+v, want verified and authenticated by %s", v, k.id)
 	}
@@ -112,7 +120,7 @@ func TestSignedBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, e.withKeys("verify", signed.ID, "--verify-key-file", pubFile))
-	nokey := decode[backup.VerifyReport](t, must(t, e.withKeys("verify", signed.ID, "-o", "json")))
+	nokey := decode[verifyReport](t, must(t, e.withKeys("verify", signed.ID, "-o", "json")))
 	if !nokey.Verified || nokey.Authenticated || !strings.HasPrefix(nokey.Note, "unauthenticated") {
 		t.Errorf("verify without a key: %+v, want verified, unauthenticated", nokey)
 	}
