@@ -86,16 +86,18 @@ func dumpReplay(t *testing.T, c dbconn.Config, file, compression string) {
 	}
 }
 
-// dumpDropAtEnd drops db on both servers when the test ends.
-func (s *dumpServers) dumpDropAtEnd(t *testing.T, db string) {
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(context.Background())
-		for _, d := range []*sql.DB{s.srcDB, s.dstDB} {
-			if _, err := d.ExecContext(ctx, "DROP DATABASE IF EXISTS "+sqltext.QuoteIdent(db)); err != nil {
-				t.Logf("drop %s: %v", db, err)
+// dumpDropAtEnd drops each of dbs on both servers when the test ends.
+func (s *dumpServers) dumpDropAtEnd(t *testing.T, dbs ...string) {
+	for _, db := range dbs {
+		t.Cleanup(func() {
+			ctx := context.WithoutCancel(context.Background())
+			for _, d := range []*sql.DB{s.srcDB, s.dstDB} {
+				if _, err := d.ExecContext(ctx, "DROP DATABASE IF EXISTS "+sqltext.QuoteIdent(db)); err != nil {
+					t.Logf("drop %s: %v", db, err)
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // dumpQuery returns every row of q as strings ("NULL" for NULL), in the order returned.

@@ -372,8 +372,7 @@ func TestDumpTwoDatabasesCrossView(t *testing.T) {
 	s := dumpTestEnv(t)
 	r := testenv.RandomHex(4)
 	a, b := "bk_a_"+r, "bk_b_"+r
-	s.dumpDropAtEnd(t, a)
-	s.dumpDropAtEnd(t, b)
+	s.dumpDropAtEnd(t, a, b)
 	dumpClient(t, s.src, []byte("CREATE DATABASE "+sqltext.QuoteIdent(b)+" CHARACTER SET latin1;\nCREATE TABLE "+sqltext.QuoteIdent(b)+".t (x INT, s VARCHAR(5));\n"+
 		"INSERT INTO "+sqltext.QuoteIdent(b)+".t VALUES (1, 'é');\n"+
 		"CREATE DATABASE "+sqltext.QuoteIdent(a)+";\nCREATE VIEW "+sqltext.QuoteIdent(a)+".v AS SELECT x, s FROM "+sqltext.QuoteIdent(b)+".t;\n"))
@@ -473,12 +472,11 @@ func TestDumpServerErrorLeavesNothing(t *testing.T) {
 // TestDumpCaseDistinctDatabases: `bk_Case_x` and `bk_case_x` are two databases; dumping one
 // takes none of the other's objects (information_schema compares names case-insensitively).
 func TestDumpCaseDistinctDatabases(t *testing.T) {
+	var sqlText strings.Builder
 	s := dumpTestEnv(t)
 	r := testenv.RandomHex(4)
 	upper, lower := "bk_Case_"+r, "bk_case_"+r
-	s.dumpDropAtEnd(t, upper)
-	s.dumpDropAtEnd(t, lower)
-	var sqlText strings.Builder
+	s.dumpDropAtEnd(t, upper, lower)
 	for _, db := range []string{upper, lower} {
 		q := sqltext.QuoteIdent(db)
 		sqlText.WriteString("CREATE DATABASE " + q + ";\nUSE " + q + ";\nCREATE TABLE t_" + db + " (a INT);\n" +

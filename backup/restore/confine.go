@@ -24,6 +24,14 @@ func confineError(sec *section, st sqltext.Statement, why string) error {
 		format.ErrVerify, sec.kind, sec.what(), st.Offset, leadingWords(st.SQL, st.Mode), why)
 }
 
+// confined is nil when why is empty, else the error confineError makes of it.
+func confined(sec *section, st sqltext.Statement, why string) error {
+	if why == "" {
+		return nil
+	}
+	return confineError(sec, st, why)
+}
+
 // leadingWords names a statement by its first keywords, never its values.
 func leadingWords(q string, m sqltext.Mode) string {
 	var w []string
@@ -92,16 +100,10 @@ func confine(sec *section, st sqltext.Statement) error {
 	switch sec.kind {
 	case kindCreate:
 		if first.Is("ALTER") {
-			if why := confineAlterDatabase(st); why != "" {
-				return confineError(sec, st, why)
-			}
-			return nil
+			return confined(sec, st, confineAlterDatabase(st))
 		}
 		if first.Is("CREATE") && len(toks) > 2 && toks[1].Is("VIEW") {
-			if why := confineStandIn(sec, st); why != "" {
-				return confineError(sec, st, why)
-			}
-			return nil
+			return confined(sec, st, confineStandIn(sec, st))
 		}
 		if !(first.Is("CREATE") && len(toks) > 2 && toks[1].Is("DATABASE")) {
 			// A routine (a view in another database may call it), as EXECUTE IMMEDIATE.
@@ -109,10 +111,7 @@ func confine(sec *section, st sqltext.Statement) error {
 			if !ok {
 				break
 			}
-			if why := confineObject(sec, body, mode, routineKinds); why != "" {
-				return confineError(sec, st, why)
-			}
-			return nil
+			return confined(sec, st, confineObject(sec, body, mode, routineKinds))
 		}
 		if len(toks) > 2 {
 			i := 2
@@ -126,40 +125,25 @@ func confine(sec *section, st sqltext.Statement) error {
 		}
 	case kindSchema:
 		if first.Is("CREATE") {
-			if why := confineTable(sec, st); why != "" {
-				return confineError(sec, st, why)
-			}
-			return nil
+			return confined(sec, st, confineTable(sec, st))
 		}
 	case kindData:
 		switch {
 		case first.Is("INSERT"):
-			if why := confineInsert(sec, st); why != "" {
-				return confineError(sec, st, why)
-			}
-			return nil
+			return confined(sec, st, confineInsert(sec, st))
 		case first.Is("DO") || first.Is("SELECT"):
-			if why := confineSetval(sec, st); why != "" {
-				return confineError(sec, st, why)
-			}
-			return nil
+			return confined(sec, st, confineSetval(sec, st))
 		}
 	case kindPost:
 		if first.Is("ALTER") {
-			if why := confineAlterDatabase(st); why != "" {
-				return confineError(sec, st, why)
-			}
-			return nil
+			return confined(sec, st, confineAlterDatabase(st))
 		}
 		body, mode, ok := postObject(st)
 		if !ok {
 			break
 		}
 		// Routines too: backups written before they moved to the create section have them here.
-		if why := confineObject(sec, body, mode, objectKinds); why != "" {
-			return confineError(sec, st, why)
-		}
-		return nil
+		return confined(sec, st, confineObject(sec, body, mode, objectKinds))
 	}
 	return confineError(sec, st, "no dump writes this statement in a "+sec.kind+" section")
 }

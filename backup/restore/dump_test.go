@@ -53,6 +53,29 @@ func restoreSourceSQL(db string) []string {
 	}
 }
 
+// restoreNameAndInto returns a new database name and one for --into, both dropped on src and
+// dst at the end.
+func restoreNameAndInto(t *testing.T, src, dst *sql.DB, prefix string) (name, into string) {
+	t.Helper()
+	name, into = testenv.UniqueName(prefix), testenv.UniqueName(prefix+"_into")
+	restoreDropAtEnd(t, src, name, into)
+	restoreDropAtEnd(t, dst, name, into)
+	return name, into
+}
+
+// restoreDumpDB runs stmts on the source (if any) and dumps its database name into the test bucket.
+func restoreDumpDB(t *testing.T, s *restoreServers, name string, stmts []string) *dump.Result {
+	t.Helper()
+	if len(stmts) > 0 {
+		restoreExecAll(t, s.src, stmts)
+	}
+	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
+	if err != nil {
+		t.Fatalf("dump: %v", err)
+	}
+	return res
+}
+
 // restoreExecAll runs stmts on a connection of its own, so that their USE does not stay on a
 // pooled connection (SHOW CREATE VIEW leaves out the current database's name).
 func restoreExecAll(t *testing.T, cfg dbconn.Config, stmts []string) {
@@ -145,16 +168,8 @@ func restoreCompare(t *testing.T, a *sql.DB, dbA string, b *sql.DB, dbB string) 
 func TestRestoreDumpRoundTrip(t *testing.T) {
 	s := restoreTestEnv(t)
 	src, dst := restoreTestDB(t, s.src), restoreTestDB(t, s.dst)
-	name := testenv.UniqueName("rst_rt")
-	into := testenv.UniqueName("rst_rt_into")
-	restoreDropAtEnd(t, src, name, into)
-	restoreDropAtEnd(t, dst, name, into)
-	restoreExecAll(t, s.src, restoreSourceSQL(name))
-
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	name, into := restoreNameAndInto(t, src, dst, "rst_rt")
+	res := restoreDumpDB(t, s, name, restoreSourceSQL(name))
 
 	t.Run("full into the second server", func(t *testing.T) {
 		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{})
@@ -197,8 +212,7 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 		}
 		cb := storagetest.NewFaulty(s.bucket)
 		// Into a fresh database on the second server: the full restore above made name there.
-		tblDB := testenv.UniqueName("rst_rt_tbl")
-		restoreDropAtEnd(t, dst, tblDB)
+		tblDB := restoreNewDB(t, dst, "rst_rt_tbl")
 		rep, err := Restore(t.Context(), s.dst, cb, res.ID, Options{Tables: []string{name + ".child"}, Into: tblDB, WithoutForeignKeys: true})
 		if err != nil {
 			t.Fatal(err)
@@ -234,40 +248,32 @@ func TestRestoreDumpRoundTrip(t *testing.T) {
 
 	t.Run("dry run changes nothing", func(t *testing.T) {
 		dry := testenv.UniqueName("rst_rt_dry")
-		before := restoreInventory(t, dst, name, dry)
-		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Into: dry, DryRun: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if after := restoreInventory(t, dst, name, dry); !reflect.DeepEqual(before, after) {
-			t.Errorf("dry run changed the server")
-		}
+		var rep *Report
+		restoreUnchanged(t, dst, []string{name, dry}, "the dry run", func() {
+			var err error
+			if rep, err = Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Into: dry, DryRun: true}); err != nil {
+				t.Fatal(err)
+			}
+		})
 		if len(rep.Plan) == 0 || rep.Rows == 0 {
 			t.Errorf("dry-run report %+v", rep)
 		}
 	})
 
 	t.Run("existing target refused", func(t *testing.T) {
-		before := restoreInventory(t, dst, name)
-		if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{}); err == nil || !strings.Contains(err.Error(), "--drop-existing") {
-			t.Errorf("err %v", err)
-		}
-		if after := restoreInventory(t, dst, name); !reflect.DeepEqual(before, after) {
-			t.Errorf("a refused restore changed the server")
-		}
+		restoreUnchanged(t, dst, []string{name}, "a refused restore", func() {
+			if _, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{}); err == nil || !strings.Contains(err.Error(), "--drop-existing") {
+				t.Errorf("err %v", err)
+			}
+		})
 	})
 }
 
 func TestRestoreSplitsDumpOutput(t *testing.T) {
 	s := restoreTestEnv(t)
 	src := restoreTestDB(t, s.src)
-	name := testenv.UniqueName("rst_split")
-	restoreDropAtEnd(t, src, name)
-	restoreExecAll(t, s.src, restoreSourceSQL(name))
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	name := restoreNewDB(t, src, "rst_split")
+	res := restoreDumpDB(t, s, name, restoreSourceSQL(name))
 	m, err := format.LoadManifest(t.Context(), s.bucket, res.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -397,10 +403,7 @@ func restoreDumpDataset(t *testing.T, s *restoreServers, src, dst *sql.DB, prefi
 	restoreDropAtEnd(t, src, name, into)
 	restoreDropAtEnd(t, dst, name)
 	load(name)
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	res := restoreDumpDB(t, s, name, nil)
 	rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{})
 	if err != nil {
 		t.Fatal(err)

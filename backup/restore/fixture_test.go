@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"database/sql"
 	"errors"
 	"reflect"
 	"slices"
@@ -48,12 +49,19 @@ func checkRestoredFixture(t *testing.T, s *restoreServers, cfg dbconn.Config, db
 	}
 }
 
+// putTwoRestoreFixtures stores a backup of two fixture databases named from prefix, both
+// dropped on dst at the end.
+func putTwoRestoreFixtures(t *testing.T, s *restoreServers, dst *sql.DB, prefix string) (a, b string, m *format.Manifest) {
+	t.Helper()
+	a, b = testenv.UniqueName(prefix+"_a"), testenv.UniqueName(prefix+"_b")
+	restoreDropAtEnd(t, dst, a, b)
+	return a, b, putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+}
+
 func TestRestoreFixtureFull(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b := testenv.UniqueName("rst_full_a"), testenv.UniqueName("rst_full_b")
-	restoreDropAtEnd(t, dst, a, b)
-	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+	a, b, m := putTwoRestoreFixtures(t, s, dst, "rst_full")
 	cb := storagetest.NewFaulty(s.bucket)
 	rep, err := restoreFixtureRun(t, s.dst, cb, m, Options{})
 	if err != nil {
@@ -78,9 +86,8 @@ func TestRestoreFixtureFull(t *testing.T) {
 func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b, into := testenv.UniqueName("rst_sel_a"), testenv.UniqueName("rst_sel_b"), testenv.UniqueName("rst_into")
-	restoreDropAtEnd(t, dst, a, b, into)
-	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+	a, b, m := putTwoRestoreFixtures(t, s, dst, "rst_sel")
+	into := restoreNewDB(t, dst, "rst_into")
 
 	// --into needs one database.
 	if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Into: into}); err == nil || !strings.Contains(err.Error(), "--into needs exactly one database") {
@@ -131,9 +138,7 @@ func TestRestoreFixtureDatabaseAndInto(t *testing.T) {
 func TestRestoreFixtureTable(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a, b := testenv.UniqueName("rst_tbl_a"), testenv.UniqueName("rst_tbl_b")
-	restoreDropAtEnd(t, dst, a, b)
-	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a), newRestoreFixture(b))
+	a, b, m := putTwoRestoreFixtures(t, s, dst, "rst_tbl")
 
 	for _, spec := range []string{"nodot", a + ".nope", "nodb.child"} {
 		if _, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{Tables: []string{spec}}); err == nil {
@@ -203,8 +208,7 @@ func TestRestoreFixtureTable(t *testing.T) {
 func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := testenv.UniqueName("rst_dry")
-	restoreDropAtEnd(t, dst, a)
+	a := restoreNewDB(t, dst, "rst_dry")
 	m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 
 	before := restoreInventory(t, dst, a)
@@ -248,8 +252,7 @@ func TestRestoreFixtureDryRunAndRefusal(t *testing.T) {
 func TestRestoreFixtureDamaged(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := testenv.UniqueName("rst_bad")
-	restoreDropAtEnd(t, dst, a)
+	a := restoreNewDB(t, dst, "rst_bad")
 
 	tamper := func(m *format.Manifest) func([]byte) []byte {
 		return func(b []byte) []byte {
@@ -268,14 +271,12 @@ func TestRestoreFixtureDamaged(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 			rewriteObject(t, s.bucket, m, tc.edit(m))
-			before := restoreInventory(t, dst, a)
-			_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{})
-			if !errors.Is(err, format.ErrVerify) || !strings.Contains(err.Error(), "nothing was applied") || !strings.Contains(err.Error(), m.Object.Key) {
-				t.Errorf("err %v; want a verification failure naming the object", err)
-			}
-			if after := restoreInventory(t, dst, a); !reflect.DeepEqual(before, after) {
-				t.Errorf("a refused restore changed the server")
-			}
+			restoreUnchanged(t, dst, []string{a}, "a refused restore", func() {
+				_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{})
+				if !errors.Is(err, format.ErrVerify) || !strings.Contains(err.Error(), "nothing was applied") || !strings.Contains(err.Error(), m.Object.Key) {
+					t.Errorf("err %v; want a verification failure naming the object", err)
+				}
+			})
 		})
 	}
 
@@ -295,23 +296,20 @@ func TestRestoreFixtureDamaged(t *testing.T) {
 		_, _ = dst.ExecContext(t.Context(), "DROP DATABASE IF EXISTS "+sqltext.QuoteIdent(a))
 		m := putRestoreFixture(t, s.bucket, newRestoreFixture(a))
 		rewriteObject(t, s.bucket, m, truncate)
-		before := restoreInventory(t, dst, a)
-		_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{NoVerifyFirst: true})
-		if !errors.Is(err, format.ErrVerify) {
-			t.Errorf("err %v; want a verification failure", err)
-		}
 		// The size check runs before anything, even without verify-first.
-		if after := restoreInventory(t, dst, a); !reflect.DeepEqual(before, after) {
-			t.Errorf("a truncated object was partly applied")
-		}
+		restoreUnchanged(t, dst, []string{a}, "a truncated object restored without verify-first", func() {
+			_, err := restoreFixtureRun(t, s.dst, s.bucket, m, Options{NoVerifyFirst: true})
+			if !errors.Is(err, format.ErrVerify) {
+				t.Errorf("err %v; want a verification failure", err)
+			}
+		})
 	})
 }
 
 func TestRestoreFixtureStatementError(t *testing.T) {
 	s := restoreTestEnv(t)
 	dst := restoreTestDB(t, s.dst)
-	a := testenv.UniqueName("rst_err")
-	restoreDropAtEnd(t, dst, a)
+	a := restoreNewDB(t, dst, "rst_err")
 	f := newRestoreFixture(a)
 	f.tables[1].data = "INSERT INTO `parent` (`id`, `nosuch`) VALUES (1,'x'),(2,'" + strings.Repeat("y", 300) + "');\n"
 	m := putRestoreFixture(t, s.bucket, f)

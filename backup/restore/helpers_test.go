@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -56,6 +57,24 @@ func restoreDropAtEnd(t *testing.T, db *sql.DB, names ...string) {
 			}
 		}
 	})
+}
+
+// restoreUnchanged runs f and fails the test when it changed the databases names on db; what
+// names f in the message.
+func restoreUnchanged(t *testing.T, db *sql.DB, names []string, what string, f func()) {
+	t.Helper()
+	before := restoreInventory(t, db, names...)
+	f()
+	if after := restoreInventory(t, db, names...); !reflect.DeepEqual(before, after) {
+		t.Errorf("%s changed the server:\nbefore %q\nafter  %q", what, before, after)
+	}
+}
+
+// restoreNewDB returns a new database name from prefix, dropped on db when the test ends.
+func restoreNewDB(t *testing.T, db *sql.DB, prefix string) string {
+	name := testenv.UniqueName(prefix)
+	restoreDropAtEnd(t, db, name)
+	return name
 }
 
 func restoreQueryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {

@@ -8,20 +8,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/backupctl/backupctl/backup/dump"
 	"github.com/backupctl/backupctl/backup/sqltext"
-	"github.com/backupctl/backupctl/internal/testenv"
 )
+
+// describeAll returns describe(x) for each of xs, in order.
+func describeAll[T any](xs []T, describe func(T) string) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, describe(x))
+	}
+	return out
+}
 
 func TestRestoreForeignKeys(t *testing.T) {
 	stmt := "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `pid` int(11) DEFAULT NULL,\n  `note` varchar(20) DEFAULT 'a,b)',\n" +
 		"  PRIMARY KEY (`id`),\n  KEY `fk_p` (`pid`),\n  CONSTRAINT `fk_p` FOREIGN KEY (`pid`) REFERENCES `parent` (`id`) ON DELETE CASCADE,\n" +
 		"  CONSTRAINT `fk,o` FOREIGN KEY (`pid`, `id`) REFERENCES `other db`.`x` (`a`, `b`),\n  CONSTRAINT `chk` CHECK (`note` <> 'FOREIGN KEY')\n" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-	var got []string
-	for _, fk := range foreignKeys(stmt) {
-		got = append(got, fk.name+"|"+fk.refDB+"|"+fk.refTable)
-	}
+	got := describeAll(foreignKeys(stmt), func(fk fkClause) string { return fk.name + "|" + fk.refDB + "|" + fk.refTable })
 	if want := []string{"fk_p||parent", "fk,o|other db|x"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("foreign keys %q, want %q", got, want)
 	}
@@ -58,10 +62,7 @@ func TestRestoreTriggerUses(t *testing.T) {
 		"UPDATE IGNORE `db2`.`totals` SET n = n + 1 WHERE k = (SELECT k FROM kinds WHERE id = NEW.id);\n" +
 		"INSERT INTO log SELECT 1 FROM DUAL ON DUPLICATE KEY UPDATE n = REPLACE(n, 'a', 'b');\n" +
 		"DELETE FROM t2 WHERE id = OLD.id;\nEND"
-	var got []string
-	for _, u := range triggerUses(stmt) {
-		got = append(got, u.verb+" "+u.db+"."+u.table)
-	}
+	got := describeAll(triggerUses(stmt), func(u nameUse) string { return u.verb + " " + u.db + "." + u.table })
 	want := []string{"writes .audit", "writes db2.totals", "reads .kinds", "writes .log", "writes .t2"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("uses %q, want %q", got, want)
@@ -93,15 +94,8 @@ func restoreOneTableSQL(db string) []string {
 func TestRestoreOneTableReferences(t *testing.T) {
 	s := restoreTestEnv(t)
 	src, dst := restoreTestDB(t, s.src), restoreTestDB(t, s.dst)
-	name := testenv.UniqueName("rst_one")
-	into := testenv.UniqueName("rst_one_into")
-	restoreDropAtEnd(t, src, name, into)
-	restoreDropAtEnd(t, dst, name, into)
-	restoreExecAll(t, s.src, restoreOneTableSQL(name))
-	res, err := dump.Run(t.Context(), s.src, s.bucket, dump.Options{Databases: []string{name}})
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	name, into := restoreNameAndInto(t, src, dst, "rst_one")
+	res := restoreDumpDB(t, s, name, restoreOneTableSQL(name))
 	child := name + ".child"
 	showCreate := func(db *sql.DB, d, tbl string) string {
 		t.Helper()
@@ -118,24 +112,22 @@ func TestRestoreOneTableReferences(t *testing.T) {
 	trgLine := "trigger trg_audit on " + name + ".child writes " + name + ".audit, which is not restored"
 
 	t.Run("foreign key outside the selection refused", func(t *testing.T) {
-		before := restoreInventory(t, dst, name)
-		rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Tables: []string{child}, DryRun: true})
-		if !errors.Is(err, ErrBadSelection) || !strings.Contains(err.Error(), "foreign key fk_parent references "+name+".parent") || !strings.Contains(err.Error(), "--without-foreign-keys") {
-			t.Errorf("dry run: err %v", err)
-		}
-		if !hasWarning(rep, fkLine) || !hasWarning(rep, trgLine) {
-			t.Errorf("dry-run warnings %q; want %q and %q", rep.Warnings, fkLine, trgLine)
-		}
-		_, err = Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Tables: []string{child}})
-		if !errors.Is(err, ErrBadSelection) || !strings.Contains(err.Error(), "fk_parent") || !strings.Contains(err.Error(), "nothing was changed") {
-			t.Errorf("err %v", err)
-		}
-		if strings.Contains(err.Error(), "fk_self") {
-			t.Errorf("the key to the table itself is named: %v", err)
-		}
-		if after := restoreInventory(t, dst, name); !reflect.DeepEqual(before, after) {
-			t.Errorf("a refused restore changed the target: before %q, after %q", before, after)
-		}
+		restoreUnchanged(t, dst, []string{name}, "a refused restore", func() {
+			rep, err := Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Tables: []string{child}, DryRun: true})
+			if !errors.Is(err, ErrBadSelection) || !strings.Contains(err.Error(), "foreign key fk_parent references "+name+".parent") || !strings.Contains(err.Error(), "--without-foreign-keys") {
+				t.Errorf("dry run: err %v", err)
+			}
+			if !hasWarning(rep, fkLine) || !hasWarning(rep, trgLine) {
+				t.Errorf("dry-run warnings %q; want %q and %q", rep.Warnings, fkLine, trgLine)
+			}
+			_, err = Restore(t.Context(), s.dst, s.bucket, res.ID, Options{Tables: []string{child}})
+			if !errors.Is(err, ErrBadSelection) || !strings.Contains(err.Error(), "fk_parent") || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Errorf("err %v", err)
+			}
+			if strings.Contains(err.Error(), "fk_self") {
+				t.Errorf("the key to the table itself is named: %v", err)
+			}
+		})
 	})
 
 	t.Run("without foreign keys", func(t *testing.T) {

@@ -175,7 +175,7 @@ func (s *Splitter) skipBlank() error {
 		case c == '#' || (c == '-' && s.isDashComment()):
 			s.skipLine()
 		case c == '/' && s.peekByte(1) == '*' && !s.isExecComment():
-			if err := s.skipBlockComment(); err != nil {
+			if err := s.blockComment(false); err != nil {
 				return err
 			}
 		case c == '/' && s.fill(len(SandboxLine)) && string(s.buf[s.pos:s.pos+len(SandboxLine)]) == SandboxLine:
@@ -218,9 +218,19 @@ func (s *Splitter) skipLine() {
 	}
 }
 
-func (s *Splitter) skipBlockComment() error {
+// blockComment passes a /* ... */ comment, copying it into the statement when keep is set.
+func (s *Splitter) blockComment(keep bool) error {
+	advance := func(n int) error {
+		if keep {
+			return s.keep(n)
+		}
+		s.pos += n
+		return nil
+	}
 	start := s.offset()
-	s.pos += 2
+	if err := advance(2); err != nil {
+		return err
+	}
 	for {
 		if !s.fill(2) {
 			if err := s.readErr(); err != nil {
@@ -229,10 +239,11 @@ func (s *Splitter) skipBlockComment() error {
 			return fmt.Errorf("comment at offset %d is not closed", start)
 		}
 		if i := bytes.Index(s.buf[s.pos:s.end], []byte("*/")); i >= 0 {
-			s.pos += i + 2
-			return nil
+			return advance(i + 2)
 		}
-		s.pos = s.end - 1 // keep a trailing '*'
+		if err := advance(s.end - s.pos - 1); err != nil { // keep a trailing '*'
+			return err
+		}
 	}
 }
 
@@ -306,7 +317,7 @@ func (s *Splitter) scan() error {
 				return err
 			}
 		case c == '/' && s.peekByte(1) == '*' && !s.isExecComment():
-			if err := s.keepBlockComment(); err != nil {
+			if err := s.blockComment(true); err != nil {
 				return err
 			}
 		default:
@@ -441,27 +452,6 @@ func (s *Splitter) keepUntil(c byte) error {
 			return s.keep(i + 1)
 		}
 		if err := s.keep(s.end - s.pos); err != nil {
-			return err
-		}
-	}
-}
-
-func (s *Splitter) keepBlockComment() error {
-	start := s.offset()
-	if err := s.keep(2); err != nil {
-		return err
-	}
-	for {
-		if !s.fill(2) {
-			if err := s.readErr(); err != nil {
-				return err
-			}
-			return fmt.Errorf("comment at offset %d is not closed", start)
-		}
-		if i := bytes.Index(s.buf[s.pos:s.end], []byte("*/")); i >= 0 {
-			return s.keep(i + 2)
-		}
-		if err := s.keep(s.end - s.pos - 1); err != nil {
 			return err
 		}
 	}
