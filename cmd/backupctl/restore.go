@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/backupctl/backupctl/backup"
@@ -43,7 +42,7 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 // the keys, so a missing backup or a table not in it is said before a Job is created; without
 // the keys it says on stderr that the Job will check.
 func (c *restoreCmd) checkBackup(ctx context.Context, g *cli.Globals) error {
-	if c.To == "" && (os.Getenv(contract.EnvAWSAccessKey) == "" || os.Getenv(contract.EnvAWSSecretKey) == "") {
+	if c.To == "" && !haveS3Keys() {
 		if !g.Quiet {
 			fmt.Fprintf(g.Err(), "not checked here: that backup %s exists (no %s and %s in this environment); the Job checks it\n",
 				c.ID, contract.EnvAWSAccessKey, contract.EnvAWSSecretKey)

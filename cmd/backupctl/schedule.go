@@ -362,7 +362,7 @@ func checkDatabases(ctx context.Context, db cli.DBFlags, names []string) ([]stri
 // says what it did not check.
 func checkBucket(ctx context.Context, st cli.StorageFlags) ([]string, error) {
 	what := "bucket " + st.Bucket
-	if os.Getenv(contract.EnvAWSAccessKey) == "" || os.Getenv(contract.EnvAWSSecretKey) == "" {
+	if !haveS3Keys() {
 		return []string{what + " (no S3 keys here; the first run will say)"}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

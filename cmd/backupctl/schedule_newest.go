@@ -19,6 +19,12 @@ type newestBackup struct {
 	Age        string `json:"age"`
 }
 
+// haveS3Keys says whether this environment holds the S3 keys, so that the CLI can read the
+// storage a Job would use and check things before the Job does.
+func haveS3Keys() bool {
+	return os.Getenv(contract.EnvAWSAccessKey) != "" && os.Getenv(contract.EnvAWSSecretKey) != ""
+}
+
 // argValue returns the value of --name=value in a container's args, or "".
 func argValue(args []string, name string) string {
 	for _, a := range args {
@@ -49,7 +55,7 @@ func (in *scheduleInfo) addNewestBackup(ctx context.Context) {
 	case argValue(in.Args, "s3-ca-file") != "":
 		notChecked("the endpoint's CA bundle is mounted in the pod, not here")
 		return
-	case os.Getenv(contract.EnvAWSAccessKey) == "" || os.Getenv(contract.EnvAWSSecretKey) == "":
+	case !haveS3Keys():
 		notChecked("no S3 keys here (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to see it)")
 		return
 	}
