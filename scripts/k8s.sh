@@ -193,6 +193,15 @@ node_ready() {
 
 default_sa() { kubectl_admin -n default get serviceaccount default; }
 
+# oidc_discovery: the API server is an OpenID Connect issuer (https://127.0.0.1:PORT, the first
+# --service-account-issuer, which signs new tokens); its discovery document and keys are readable
+# without credentials, so that MinIO's STS can check a pod's projected service-account token.
+oidc_discovery() {
+	"$BIN/kubectl" --kubeconfig "$K8S/admin.kubeconfig" create clusterrolebinding backupctl-oidc-discovery \
+		--clusterrole system:service-account-issuer-discovery --group system:unauthenticated \
+		--dry-run=client -o yaml | "$BIN/kubectl" --kubeconfig "$K8S/admin.kubeconfig" apply -f - >/dev/null
+}
+
 write_env() {
 	mkdir -p "$ENVD"
 	cat >"$ENVD/k8s.env" <<ENV
@@ -203,6 +212,8 @@ export BACKUP_K8S_KUBECTL=$BIN/kubectl
 export BACKUP_K8S_DUMPER_IMAGE=backupctl/dumper:dev
 export BACKUP_K8S_TEST_IMAGE=backupctl/testshell:dev
 export BACKUP_K8S_AGENT_ROOT=$K8S/agent
+export BACKUP_K8S_OIDC_ISSUER=https://127.0.0.1:$APISERVER_PORT
+export BACKUP_K8S_CA=$PKI/ca.crt
 ENV
 	regen_env
 }
@@ -245,6 +256,7 @@ cmd_up() {
 		--client-ca-file "$PKI/ca.crt" \
 		--tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
 		--service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+		--service-account-issuer "https://127.0.0.1:$APISERVER_PORT" \
 		--service-account-issuer https://kubernetes.default.svc.cluster.local \
 		--service-cluster-ip-range 10.96.0.0/16 \
 		--kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
@@ -278,6 +290,7 @@ cmd_up() {
 
 	wait_for "node $NODE_NAME Ready" 60 node_ready
 	wait_for "default service account (controller-manager)" 90 default_sa
+	oidc_discovery
 	write_env
 	log "up: KUBECONFIG=$K8S/admin.kubeconfig (source .stack/env)"
 }
