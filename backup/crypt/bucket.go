@@ -40,6 +40,7 @@ type Bucket struct {
 	mu       sync.Mutex
 	st       *headState
 	recorded string // the stored SHA-256 taken by a whole read, for a new backup
+	readBack int64  // the stored bytes that read took
 }
 
 // headState is what every range read needs besides its chunks, read once: the header and
@@ -113,7 +114,7 @@ func (b *Bucket) checkWhole(hc *format.HashCounter) error {
 		return fmt.Errorf("%w: object %s: %d bytes stored, the manifest says %d", format.ErrVerify, b.key, hc.N, b.encSize)
 	case b.encSHA == "":
 		b.mu.Lock()
-		b.recorded = sum
+		b.recorded, b.readBack = sum, hc.N
 		b.mu.Unlock()
 	case sum != b.encSHA:
 		return fmt.Errorf("%w: object %s: SHA-256 of the stored bytes %s, the manifest says %s (the object was changed)", format.ErrVerify, b.key, sum, b.encSHA)

@@ -72,6 +72,13 @@ func (u *Upload) ReadBack(b storage.Bucket, key string, plainSize int64) *Bucket
 	return u.rb
 }
 
+// ReadBackBytes is the number of stored bytes the read-back of ReadBack took.
+func (u *Upload) ReadBackBytes() int64 {
+	u.rb.mu.Lock()
+	defer u.rb.mu.Unlock()
+	return u.rb.readBack
+}
+
 // Seal returns the manifest to store for inner, the manifest of the verified plaintext stream:
 // the fields list and prune need, the stored object's size and SHA-256, and inner itself
 // encrypted to the recipients (not to the run's identity, which it forgets).

@@ -47,6 +47,7 @@ func (d *dumper) recordAndSeal(ctx context.Context, b storage.Bucket, m *format.
 	if err != nil || d.enc == nil {
 		return m, rep, err
 	}
+	rep.BytesRead = d.enc.ReadBackBytes() // stored bytes, as for a plaintext backup
 	out, err := d.enc.Seal(m)
 	return out, rep, err
 }

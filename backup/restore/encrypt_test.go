@@ -178,7 +178,6 @@ func restoreEncryptedTable(t *testing.T, src *dbtest.Server, b storage.Bucket, i
 	const chunk, encChunk = 64 << 10, 64<<10 + 16
 	payload := stored.Encryption.HeaderLength + 16
 	finalOff := payload + (stored.Object.Size-payload-1)/encChunk*encChunk
-	type span struct{ off, end int64 }
 	allowed := []span{{0, payload}, {finalOff, stored.Object.Size}}
 	add := func(r backup.Range) {
 		if r.Length > 0 {
@@ -195,7 +194,21 @@ func restoreEncryptedTable(t *testing.T, src *dbtest.Server, b storage.Bucket, i
 			tableBytes = tb.Data.Length
 		}
 	}
-	if cb.Count(storagetest.MethodGet, stored.Object.Key) > 0 {
+	read, ranges := readOnlyWithin(t, cb, stored.Object.Key, allowed)
+	if len(ranges) == 0 || len(ranges) > len(allowed)+2 {
+		t.Errorf("%d ranged reads for %d spans", len(ranges), len(allowed))
+	}
+	t.Logf("encrypted --table %s read %d of %d object bytes in %d ranges (its data is %d)", table, read, stored.Object.Size, len(ranges), tableBytes)
+}
+
+// span is a byte range of a stored object, [off, end).
+type span struct{ off, end int64 }
+
+// readOnlyWithin checks that a --table restore never read key whole and read only inside
+// allowed; it returns the bytes and the ranges read.
+func readOnlyWithin(t *testing.T, cb *storagetest.Faulty, key string, allowed []span) (int64, []storagetest.Call) {
+	t.Helper()
+	if cb.Count(storagetest.MethodGet, key) > 0 {
 		t.Errorf("--table read the whole object")
 	}
 	var read int64
@@ -207,13 +220,24 @@ func restoreEncryptedTable(t *testing.T, src *dbtest.Server, b storage.Bucket, i
 			ok = ok || (r.Offset >= a.off && r.Offset+r.Length <= a.end)
 		}
 		if !ok {
-			t.Errorf("--table read [%d, +%d), outside its chunks", r.Offset, r.Length)
+			t.Errorf("--table read [%d, +%d), outside its ranges", r.Offset, r.Length)
 		}
 	}
-	if len(ranges) == 0 || len(ranges) > len(allowed)+2 {
-		t.Errorf("%d ranged reads for %d spans", len(ranges), len(allowed))
+	return read, ranges
+}
+
+// dumpEncrypted loads the sample database on src and dumps it into b, encrypted to keys.
+func dumpEncrypted(t *testing.T, src *dbtest.Server, b storage.Bucket, keys ageKeys, prefix string, opts backup.DumpOptions) (string, *backup.Result) {
+	t.Helper()
+	c := dbtest.Cases(t)[0]
+	name := src.CreateDatabase(t, prefix+c.Name)
+	c.Load(t, src, name)
+	opts.Databases, opts.Recipients = []string{name}, keys.rcpts
+	res, err := backup.Dump(t.Context(), src.Config(), b, opts)
+	if err != nil {
+		t.Fatalf("dump: %v", err)
 	}
-	t.Logf("encrypted --table %s read %d of %d object bytes in %d ranges (its data is %d)", table, read, stored.Object.Size, len(ranges), tableBytes)
+	return name, res
 }
 
 // TestRestoreEncryptedParallelChunks loads chunked tables over several connections from an
@@ -222,15 +246,9 @@ func TestRestoreEncryptedParallelChunks(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
 	b := restoreMinIO(t)
 	keys := newAgeKeys(t)
-	c := dbtest.Cases(t)[0]
-	name := src.CreateDatabase(t, "rst_age_chunks_"+c.Name)
-	c.Load(t, src, name)
-	opts := backup.DumpOptions{Databases: []string{name}, Parallel: 3, Recipients: keys.rcpts}
+	opts := backup.DumpOptions{Parallel: 3}
 	restore.SetFrameBytes(&opts, 16<<10)
-	res, err := backup.Dump(t.Context(), src.Config(), b, opts)
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	name, res := dumpEncrypted(t, src, b, keys, "rst_age_chunks_", opts)
 	dst.DropAtEnd(t, name)
 	cb := storagetest.NewFaulty(b)
 	rep, err := backup.Restore(t.Context(), dst.Config(), cb, res.ID, backup.RestoreOptions{Parallel: 4, NoVerifyFirst: true, Identity: keys.id})
@@ -249,13 +267,7 @@ func TestRestoreEncryptedTampered(t *testing.T) {
 	src, dst := dbtest.Source(t), dbtest.Target(t)
 	b := restoreMinIO(t)
 	keys := newAgeKeys(t)
-	c := dbtest.Cases(t)[0]
-	name := src.CreateDatabase(t, "rst_age_bad_"+c.Name)
-	c.Load(t, src, name)
-	res, err := backup.Dump(t.Context(), src.Config(), b, backup.DumpOptions{Databases: []string{name}, Recipients: keys.rcpts})
-	if err != nil {
-		t.Fatalf("dump: %v", err)
-	}
+	name, res := dumpEncrypted(t, src, b, keys, "rst_age_bad_", backup.DumpOptions{})
 	stored, err := backup.LoadManifest(t.Context(), b, res.ID)
 	if err != nil {
 		t.Fatal(err)
