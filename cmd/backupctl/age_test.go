@@ -80,3 +80,17 @@ func TestJobArgsEncryption(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptToFileWithoutRecipients: a recipients file that names nobody is an error, never a
+// backup left unencrypted.
+func TestEncryptToFileWithoutRecipients(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "recipients.txt")
+	if err := os.WriteFile(file, []byte("# nobody yet\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := jobArgsOf(t, nil, cat([]string{"backup", "now", "--encrypt-to-file", file}, storageArgs)...)
+	var ue *contract.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "no recipient in it") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err %v, want a one-line usage error", err)
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"strings"
 
@@ -23,11 +24,14 @@ func (f EncryptFlags) Recipients() (*backup.Recipients, error) {
 		if err != nil {
 			return nil, contract.Usagef("read --encrypt-to-file: %v", err)
 		}
-		more := strings.Split(string(b), "\n")
-		if len(strings.Join(more, "")) == 0 {
-			return nil, contract.Usagef("--encrypt-to-file %s holds no recipient", f.EncryptToFile)
+		// A file that names nobody must not turn encryption off.
+		if r, err := backup.ParseRecipients([]string{string(b)}); err != nil || r == nil {
+			if err == nil {
+				err = errNoRecipient
+			}
+			return nil, contract.Usagef("--encrypt-to-file %s: %v", f.EncryptToFile, err)
 		}
-		lines = append(lines, more...)
+		lines = append(lines, string(b))
 	}
 	r, err := backup.ParseRecipients(lines)
 	if err != nil {
@@ -35,6 +39,9 @@ func (f EncryptFlags) Recipients() (*backup.Recipients, error) {
 	}
 	return r, nil
 }
+
+// errNoRecipient is an --encrypt-to-file without a recipient line.
+var errNoRecipient = errors.New("no recipient in it (one age1... or ssh-... public key a line)")
 
 // RecipientArgs are the recipients as a Job passes them: the --encrypt-to-file read here, so
 // the Job needs no file.
@@ -50,7 +57,7 @@ func (f EncryptFlags) RecipientArgs() ([]string, error) {
 // the secret itself in BACKUP_AGE_IDENTITY, which has no flag so that it never shows in a
 // command line.
 type IdentityFlags struct {
-	AgeIdentityFile string `name:"age-identity-file" env:"BACKUP_AGE_IDENTITY_FILE" help:"File holding the age identity (AGE-SECRET-KEY-1..., or an SSH private key) that decrypts encrypted backups; or set BACKUP_AGE_IDENTITY to the key itself (no flag: it is a secret)."`
+	AgeIdentityFile string `name:"age-identity-file" env:"BACKUP_AGE_IDENTITY_FILE" help:"File holding the age identity (AGE-SECRET-KEY-1..., or an SSH private key) that decrypts encrypted backups here; or set BACKUP_AGE_IDENTITY to the key itself (no flag: it is a secret). A restore Job reads BACKUP_AGE_IDENTITY from the Secret."`
 }
 
 // Identity is the identity given, or nil when none is.
