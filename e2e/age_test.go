@@ -5,12 +5,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/jobs"
 )
 
 // ageKeygen runs `backupctl keygen --age --out FILE -o json` and checks the file: mode 0600,
@@ -127,4 +131,44 @@ func (e *env) recordObject(key string) {
 		e.t.Fatal(err)
 	}
 	e.record("object "+key, string(data))
+}
+
+// TestAgeIdentityOnlyInRestoreJobs puts an age identity in the Secret: the restore Job reads it
+// as an optional secretKeyRef, the backup Job never references it, and the secrets scan finds
+// its value in no Job, Pod, Event, log line or argv. Then a backup without -q logs nothing of it.
+func TestAgeIdentityOnlyInRestoreJobs(t *testing.T) {
+	e := newParallelEnv(t)
+	db := e.smallDB()
+	pub, _, secret := e.ageKeygen("age.key")
+	sec, err := e.kube.CoreV1().Secrets(e.ns).Get(t.Context(), "backupctl", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Data[jobs.KeyAgeIdentity] = []byte(secret)
+	if _, err := e.kube.CoreV1().Secrets(e.ns).Update(t.Context(), sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "-o", "json")))
+	into := dbtest.UniqueName("e2e_age_job")
+	e.dst.DropAtEnd(t, into)
+	must(t, e.job("restore", b.ID, "--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port), "--into", into))
+	dbtest.Compare(t, e.src, db, e.dst, into)
+	seen := map[string]bool{}
+	for _, j := range e.jobsIn() {
+		checkJobSecrets(t, &j, "backupctl")
+		for _, ev := range j.Spec.Template.Spec.Containers[0].Env {
+			if ev.Name == jobs.KeyAgeIdentity {
+				seen[j.Labels[jobs.LabelComponent]] = true
+			}
+		}
+	}
+	if !seen[jobs.ComponentRestore] || seen[jobs.ComponentBackup] {
+		t.Errorf("%s is referenced by %v Jobs; want the restore Job only", jobs.KeyAgeIdentity, seen)
+	}
+
+	// Logs at the default level, with the identity in the environment: the scan reads them.
+	env := append(e.allSecrets(), "BACKUP_AGE_IDENTITY="+secret)
+	enc := must(t, e.runEnv(env, "backup", "now", "--local", "-d", db, "--encrypt-to", pub, "-o", "json"))
+	must(t, e.runEnv(env, "verify", decode[backupResult](t, enc).ID))
 }
