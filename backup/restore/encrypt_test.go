@@ -5,12 +5,14 @@ package restore_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/restore"
 	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/dbtest"
@@ -307,5 +309,53 @@ func TestRestoreEncryptedTampered(t *testing.T) {
 				t.Errorf("a tampered object was applied: %s exists on the target", name)
 			}
 		})
+	}
+}
+
+// TestRestoreEncryptedSigned: a backup both signed and encrypted verifies and restores with the
+// verify key and the identity; a sealed part replaced by someone holding only the public keys
+// (the recipients are public) fails the signature before anything is read or applied.
+func TestRestoreEncryptedSigned(t *testing.T) {
+	src, dst := dbtest.Source(t), dbtest.Target(t)
+	b := restoreMinIO(t)
+	keys := newAgeKeys(t)
+	sk, err := backup.GenerateSigningKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, res := dumpEncrypted(t, src, b, keys, "rst_age_signed_", backup.DumpOptions{SigningKey: sk})
+	if !res.Signed || !res.Encrypted {
+		t.Fatalf("result %+v", res)
+	}
+	rep, err := backup.VerifyID(t.Context(), b, res.ID, sk.Public(), keys.id)
+	if err != nil || !rep.Verified || !rep.Authenticated {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
+	dst.DropAtEnd(t, name)
+	if _, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{VerifyKey: sk.Public(), Identity: keys.id}); err != nil {
+		t.Fatal(err)
+	}
+	dbtest.Compare(t, src, name, dst, name)
+
+	// The forger re-encrypts another backup's sealed part to the same public recipients and
+	// reseals the checksum: the manifest decodes, the signature does not match.
+	_, otherRes := dumpEncrypted(t, src, b, keys, "rst_age_other_", backup.DumpOptions{SigningKey: sk})
+	m, err := backup.LoadManifest(t.Context(), b, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := backup.LoadManifest(t.Context(), b, otherRes.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Encryption.Sealed = om.Encryption.Sealed
+	if err := format.PutManifest(t.Context(), b, m); err != nil {
+		t.Fatal(err)
+	}
+	into := name + "_forged"
+	_, err = backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{VerifyKey: sk.Public(), Identity: keys.id, Into: into})
+	oneLine(t, "restore of a forged manifest", err, func(err error) bool { return errors.Is(err, backup.ErrUnauthenticated) })
+	if databaseExists(t, dst, into) {
+		t.Errorf("a forged backup was applied")
 	}
 }
