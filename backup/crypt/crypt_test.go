@@ -2,14 +2,21 @@ package crypt
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	crand "crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/internal/backuptest"
@@ -235,5 +242,87 @@ func TestSealedPartIsBound(t *testing.T) {
 	garbled.Encryption = &enc
 	if _, err := OpenManifest(&garbled, id); !errors.Is(err, format.ErrVerify) {
 		t.Errorf("a changed sealed part: %v", err)
+	}
+}
+
+// TestFullFinalChunk: a plaintext of whole chunks ends in a full-length final chunk, which age
+// marks only by its flag; whole and ranged reads both end there.
+func TestFullFinalChunk(t *testing.T) {
+	for _, n := range []int{0, chunkSize, 2 * chunkSize} {
+		s := sealObject(t, n)
+		_, rb := s.open(t, storagetest.NewFaulty(s.b))
+		rc, err := rb.Get(t.Context(), testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		if err != nil || !bytes.Equal(got, s.plain) {
+			t.Errorf("%d bytes: whole read gave %d bytes, err %v", n, len(got), err)
+		}
+		for _, r := range [][2]int64{{0, int64(n)}, {int64(max(n-10, 0)), int64(min(n, 10))}} {
+			rc, err := rb.GetRange(t.Context(), testKey, r[0], r[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			if err != nil || !bytes.Equal(got, s.plain[r[0]:r[0]+r[1]]) {
+				t.Errorf("%d bytes: range %v gave %d bytes, err %v", n, r, len(got), err)
+			}
+		}
+	}
+}
+
+// TestSSHKeys: SSH ed25519 and RSA public keys are recipients, their private keys identities;
+// the manifest names a key without its comment.
+func TestSSHKeys(t *testing.T) {
+	edPub, edPriv, err := ed25519.GenerateKey(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaPriv, err := rsa.GenerateKey(crand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, keys := range map[string][2]any{"ed25519": {edPub, edPriv}, "rsa": {&rsaPriv.PublicKey, rsaPriv}} {
+		t.Run(name, func(t *testing.T) {
+			pub, err := ssh.NewPublicKey(keys[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			block, err := ssh.MarshalPrivateKey(keys[1], "test key")
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+			r, err := ParseRecipients([]string{line + " someone@example"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Strings()[0] != line {
+				t.Errorf("recipient recorded as %q, want %q", r.Strings()[0], line)
+			}
+			id, err := ParseIdentity(string(pem.EncodeToMemory(block)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			w, err := age.Encrypt(&buf, r.list...)
+			if err == nil {
+				_, err = io.WriteString(w, "hello")
+			}
+			if err == nil {
+				err = w.Close()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := age.Decrypt(&buf, id.ids...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := io.ReadAll(out); string(got) != "hello" {
+				t.Errorf("decrypted %q", got)
+			}
+		})
 	}
 }
