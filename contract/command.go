@@ -70,6 +70,8 @@ type BackupCommand struct {
 	// Users is --users=true or --users=false; nil leaves the dumper's default (on without
 	// Databases).
 	Users *bool `dumper:"users"`
+	// Recipients are the age public keys the backup is encrypted to (none: not encrypted).
+	Recipients []string `dumper:"encrypt-to"`
 	DB
 	Storage
 }
@@ -94,6 +96,7 @@ func (c BackupCommand) Args() []string {
 	if c.Users != nil {
 		a.str("users", strconv.FormatBool(*c.Users))
 	}
+	a.each("encrypt-to", c.Recipients)
 	return a.conn(c.DB, c.Storage)
 }
 

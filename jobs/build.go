@@ -53,7 +53,7 @@ func BackupJob(s Spec, now time.Time, suffix string) *batchv1.Job {
 // dumper's full restore command line (id included); id is recorded in an annotation, which, unlike
 // a label, takes any id, so `kubectl get job -o yaml` shows what was restored.
 func RestoreJob(s Spec, id string, now time.Time, suffix string) *batchv1.Job {
-	s = s.withDefaults(DefaultRestoreBackoffLimit)
+	s = withAgeIdentity(s.withDefaults(DefaultRestoreBackoffLimit))
 	name := RestoreJobName(now, suffix)
 	ann := maps.Clone(s.Annotations)
 	if ann == nil {

@@ -26,6 +26,7 @@ for set in "$@"; do
 		want 'has curl' curl
 		want 'has openssl' openssl
 		want 'has etcd' etcd-server
+		want 'has age' age # the stock decryption path of encrypted backups (e2e and dump tests)
 		;;
 	bench)
 		want '[ -x /usr/bin/time ]' time

@@ -18,6 +18,7 @@ var testSecrets = map[string]string{
 	"AWS_ACCESS_KEY_ID":     "ak-in-env-only",
 	"AWS_SECRET_ACCESS_KEY": "sk-in-env-only",
 	"BACKUP_SIGNING_KEY":    "backupctl-ed25519-private:in-env-only",
+	"BACKUP_AGE_IDENTITY":   "AGE-SECRET-KEY-1INENVONLY",
 }
 
 // jobArgser is a command that runs the dumper in a Job.

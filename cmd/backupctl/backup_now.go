@@ -48,11 +48,15 @@ func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kube
 	if err != nil {
 		return nil, err
 	}
+	rcpts, err := o.RecipientArgs()
+	if err != nil {
+		return nil, err
+	}
 	return contract.BackupCommand{
 		Databases: o.Database, Compression: o.Compression, CompressionLevel: o.CompressionLevel,
 		Parallel: o.Parallel, Set: o.Set, Scheduled: o.Scheduled,
 		KeepLast: r.KeepLast, KeepHourly: r.KeepHourly, KeepDaily: r.KeepDaily, KeepWeekly: r.KeepWeekly,
 		KeepMonthly: r.KeepMonthly, KeepWithin: r.KeepWithin, IncludeManual: r.IncludeManual,
-		Users: o.Users, DB: conn, Storage: bucket,
+		Users: o.Users, Recipients: rcpts, DB: conn, Storage: bucket,
 	}.Args(), nil
 }

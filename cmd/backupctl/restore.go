@@ -60,6 +60,9 @@ func (c *restoreCmd) checkBackup(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
+	if m, err = c.openEncrypted(m, g); m == nil || err != nil {
+		return err
+	}
 	return c.RestoreOptions.CheckRestore(m)
 }
 

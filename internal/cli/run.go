@@ -22,6 +22,7 @@ type BackupOptions struct {
 	Scheduled        bool     `name:"scheduled" env:"BACKUP_SCHEDULED" help:"Mark the backup as taken by a schedule, so retention applies to it without --include-manual (schedule set adds it)."`
 	RetentionFlags   `embed:"" set:"retention_scope=the new backup's set once it is verified"`
 	Users            *bool `name:"users" env:"BACKUP_USERS" help:"Also back up users, roles and their grants (all but root, mariadb.sys, mysql, PUBLIC) after the databases. Default: on without --database, off with it; --users=false turns it off."`
+	EncryptFlags     `embed:""`
 }
 
 // WithUsers says whether the backup holds the accounts: as asked, else when every database is
@@ -106,6 +107,7 @@ type RestoreOptions struct {
 	Users          bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
 	Set            string   `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to restore (needed when the storage holds several sets)."`
 	VerifyKeyFlags `embed:""`
+	IdentityFlags  `embed:""`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
@@ -131,6 +133,10 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err != nil {
 		return nil, err
 	}
+	rcpts, err := o.Recipients()
+	if err != nil {
+		return nil, err
+	}
 	retention := o.RetentionFlags.Options()
 	if sk != nil {
 		// Retention counts and deletes only the backups this key signed.
@@ -147,6 +153,7 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		Now:         time.Now,
 		Users:       o.WithUsers(),
 		SigningKey:  sk,
+		Recipients:  rcpts,
 	}, retention)
 	if res == nil {
 		return nil, explainDB(err)
@@ -210,6 +217,10 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	if err != nil {
 		return nil, err
 	}
+	ident, err := o.Identity()
+	if err != nil {
+		return nil, err
+	}
 	b, err := st.Open(ctx)
 	if err != nil {
 		return nil, err
@@ -228,6 +239,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		Logger:        g.Logger(),
 		Users:         o.Users,
 		VerifyKey:     key,
+		Identity:      ident,
 
 		WithoutForeignKeys: o.WithoutFKs,
 		WithoutTriggers:    o.WithoutTrig,
@@ -250,8 +262,12 @@ func ResolveID(ctx context.Context, b storage.Bucket, id, set string) (string, e
 }
 
 // LocalVerify reads a stored backup back and checks it against its manifest; id may be latest.
-func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags) (*backup.VerifyReport, error) {
+func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags, idf IdentityFlags) (*backup.VerifyReport, error) {
 	key, err := kf.Key()
+	if err != nil {
+		return nil, err
+	}
+	ident, err := idf.Identity()
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +278,7 @@ func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf Verify
 	if id, err = ResolveID(ctx, b, id, set); err != nil {
 		return nil, err
 	}
-	return backup.VerifyID(ctx, b, id, key)
+	return backup.VerifyID(ctx, b, id, key, ident)
 }
 
 // VerifyCmd is `verify ID`, the same in backupctl and the dumper.
@@ -271,11 +287,12 @@ type VerifyCmd struct {
 	Set            string `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to verify (needed when the storage holds several sets)."`
 	StorageFlags   `embed:""`
 	VerifyKeyFlags `embed:""`
+	IdentityFlags  `embed:""`
 }
 
 // Run verifies the backup and prints the report; in a pod it also writes the termination log.
 func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
-	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags)
+	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags, c.IdentityFlags)
 	WriteTerminationLog(res, err)
 	if err != nil {
 		return err
