@@ -133,7 +133,8 @@ func (e *env) recordObject(key string) {
 	e.record("object "+key, string(data))
 }
 
-// TestAgeIdentityOnlyInRestoreJobs puts an age identity in the Secret: the restore Job reads it
+// TestAgeIdentityOnlyInRestoreJobs puts an age identity in the Secret and takes an encrypted
+// backup through a Job (recipient only) and restores it through a Job: the restore Job reads it
 // as an optional secretKeyRef, the backup Job never references it, and the secrets scan finds
 // its value in no Job, Pod, Event, log line or argv. Then a backup without -q logs nothing of it.
 func TestAgeIdentityOnlyInRestoreJobs(t *testing.T) {
@@ -149,7 +150,11 @@ func TestAgeIdentityOnlyInRestoreJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "-o", "json")))
+	// The backup Job gets the recipient only; the restore Job decrypts with the Secret's identity.
+	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "--encrypt-to", pub, "-o", "json")))
+	if !strings.HasSuffix(b.Key, ".age") {
+		t.Fatalf("the backup Job with --encrypt-to wrote %s; want an age object", b.Key)
+	}
 	into := dbtest.UniqueName("e2e_age_job")
 	e.dst.DropAtEnd(t, into)
 	must(t, e.job("restore", b.ID, "--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port), "--into", into))
