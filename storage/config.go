@@ -80,12 +80,13 @@ type Config struct {
 	PathStyle bool
 	// CAFile is a PEM bundle trusted for the https endpoint, in addition to the system roots.
 	CAFile string
-	// PartSize is the multipart part size: 0 means DefaultPartSize, at least MinPartSize.
+	// PartSize is the first multipart part's size: 0 means DefaultPartSize, at least
+	// MinPartSize. Later parts grow so that MaxParts parts reach MaxObjectSize.
 	PartSize int64
 	// MaxParts caps parts per upload: 0 means DefaultMaxParts (S3's limit); tests set less.
 	MaxParts int
 	// Concurrency is the number of parts uploaded at once: 0 means DefaultConcurrency.
-	// A Put holds at most PartSize × (Concurrency+1) bytes.
+	// A Put holds at most (Concurrency+1) × the size of the part being filled.
 	Concurrency int
 	// AccessKey and SecretKey come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 	AccessKey, SecretKey string

@@ -37,8 +37,8 @@ type S3 struct {
 	endpoint    string // for messages: scheme://host, no credentials
 	bucket      string
 	prefix      string
-	partSize    int64
-	maxParts    int
+	partSize    int64 // the first part's size
+	parts       partPlan
 	concurrency int
 }
 
@@ -64,7 +64,7 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		return nil, configErrorf("no S3 secret key: set %s", settingSecretKey)
 	}
 	b := &S3{endpoint: endpoint, bucket: c.Bucket, prefix: prefix,
-		partSize: c.PartSize, maxParts: c.MaxParts, concurrency: c.Concurrency}
+		partSize: c.PartSize, concurrency: c.Concurrency}
 	if b.partSize == 0 {
 		b.partSize = DefaultPartSize
 	}
@@ -72,12 +72,14 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		return nil, configErrorf("part size %s (%s) must be between %s and %s: S3 refuses other sizes",
 			sizeString(b.partSize), settingPartSize, sizeString(MinPartSize), sizeString(MaxPartSize))
 	}
-	if b.maxParts == 0 {
-		b.maxParts = DefaultMaxParts
+	maxParts := c.MaxParts
+	if maxParts == 0 {
+		maxParts = DefaultMaxParts
 	}
-	if b.maxParts < 1 || b.maxParts > DefaultMaxParts {
-		return nil, configErrorf("max parts %d must be between 1 and %d", b.maxParts, DefaultMaxParts)
+	if maxParts < 1 || maxParts > DefaultMaxParts {
+		return nil, configErrorf("max parts %d must be between 1 and %d", maxParts, DefaultMaxParts)
 	}
+	b.parts = newPartPlan(b.partSize, maxParts)
 	if b.concurrency == 0 {
 		b.concurrency = DefaultConcurrency
 	}
@@ -236,17 +238,17 @@ func (b *S3) object(key string) (string, error) {
 	return joinKey(b.prefix, key), nil
 }
 
-// Put streams r into key with a multipart upload of PartSize parts, at most Concurrency in
-// flight; an object smaller than one part goes up in a single request. Each part is sent
-// with its SHA-256, which S3 checks.
+// Put streams r into key with a multipart upload whose parts start at PartSize and grow
+// (partPlan), at most Concurrency in flight; an object smaller than one part goes up in a
+// single request.
 func (b *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (ObjectInfo, error) {
 	name, err := b.object(key)
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("put: %w", err)
 	}
-	if limit := b.partSize * int64(b.maxParts); size > limit {
-		return ObjectInfo{}, fmt.Errorf("put %s: %s does not fit in %d parts of %s: raise %s",
-			key, sizeString(size), b.maxParts, sizeString(b.partSize), settingPartSize)
+	if limit := b.parts.capacity(); size > limit {
+		return ObjectInfo{}, fmt.Errorf("put %s: %s does not fit in %d parts growing from %s (%s at most): raise %s",
+			key, sizeString(size), b.parts.maxParts, sizeString(b.partSize), sizeString(limit), settingPartSize)
 	}
 	first := b.partSize
 	if size >= 0 && size < b.partSize {
@@ -283,7 +285,8 @@ func (b *S3) putSingle(ctx context.Context, key, name string, data []byte, size 
 }
 
 // putMultipart uploads first (a full part) and the rest of r. Memory is bounded by the
-// buffers: Concurrency parts in flight plus the one being filled.
+// buffers: Concurrency parts in flight plus the one being filled, each at most the size of
+// the part being filled (a buffer outgrown by the parts is dropped, not kept).
 func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, size int64, first []byte) (_ ObjectInfo, err error) {
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
 	uploadID, err := b.core.NewMultipartUpload(ctx, b.bucket, name, opts)
@@ -343,20 +346,23 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 			}
 			break
 		}
-		if num == b.maxParts {
+		if num == b.parts.maxParts {
 			// S3 would refuse part maxParts+1; minio-go before v7.4 completed the upload
 			// anyway and silently truncated the object.
 			if err := expectEOF(r); err != nil {
-				readErr = fmt.Errorf("input is larger than %d parts of %s (%s): raise %s: %w",
-					b.maxParts, sizeString(b.partSize), sizeString(int64(b.maxParts)*b.partSize), settingPartSize, err)
+				readErr = fmt.Errorf("input is larger than %d parts growing from %s (%s): raise %s: %w",
+					b.parts.maxParts, sizeString(b.partSize), sizeString(b.parts.capacity()), settingPartSize, err)
 			}
 			break
 		}
+		need := b.parts.size(num + 1)
 		var buf []byte
-		if allocated < b.concurrency+1 {
-			buf = make([]byte, b.partSize)
-			allocated++
-		} else {
+		for buf == nil {
+			if allocated < b.concurrency+1 {
+				buf = make([]byte, need)
+				allocated++
+				break
+			}
 			select {
 			case buf = <-free:
 			case <-gctx.Done():
@@ -364,8 +370,15 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 			if buf == nil {
 				break
 			}
+			if int64(len(buf)) < need {
+				buf = nil // outgrown: let it go and make a larger one
+				allocated--
+			}
 		}
-		n, err := io.ReadFull(r, buf)
+		if buf == nil {
+			break
+		}
+		n, err := io.ReadFull(r, buf[:need])
 		total += int64(n)
 		if n > 0 {
 			num++

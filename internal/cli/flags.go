@@ -63,7 +63,7 @@ type StorageFlags struct {
 	Prefix     string `name:"prefix" env:"BACKUP_S3_PREFIX" help:"Key prefix inside the bucket (or directory)."`
 	S3Region   string `name:"s3-region" env:"BACKUP_S3_REGION" default:"us-east-1" help:"S3 region."`
 	S3CAFile   string `name:"s3-ca-file" env:"BACKUP_S3_CA_FILE" help:"CA bundle to verify the S3 endpoint's certificate."`
-	S3PartSize string `name:"s3-part-size" env:"BACKUP_S3_PART_SIZE" default:"8MiB" help:"Multipart upload part size (5MiB to 5GiB). An object has at most 10,000 parts (8MiB: 78GiB compressed); memory use is about 5 x the part size."`
+	S3PartSize string `name:"s3-part-size" env:"BACKUP_S3_PART_SIZE" default:"8MiB" help:"First multipart upload part size (5MiB to 5GiB). Later parts grow (8MiB parts for the first 8GiB, then doubling), so an object reaches S3's 5TiB; memory use is about 5 x the part in flight."`
 }
 
 // Config returns the storage settings with the keys from the environment.
