@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -40,6 +42,11 @@ type S3 struct {
 	partSize    int64 // the first part's size
 	parts       partPlan
 	concurrency int
+	credSource  string             // what the credentials are and where they came from, for messages
+	sse, ssec   encrypt.ServerSide // sent with every write; with every read (SSE-C only)
+	sseMode     string
+	kmsKeyID    string
+	retain      retention
 }
 
 var _ Bucket = (*S3)(nil)
@@ -55,16 +62,16 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 	if err := checkBucketName(c.Bucket); err != nil {
 		return nil, configErrorf("bucket %q (%s): %v", c.Bucket, settingBucket, err)
 	}
-	switch {
-	case c.AccessKey == "" && c.SecretKey == "":
-		return nil, configErrorf("no S3 access keys: set %s", settingKeys)
-	case c.AccessKey == "":
-		return nil, configErrorf("no S3 access key: set %s", settingAccessKey)
-	case c.SecretKey == "":
-		return nil, configErrorf("no S3 secret key: set %s", settingSecretKey)
-	}
+	secure := u.Scheme == "https"
 	b := &S3{endpoint: endpoint, bucket: c.Bucket, prefix: prefix,
-		partSize: c.PartSize, concurrency: c.Concurrency}
+		partSize: c.PartSize, concurrency: c.Concurrency, sseMode: c.SSE, kmsKeyID: c.SSEKMSKeyID}
+	var err error
+	if b.sse, b.ssec, err = c.serverSide(secure); err != nil {
+		return nil, err
+	}
+	if b.retain, err = c.retention(); err != nil {
+		return nil, err
+	}
 	if b.partSize == 0 {
 		b.partSize = DefaultPartSize
 	}
@@ -87,7 +94,6 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		return nil, configErrorf("upload concurrency %d must be between 1 and %d", b.concurrency, maxConcurrency)
 	}
 
-	secure := u.Scheme == "https"
 	transport, err := minio.DefaultTransport(secure)
 	if err != nil {
 		return nil, fmt.Errorf("s3 transport: %w", err)
@@ -105,8 +111,16 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		}
 		transport.TLSClientConfig.RootCAs = pool
 	}
+	transport.DialContext = observeDial(transport.DialContext)
+	// The credential sources (STS, the metadata service) are reached through the same
+	// transport: the same CA bundle, and the same dial checks in tests.
+	src, err := chooseCredentials(c, endpoint, &http.Client{Transport: transport})
+	if err != nil {
+		return nil, err
+	}
+	b.credSource = src.what()
 	opts := &minio.Options{
-		Creds:     credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
+		Creds:     src.creds,
 		Secure:    secure,
 		Transport: transport,
 		Region:    c.Region,
@@ -129,12 +143,22 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 	}
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
+	// Get the credentials first, so that a failure names the source, not the bucket.
+	if _, err := src.creds.GetWithContext(&credentials.CredContext{Client: &http.Client{Transport: transport}, Endpoint: endpoint, Context: pctx}); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("get S3 credentials: %w", err)
+		}
+		return nil, &configError{msg: (&credError{source: src.name, err: err}).Error(), cause: err}
+	}
 	ok, err := probe.BucketExists(pctx, c.Bucket)
 	if err != nil {
 		return nil, b.describeOpenError(ctx, err)
 	}
 	if !ok {
 		return nil, configErrorf("bucket %q does not exist at %s (%s): create it first", c.Bucket, endpoint, settingBucket)
+	}
+	if err := b.checkObjectLock(pctx, probe); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -165,10 +189,10 @@ func (b *S3) describeOpenError(ctx context.Context, err error) error {
 		return configErrorf(reachCause, b.endpoint, settingEndpoint, err)
 	case errors.As(err, &s3Err):
 		switch s3Err.Code {
-		case minio.InvalidAccessKeyID, minio.SignatureDoesNotMatch:
-			return configErrorf("S3 rejected the access keys (%s): %s", settingKeys, s3Err.Code)
+		case minio.InvalidAccessKeyID, minio.SignatureDoesNotMatch, "InvalidTokenId", "ExpiredToken":
+			return configErrorf("S3 rejected %s: %s", b.credSource, s3Err.Code)
 		case minio.AccessDenied:
-			return configErrorf("S3 denied access to bucket %q (%s): check the access keys and their permissions: %s", b.bucket, settingKeys, s3Err.Code)
+			return configErrorf("S3 denied access to bucket %q to %s: check their permissions: %s", b.bucket, b.credSource, s3Err.Code)
 		case minio.NoSuchBucket:
 			return configErrorf("bucket %q does not exist at %s (%s): create it first", b.bucket, b.endpoint, settingBucket)
 		case minio.AuthorizationHeaderMalformed, minio.InvalidRegion:
@@ -276,10 +300,12 @@ func (b *S3) putSingle(ctx context.Context, key, name string, data []byte, size 
 		return ObjectInfo{}, fmt.Errorf("put %s: input ended after %d bytes, expected %d", key, len(data), size)
 	}
 	sum := sha256.Sum256(data)
+	opts := b.putOptions()
+	opts.DisableContentSha256 = true
 	_, err := b.core.PutObject(ctx, b.bucket, name, bytes.NewReader(data), int64(len(data)), "",
-		hex.EncodeToString(sum[:]), minio.PutObjectOptions{DisableContentSha256: true})
+		hex.EncodeToString(sum[:]), opts)
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, b.opError(err))
 	}
 	return b.verifyPut(ctx, key, int64(len(data)))
 }
@@ -288,10 +314,11 @@ func (b *S3) putSingle(ctx context.Context, key, name string, data []byte, size 
 // buffers: Concurrency parts in flight plus the one being filled, each at most the size of
 // the part being filled (a buffer outgrown by the parts is dropped, not kept).
 func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, size int64, first []byte) (_ ObjectInfo, err error) {
-	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	opts := b.putOptions()
+	opts.ContentType = "application/octet-stream"
 	uploadID, err := b.core.NewMultipartUpload(ctx, b.bucket, name, opts)
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: start upload: %w", key, err)
+		return ObjectInfo{}, fmt.Errorf("put %s: start upload: %w", key, b.opError(err))
 	}
 	completed := false
 	defer func() {
@@ -324,9 +351,9 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 			// of the part on either side, which cost 0.8 CPU seconds per GB between the two. A
 			// backup reads its object back and checks its SHA-256 before it counts as one.
 			p, err := b.core.PutObjectPart(gctx, b.bucket, name, uploadID, num, bytes.NewReader(data), int64(n),
-				minio.PutObjectPartOptions{DisableContentSha256: true})
+				minio.PutObjectPartOptions{DisableContentSha256: true, SSE: b.ssec})
 			if err != nil {
-				return fmt.Errorf("upload part %d: %w", num, err)
+				return fmt.Errorf("upload part %d: %w", num, b.opError(err))
 			}
 			mu.Lock()
 			parts = append(parts, minio.CompletePart{PartNumber: num, ETag: p.ETag})
@@ -412,8 +439,11 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 		return ObjectInfo{}, fmt.Errorf("put %s: input ended after %d bytes, expected %d", key, total, size)
 	}
 	slices.SortFunc(parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
-	if _, err := b.core.CompleteMultipartUpload(ctx, b.bucket, name, uploadID, parts, opts); err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: complete upload: %w", key, err)
+	// The retention and encryption were given when the upload started; MinIO refuses a
+	// retention on the completion.
+	done := minio.PutObjectOptions{ServerSideEncryption: b.ssec}
+	if _, err := b.core.CompleteMultipartUpload(ctx, b.bucket, name, uploadID, parts, done); err != nil {
+		return ObjectInfo{}, fmt.Errorf("put %s: complete upload: %w", key, b.opError(err))
 	}
 	completed = true
 	return b.verifyPut(ctx, key, total)
@@ -454,9 +484,9 @@ func (b *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get: %w", err)
 	}
-	body, _, _, err := b.core.GetObject(ctx, b.bucket, name, minio.GetObjectOptions{})
+	body, _, _, err := b.core.GetObject(ctx, b.bucket, name, minio.GetObjectOptions{ServerSideEncryption: b.ssec})
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, mapNotFound(err))
+		return nil, fmt.Errorf("get %s: %w", key, b.opError(err))
 	}
 	return body, nil
 }
@@ -481,7 +511,7 @@ func (b *S3) GetRange(ctx context.Context, key string, offset, length int64) (io
 		}
 		return io.NopCloser(strings.NewReader("")), nil
 	}
-	var opts minio.GetObjectOptions
+	opts := minio.GetObjectOptions{ServerSideEncryption: b.ssec}
 	if err := opts.SetRange(offset, offset+length-1); err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
@@ -491,7 +521,7 @@ func (b *S3) GetRange(ctx context.Context, key string, offset, length int64) (io
 		if errors.As(err, &s3Err) && s3Err.Code == minio.InvalidRange {
 			return nil, fmt.Errorf("get %s: range %d+%d is beyond the end", key, offset, length)
 		}
-		return nil, fmt.Errorf("get %s: %w", key, mapNotFound(err))
+		return nil, fmt.Errorf("get %s: %w", key, b.opError(err))
 	}
 	if info.Size != length {
 		body.Close()
@@ -506,11 +536,17 @@ func (b *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("stat: %w", err)
 	}
-	info, err := b.core.StatObject(ctx, b.bucket, name, minio.StatObjectOptions{})
+	info, err := b.core.StatObject(ctx, b.bucket, name, minio.StatObjectOptions{ServerSideEncryption: b.ssec})
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, mapNotFound(err))
+		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, b.opError(err))
 	}
-	return ObjectInfo{Key: key, Size: info.Size, Modified: info.LastModified}, nil
+	out := ObjectInfo{Key: key, Size: info.Size, Modified: info.LastModified}
+	if v := info.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			out.RetainUntil = t
+		}
+	}
+	return out, nil
 }
 
 // List returns the objects whose key starts with prefix, sorted by key.
@@ -536,11 +572,22 @@ func (b *S3) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	return out, nil
 }
 
-// Delete removes an object; S3 already treats a missing one as deleted.
+// Delete removes an object; S3 already treats a missing one as deleted. An object under an
+// object-lock retention is refused with ErrRetained: in a locked (so versioned) bucket S3 would
+// only hide it behind a delete marker, and the backup would look gone while it is not.
 func (b *S3) Delete(ctx context.Context, key string) error {
 	name, err := b.object(key)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
+	}
+	info, err := b.Stat(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("delete: %w", err)
+	case info.RetainUntil.After(time.Now()):
+		return retainedError(key, info.RetainUntil)
 	}
 	if err := b.core.RemoveObject(ctx, b.bucket, name, minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("delete %s: %w", key, mapNotFound(err))
@@ -555,4 +602,19 @@ func mapNotFound(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// putOptions are the encryption and retention of every write.
+func (b *S3) putOptions() minio.PutObjectOptions {
+	opts := minio.PutObjectOptions{ServerSideEncryption: b.sse}
+	b.retain.apply(&opts, time.Now())
+	return opts
+}
+
+// opError names the setting behind an encryption refusal, else maps "no such key".
+func (b *S3) opError(err error) error {
+	if e := b.describeSSEError(err); e != nil {
+		return e
+	}
+	return mapNotFound(err)
 }
