@@ -36,9 +36,11 @@ func tlsConfig(t *testing.T, bucket func(testenv.MinIOTLSServer) string) (storag
 func plainBucket(s testenv.MinIOTLSServer) string  { return s.Bucket }
 func lockedBucket(s testenv.MinIOTLSServer) string { return s.LockBucket }
 
-// tlsAdmin is a client of the TLS MinIO's root user, behind the Bucket's back.
+// tlsAdmin is a client of the TLS MinIO's root user, behind the Bucket's back, whatever
+// credentials c has.
 func tlsAdmin(t *testing.T, c storage.Config) *minio.Client {
 	t.Helper()
+	s := testenv.MinIOTLS(t)
 	u, _ := url.Parse(c.URL)
 	tr, err := minio.DefaultTransport(true)
 	if err != nil {
@@ -49,7 +51,7 @@ func tlsAdmin(t *testing.T, c storage.Config) *minio.Client {
 		t.Fatal(err)
 	}
 	tr.TLSClientConfig.RootCAs = pool
-	cl, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
+	cl, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(s.User, s.Password, ""),
 		Secure: true, Transport: tr, Region: c.Region})
 	if err != nil {
 		t.Fatal(err)
