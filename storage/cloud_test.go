@@ -2,19 +2,16 @@ package storage_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
@@ -36,47 +33,16 @@ func tlsConfig(t *testing.T, bucket func(testenv.MinIOTLSServer) string) (storag
 func plainBucket(s testenv.MinIOTLSServer) string  { return s.Bucket }
 func lockedBucket(s testenv.MinIOTLSServer) string { return s.LockBucket }
 
-// tlsAdmin is a client of the TLS MinIO's root user, behind the Bucket's back, whatever
-// credentials c has.
-func tlsAdmin(t *testing.T, c storage.Config) *minio.Client {
+// tlsAdmin is a client of the TLS MinIO's root user, behind the Bucket's back.
+func tlsAdmin(t *testing.T, _ storage.Config) *minio.Client {
 	t.Helper()
-	s := testenv.MinIOTLS(t)
-	u, _ := url.Parse(c.URL)
-	tr, err := minio.DefaultTransport(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := storage.LoadCAFile(c.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.TLSClientConfig.RootCAs = pool
-	cl, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(s.User, s.Password, ""),
-		Secure: true, Transport: tr, Region: c.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl
+	return storagetest.TLSAdmin(t, testenv.MinIOTLS(t))
 }
 
-// cleanupVersions removes every version under c's prefix when the test ends, retained ones
-// too (the root user may bypass a governance retention).
+// cleanupVersions removes every version under c's prefix when the test ends.
 func cleanupVersions(t *testing.T, c storage.Config) {
 	t.Helper()
-	admin := tlsAdmin(t, c)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for o := range admin.ListObjects(ctx, c.Bucket, minio.ListObjectsOptions{Prefix: c.Prefix + "/", Recursive: true, WithVersions: true}) {
-			if o.Err != nil {
-				t.Errorf("cleanup: list: %v", o.Err)
-				return
-			}
-			if err := admin.RemoveObject(ctx, c.Bucket, o.Key, minio.RemoveObjectOptions{VersionID: o.VersionID, GovernanceBypass: true}); err != nil {
-				t.Errorf("cleanup %s: %v", o.Key, err)
-			}
-		}
-	})
+	storagetest.RemoveVersionsAtEnd(t, testenv.MinIOTLS(t), c.Bucket, c.Prefix)
 }
 
 func openTLS(t *testing.T, c storage.Config) storage.Bucket {

@@ -86,10 +86,11 @@ func fileExists(name string) bool {
 
 // credSource is the first source of the chain whose settings are present.
 type credSource struct {
-	name    string // for messages: "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)"
-	static  bool
-	creds   *credentials.Credentials
-	expires bool // temporary credentials that are fetched again before they expire
+	name   string // for messages: "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)"
+	static bool
+	// lastResort marks the instance metadata service, tried when nothing else was set.
+	lastResort bool
+	creds      *credentials.Credentials
 }
 
 // what names, for a message, what S3 rejected or denied.
@@ -158,7 +159,7 @@ func chooseCredentials(c Config, endpoint string, hc *http.Client) (credSource, 
 				return &credentials.WebIdentityToken{Token: strings.TrimSpace(string(tok))}, nil
 			},
 		}
-		return credSource{name: src + " through STS at " + RedactURL(sts), creds: credentials.New(p), expires: true}, nil
+		return credSource{name: src + " through STS at " + RedactURL(sts), creds: credentials.New(p)}, nil
 
 	case e.SharedFile != "":
 		profile := e.Profile
@@ -170,7 +171,7 @@ func chooseCredentials(c Config, endpoint string, hc *http.Client) (credSource, 
 
 	case e.ContainerURI != "":
 		src := "EKS Pod Identity (" + EnvContainerURI + ", " + EnvContainerTokenFile + ")"
-		return credSource{name: src, creds: credentials.New(&containerCreds{uri: e.ContainerURI, tokenFile: e.ContainerTokenFile, client: hc}), expires: true}, nil
+		return credSource{name: src, creds: credentials.New(&containerCreds{uri: e.ContainerURI, tokenFile: e.ContainerTokenFile, client: hc})}, nil
 	}
 	ep := e.MetadataEndpoint
 	if ep == "" {
@@ -180,7 +181,7 @@ func chooseCredentials(c Config, endpoint string, hc *http.Client) (credSource, 
 	mc.Timeout = metadataTimeout
 	src := fmt.Sprintf("the instance metadata service at %s (%s), the last resort: set %s, or %s and %s",
 		ep, EnvMetadataEndpoint, settingKeys, EnvWebIdentityToken, EnvRoleARN)
-	return credSource{name: src, creds: credentials.New(&credentials.IAM{Client: &mc, Endpoint: ep}), expires: true}, nil
+	return credSource{name: src, creds: credentials.New(&credentials.IAM{Client: &mc, Endpoint: ep}), lastResort: true}, nil
 }
 
 // stsEndpoint is --s3-sts-endpoint, else AWS's regional STS for an AWS endpoint, else the S3

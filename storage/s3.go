@@ -148,7 +148,13 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("get S3 credentials: %w", err)
 		}
-		return nil, &configError{msg: (&credError{source: src.name, err: err}).Error(), cause: err}
+		ce := &configError{msg: (&credError{source: src.name, err: err}).Error(), cause: err}
+		if src.lastResort {
+			// Nothing answering at the metadata address means no credentials were set up: a
+			// setting to fix, not a blip to retry.
+			ce.cause = nil
+		}
+		return nil, ce
 	}
 	ok, err := probe.BucketExists(pctx, c.Bucket)
 	if err != nil {

@@ -78,13 +78,13 @@ func parseSSECKey(s string) ([]byte, error) {
 // describeSSEError names the encryption setting behind a store's refusal, or returns nil.
 func (b *S3) describeSSEError(err error) error {
 	var s3Err minio.ErrorResponse
-	if !errors.As(err, &s3Err) {
+	if !errors.As(err, &s3Err) || s3Err.Code == minio.NoSuchKey || s3Err.Code == minio.NoSuchBucket {
 		return nil
 	}
 	msg := oneLine(s3Err.Code + ": " + s3Err.Message)
 	lower := strings.ToLower(msg)
 	switch {
-	case b.sseMode == SSEC && (s3Err.StatusCode == 403 || strings.Contains(lower, "encrypt") || strings.Contains(lower, "key")):
+	case b.sseMode == SSEC && (s3Err.StatusCode == 403 || strings.Contains(lower, "encrypt") || strings.Contains(lower, "sse")):
 		return configErrorf("S3 refused the SSE-C key (%s): is it the key the backup was written with? %s", settingSSECKey, msg)
 	case b.sseMode != SSEC && strings.Contains(lower, "stored using a form of server side encryption"):
 		return configErrorf("the object is encrypted with a key of yours (SSE-C): set %s c and its key in %s: %s", settingSSE, settingSSECKey, msg)
