@@ -71,7 +71,9 @@ func TestCloudLocal(t *testing.T) {
 	e := newParallelEnv(t)
 	c := newCloud(e)
 	lock := c.env(e, c.s.LockBucket)
-	run := func(extra []string, args ...string) res { return e.runEnv(append(slices.Clone(lock), extra...), args...) }
+	run := func(extra []string, args ...string) res {
+		return e.runEnv(append(slices.Clone(lock), extra...), args...)
+	}
 	db := e.smallDB()
 
 	var ids []string
