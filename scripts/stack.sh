@@ -66,6 +66,8 @@ export AWS_SECRET_ACCESS_KEY=$MINIO_PASSWORD
 export BACKUP_TEST_MINIO_PID_FILE=$STACK/minio/pid
 export BACKUP_TEST_MINIO_DATA=$STACK/minio/data
 export BACKUP_TEST_DATASETS=$(cd "$ROOT/.." && pwd)/shared/datasets
+# Tests never reach the link-local instance metadata address: a closed loopback port instead.
+export BACKUP_S3_METADATA_ENDPOINT=http://127.0.0.1:1
 ENV
 	regen_env
 }
@@ -197,6 +199,7 @@ export BACKUP_TEST_MINIO_TLS_ROLE_ARN=$(role_arn "$OIDC_AUDIENCE")
 export BACKUP_TEST_MINIO_TLS_DENIED_AUDIENCE=$OIDC_DENIED_AUDIENCE
 export BACKUP_TEST_MINIO_TLS_DENIED_ROLE_ARN=$(role_arn "$OIDC_DENIED_AUDIENCE")
 export BACKUP_TEST_MINIO_TLS_PID_FILE=$STACK/minio-tls/pid
+export BACKUP_S3_METADATA_ENDPOINT=http://127.0.0.1:1
 ENV
 	regen_env
 }
