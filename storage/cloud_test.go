@@ -309,3 +309,34 @@ func TestS3Retention(t *testing.T) {
 	_, err = storage.Open(t.Context(), plain)
 	checkConfigError(t, err, "has no object lock", "--retain-days", plain.Bucket)
 }
+
+// TestS3SuiteSSEC runs the shared suite against the TLS MinIO with SSE-C: every read, ranged
+// or whole, and every check of a Put carries the key.
+func TestS3SuiteSSEC(t *testing.T) {
+	if _, _, ok := tlsConfig(t, plainBucket); !ok {
+		return
+	}
+	key := newSSECKey()
+	configs := map[storage.Bucket]storage.Config{}
+	storagetest.Suite{
+		NewBucket: func(t *testing.T) storage.Bucket {
+			c, _, _ := tlsConfig(t, plainBucket)
+			c.SSE, c.SSECKey = storage.SSEC, key
+			b := openTLS(t, c)
+			configs[b] = c
+			return b
+		},
+		MemoryBound: storage.DefaultPartSize*(storage.DefaultConcurrency+2) + 16*storagetest.MiB,
+		Leftovers: func(t *testing.T, b storage.Bucket, key string) []string {
+			var out []string
+			c := configs[b]
+			name := c.Prefix + "/" + key
+			for u := range tlsAdmin(t, c).ListIncompleteUploads(t.Context(), c.Bucket, name, false) {
+				if u.Err == nil && u.Key == name {
+					out = append(out, "incomplete upload "+u.UploadID)
+				}
+			}
+			return out
+		},
+	}.Run(t)
+}

@@ -85,3 +85,22 @@ func retainedError(key string, until time.Time) error {
 	return fmt.Errorf("delete %s: %w until %s (object lock, %s when it was written)", key, ErrRetained,
 		until.UTC().Format(time.RFC3339), settingRetainDays)
 }
+
+// checkNotRetained refuses to delete an object whose retention has not ended. It asks for the
+// retention itself, which needs no SSE-C key; a bucket without object lock has none to report.
+func (b *S3) checkNotRetained(ctx context.Context, key, name string) error {
+	_, until, err := b.core.Client.GetObjectRetention(ctx, b.bucket, name, "")
+	var s3Err minio.ErrorResponse
+	switch {
+	case err == nil:
+		if until != nil && until.After(time.Now()) {
+			return retainedError(key, *until)
+		}
+		return nil
+	case errors.As(err, &s3Err) && (s3Err.Code == minio.NoSuchKey || s3Err.StatusCode == 404 || s3Err.StatusCode == 400):
+		// Missing, no retention, or no object lock on the bucket: S3 deletes it (or finds
+		// nothing to delete).
+		return nil
+	}
+	return fmt.Errorf("delete %s: check its retention: %w", key, err)
+}

@@ -586,14 +586,8 @@ func (b *S3) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
-	info, err := b.Stat(ctx, key)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("delete: %w", err)
-	case info.RetainUntil.After(time.Now()):
-		return retainedError(key, info.RetainUntil)
+	if err := b.checkNotRetained(ctx, key, name); err != nil {
+		return err
 	}
 	if err := b.core.RemoveObject(ctx, b.bucket, name, minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("delete %s: %w", key, mapNotFound(err))

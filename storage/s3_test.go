@@ -231,8 +231,17 @@ func TestS3PartGrowth(t *testing.T) {
 	admin := adminClient(t, c)
 	for _, size := range []int64{-1, n} {
 		key := fmt.Sprintf("grow/%d", size)
-		if _, err := b.Put(t.Context(), key, bytes.NewReader(data), size); err != nil {
+		var err error
+		heap := storagetest.PeakHeap(func() { _, err = b.Put(t.Context(), key, storagetest.Random(11, n), size) })
+		if err != nil {
 			t.Fatalf("Put of %d bytes in %d growing parts (size %d): %v", n, parts, size, err)
+		}
+		// Memory is bounded by the largest part: Concurrency+1 buffers of 20 MiB at most, one
+		// more part of slack for HTTP, and 16 MiB for the runtime and the test.
+		bound := int64(c.Concurrency+2)*20*storagetest.MiB + 16*storagetest.MiB
+		t.Logf("%s: heap grew by %.1f MiB (bound %.1f MiB)", key, float64(heap)/storagetest.MiB, float64(bound)/storagetest.MiB)
+		if heap > bound {
+			t.Errorf("%s: heap grew by %d bytes, more than %d", key, heap, bound)
 		}
 		if got := sha256.Sum256(storagetest.Get(t, b, key)); got != want {
 			t.Errorf("%s: SHA-256 %x, want %x", key, got, want)
