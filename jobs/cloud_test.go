@@ -34,6 +34,14 @@ func TestWebIdentityJob(t *testing.T) {
 	if d := cmp.Diff(got.Spec.Template.Spec.Volumes, r.Spec.Template.Spec.Volumes); d != "" {
 		t.Errorf("restore Job volumes differ from the backup Job's:\n%s", d)
 	}
+	// And so do the scheduled ones.
+	cj, err := CronJob(s, CronSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(got.Spec.Template.Spec.Volumes, cj.Spec.JobTemplate.Spec.Template.Spec.Volumes); d != "" {
+		t.Errorf("CronJob volumes differ from the backup Job's:\n%s", d)
+	}
 }
 
 // TestSecretKeys: which of the Secret's keys the pod takes, and the preflight asks for.

@@ -250,3 +250,29 @@ func TestNoCredentialsStaysOnLoopback(t *testing.T) {
 	u, _ := url.Parse(closed)
 	t.Logf("dialed %q (metadata %s) in %s: %v", dialed, u.Host, took, err)
 }
+
+// TestWebIdentityExpiredToken: an STS that answers that the token expired (as AWS does; the
+// local API server issues no token shorter than ten minutes) fails Open with one line naming
+// the source and the reason, not the token. The STS is a fake on loopback.
+func TestWebIdentityExpiredToken(t *testing.T) {
+	const token = "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.expired-token-signature"
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ParseForm() != nil || r.Form.Get("WebIdentityToken") != token {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>`+
+			`<Code>ExpiredTokenException</Code><Message>Token expired: current date/time 1795939971 must be before the expiration date/time 1</Message></Error></ErrorResponse>`)
+	}))
+	t.Cleanup(sts.Close)
+	f := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := storage.Config{URL: "https://127.0.0.1:1", Bucket: "backups", Region: "us-east-1", STSEndpoint: sts.URL,
+		CredEnv: storage.CredentialEnv{WebIdentityTokenFile: f, RoleARN: "arn:aws:iam::1:role/backup"}}
+	_, err := storage.Open(t.Context(), c)
+	checkConfigError(t, err, "web identity", "AWS_WEB_IDENTITY_TOKEN_FILE", "Token expired")
+	checkSecretFree(t, err, token)
+}
