@@ -82,10 +82,22 @@ func TestCloudLocal(t *testing.T) {
 		checkVerified(t, b)
 		ids = append(ids, b.ID)
 	}
-	// Behind the CLI's back: encrypted with the test's key (a read without it fails), retained.
+	// Behind the CLI's back: every object of both backups, manifests included, is encrypted
+	// with the test's key (a read without it fails) and retained.
 	admin := storagetest.TLSAdmin(t, c.s)
+	var keys []string
+	for o := range admin.ListObjects(t.Context(), c.s.LockBucket, minio.ListObjectsOptions{Prefix: e.prefix + "/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		keys = append(keys, o.Key)
+	}
 	for _, id := range ids {
-		key := e.prefix + "/" + id + "/manifest.json"
+		if !slices.Contains(keys, e.prefix+"/"+id+"/manifest.json") {
+			t.Errorf("no manifest of %s among %q", id, keys)
+		}
+	}
+	for _, key := range keys {
 		if _, err := admin.StatObject(t.Context(), c.s.LockBucket, key, minio.StatObjectOptions{}); err == nil {
 			t.Errorf("%s reads without the SSE-C key", key)
 		}
@@ -94,6 +106,7 @@ func TestCloudLocal(t *testing.T) {
 			t.Errorf("%s: retention %v until %v, %v; want GOVERNANCE", key, mode, until, err)
 		}
 	}
+	t.Logf("%d objects, each encrypted and retained: %q", len(keys), keys)
 
 	rep := decode[backup.PruneReport](t, must(t, run(nil, "prune", "--keep-last", "1", "--include-manual", "-o", "json")))
 	if len(rep.Sets) != 1 || len(rep.Sets[0].Deleted) != 0 || len(rep.Sets[0].Kept) != 2 {
