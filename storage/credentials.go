@@ -101,6 +101,25 @@ func (s credSource) what() string {
 	return "the credentials from " + s.name
 }
 
+// fetch gets the credentials once, within pctx, so that a failure is a message naming the
+// source (ctx is the caller's: its end is reported as such).
+func (s credSource) fetch(ctx, pctx context.Context, hc *http.Client, endpoint string) error {
+	_, err := s.creds.GetWithContext(&credentials.CredContext{Client: hc, Endpoint: endpoint, Context: pctx})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("get S3 credentials: %w", err)
+	}
+	ce := &configError{msg: (&credError{source: s.name, err: err}).Error(), cause: err}
+	if s.lastResort {
+		// Nothing answering at the metadata address means no credentials were set up: a
+		// setting to fix, not a blip to retry.
+		ce.cause = nil
+	}
+	return ce
+}
+
 // credError is a failure to get credentials from one source: it names the source and the
 // reason, never a secret.
 type credError struct {

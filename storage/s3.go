@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"golang.org/x/sync/errgroup"
 )
@@ -144,17 +143,8 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	// Get the credentials first, so that a failure names the source, not the bucket.
-	if _, err := src.creds.GetWithContext(&credentials.CredContext{Client: &http.Client{Transport: transport}, Endpoint: endpoint, Context: pctx}); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("get S3 credentials: %w", err)
-		}
-		ce := &configError{msg: (&credError{source: src.name, err: err}).Error(), cause: err}
-		if src.lastResort {
-			// Nothing answering at the metadata address means no credentials were set up: a
-			// setting to fix, not a blip to retry.
-			ce.cause = nil
-		}
-		return nil, ce
+	if err := src.fetch(ctx, pctx, &http.Client{Transport: transport}, endpoint); err != nil {
+		return nil, err
 	}
 	ok, err := probe.BucketExists(pctx, c.Bucket)
 	if err != nil {
