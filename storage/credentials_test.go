@@ -85,7 +85,7 @@ func TestCredentialSources(t *testing.T) {
 		// The temporary keys are nothing without their token.
 		sc.SessionToken = ""
 		_, err := storage.Open(t.Context(), sc)
-		checkConfigError(t, err, "rejected", "AWS_ACCESS_KEY_ID")
+		checkConfigError(t, err, "rejected", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")
 		checkSecretFree(t, err, v.SecretAccessKey, v.SessionToken)
 	})
 	t.Run("shared file", func(t *testing.T) {

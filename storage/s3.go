@@ -185,7 +185,9 @@ func (b *S3) describeOpenError(ctx context.Context, err error) error {
 		return configErrorf(reachCause, b.endpoint, settingEndpoint, err)
 	case errors.As(err, &s3Err):
 		switch s3Err.Code {
-		case minio.InvalidAccessKeyID, minio.SignatureDoesNotMatch, "InvalidTokenId", "ExpiredToken":
+		case "InvalidTokenId", "ExpiredToken":
+			return configErrorf("S3 rejected %s: %s: temporary keys need their current %s", b.credSource, s3Err.Code, EnvSessionToken)
+		case minio.InvalidAccessKeyID, minio.SignatureDoesNotMatch:
 			return configErrorf("S3 rejected %s: %s", b.credSource, s3Err.Code)
 		case minio.AccessDenied:
 			return configErrorf("S3 denied access to bucket %q to %s: check their permissions: %s", b.bucket, b.credSource, s3Err.Code)
