@@ -13,7 +13,7 @@ import (
 // variables that point the dumper's credential chain at it.
 const (
 	WebIdentityMountPath      = "/var/run/secrets/backupctl/web-identity"
-	WebIdentityTokenPath      = WebIdentityMountPath + "/token"
+	WebIdentityTokenPath      = WebIdentityMountPath + "/" + webIdentityTokenFileLabel
 	DefaultWebIdentityExpiry  = int64(3600) // seconds; the kubelet renews the token at 80%
 	webIdentityVolume         = "web-identity"
 	EnvWebIdentityTokenFile   = "AWS_WEB_IDENTITY_TOKEN_FILE"

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -13,7 +14,7 @@ func (f StorageFlags) cloudConfig(c *storage.Config) {
 	c.SessionToken = os.Getenv(storage.EnvSessionToken)
 	c.CredEnv = storage.CredentialEnvFromOS()
 	c.STSEndpoint = f.S3STSEndpoint
-	c.SSE, c.SSEKMSKeyID, c.SSECKey = f.SSE, f.SSEKMSKeyID, os.Getenv(storage.EnvSSECKey)
+	c.SSE, c.SSEKMSKeyID, c.SSECKey = f.SSE, f.SSEKMSKeyID, os.Getenv(contract.EnvSSECKey)
 	c.RetainDays = f.RetainDays
 	if f.RetainDays != 0 {
 		c.RetainMode = f.RetainMode
