@@ -85,7 +85,8 @@ func (b *S3) describeSSEError(err error) error {
 	lower := strings.ToLower(msg)
 	switch {
 	case b.sseMode == SSEC && (s3Err.StatusCode == 403 || strings.Contains(lower, "encrypt") || strings.Contains(lower, "sse")):
-		return configErrorf("S3 refused the SSE-C key (%s): is it the key the backup was written with? %s", settingSSECKey, msg)
+		// S3 answers a wrong key as it answers missing permissions: say both.
+		return configErrorf("S3 refused the SSE-C key (%s): is it the key the backup was written with (and may these credentials read it)? %s", settingSSECKey, msg)
 	case b.sseMode != SSEC && strings.Contains(lower, "stored using a form of server side encryption"):
 		return configErrorf("the object is encrypted with a key of yours (SSE-C): set %s c and its key in %s: %s", settingSSE, settingSSECKey, msg)
 	case b.sseMode == SSEKMS && (strings.Contains(lower, "kms") || strings.Contains(lower, "key")):
