@@ -214,6 +214,9 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 		if err != nil {
 			return nil, err
 		}
+		if err := keepRetained(ctx, b, &p, t); err != nil {
+			return nil, err
+		}
 		plans = append(plans, p)
 	}
 	if len(refused) > 0 {

@@ -18,6 +18,9 @@ const (
 // the Secret like the others, only in backup Jobs, and it is never a flag.
 const EnvSigningKey = "BACKUP_SIGNING_KEY"
 
+// EnvSSECKey is the SSE-C key (base64 of 32 bytes), from the Secret when --sse c; never a flag.
+const EnvSSECKey = "BACKUP_SSE_C_KEY"
+
 // SecretEnv lists the secret environment variables, in the order a Job sets them.
 var SecretEnv = []string{EnvDBPassword, EnvAWSAccessKey, EnvAWSSecretKey}
 
@@ -47,6 +50,12 @@ type Storage struct {
 	Region   string `dumper:"s3-region"`
 	PartSize string `dumper:"s3-part-size"` // a size such as 16MiB
 	CAFile   string `dumper:"s3-ca-file"`   // a path inside the pod
+	// Cloud storage; the SSE-C key is not here: see EnvSSECKey.
+	STSEndpoint string `dumper:"s3-sts-endpoint"`
+	SSE         string `dumper:"sse"` // s3, kms, c
+	SSEKMSKeyID string `dumper:"sse-kms-key-id"`
+	RetainDays  int    `dumper:"retain-days"`
+	RetainMode  string `dumper:"retain-mode"` // governance, compliance
 }
 
 // BackupCommand is `dumper backup`: dump, upload, verify, then apply the retention rules.
@@ -182,5 +191,10 @@ func (a argv) conn(db DB, st Storage) []string {
 	a.str("s3-region", st.Region)
 	a.str("s3-part-size", st.PartSize)
 	a.str("s3-ca-file", st.CAFile)
+	a.str("s3-sts-endpoint", st.STSEndpoint)
+	a.str("sse", st.SSE)
+	a.str("sse-kms-key-id", st.SSEKMSKeyID)
+	a.int("retain-days", st.RetainDays)
+	a.str("retain-mode", st.RetainMode)
 	return a
 }

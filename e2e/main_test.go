@@ -284,6 +284,9 @@ func (e *env) baseEnv() []string {
 		"BACKUP_S3_REGION=" + e.st.region,
 		"BACKUP_S3_PREFIX=" + e.prefix,
 		"BACKUP_LOG_FORMAT=json",
+		// A run without S3 keys ends its credential chain at this closed loopback port, never
+		// at the link-local metadata address.
+		"BACKUP_S3_METADATA_ENDPOINT=http://127.0.0.1:1",
 	}
 	return append(env, e.extraEnv...)
 }

@@ -134,7 +134,7 @@ func jobSpec(s Spec, labels map[string]string) batchv1.JobSpec {
 // podSpec runs the dumper locked down: non-root, read-only root, no privileges, no API token.
 func podSpec(s Spec) corev1.PodSpec {
 	env := make([]corev1.EnvVar, 0, len(SecretKeys)+len(s.Env)+1)
-	for _, k := range SecretKeys {
+	for _, k := range s.secretKeys() {
 		env = append(env, corev1.EnvVar{
 			Name: k,
 			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
@@ -174,6 +174,7 @@ func podSpec(s Spec) corev1.PodSpec {
 		}
 		volumes = append(volumes, v)
 	}
+	env, mounts, volumes = s.withWebIdentity(env, mounts, volumes)
 
 	return corev1.PodSpec{
 		RestartPolicy:      corev1.RestartPolicyNever,

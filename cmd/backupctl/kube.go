@@ -50,12 +50,13 @@ type kubeFlags struct {
 	kubeConn         `embed:"" group:"kubernetes"`
 	Image            string        `name:"image" env:"BACKUP_IMAGE" help:"Dumper image (default: ghcr.io/backupctl/dumper tagged with this version)."`
 	ImagePullPolicy  string        `name:"image-pull-policy" env:"BACKUP_IMAGE_PULL_POLICY" enum:",Always,IfNotPresent,Never" default:"" help:"Image pull policy."`
-	Secret           string        `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret holding BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."`
+	Secret           string        `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret holding BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (no S3 keys with --web-identity-audience or --no-s3-keys-from-secret; BACKUP_SSE_C_KEY with --sse c)."`
 	ServiceAccount   string        `name:"service-account" env:"BACKUP_SERVICE_ACCOUNT" default:"backupctl-dumper" help:"ServiceAccount the dumper's pod runs as."`
 	BackoffLimit     int32         `name:"backoff-limit" env:"BACKUP_BACKOFF_LIMIT" default:"-1" help:"Retries of a failed pod (-1: 1 for a backup, 0 for a restore)."`
 	ActiveDeadline   time.Duration `name:"active-deadline" env:"BACKUP_ACTIVE_DEADLINE" default:"6h" help:"Kill the Job after this long."`
 	TTLAfterFinished time.Duration `name:"ttl-after-finished" env:"BACKUP_TTL_AFTER_FINISHED" default:"168h" help:"Keep the finished Job and its logs this long."`
 	CAConfigMap      string        `name:"ca-configmap" env:"BACKUP_CA_CONFIGMAP" help:"ConfigMap whose ca.crt is the CA bundle for S3 (and MariaDB with --db-tls=on), mounted into the pod."`
+	cloudFlags       `embed:""`
 }
 
 // spec turns the flags and the dumper's arguments into a Job spec.
@@ -115,6 +116,7 @@ func dumperConn(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) (contract.DB, 
 		Endpoint: st.S3Endpoint, Bucket: st.Bucket, Prefix: st.Prefix, Region: st.S3Region,
 		PartSize: st.S3PartSize, CAFile: caFile,
 	}
+	cloudStorage(st, &s)
 	return c, s, nil
 }
 
@@ -137,6 +139,9 @@ func (k jobFlags) launch(ctx context.Context, g *cli.Globals, jobArgs func() ([]
 		return err
 	}
 	s := k.spec(args)
+	if err := k.cloudFlags.apply(&s, k.StorageFlags); err != nil {
+		return err
+	}
 	return runJob(ctx, g, k.Wait, kc, build(s), s, check)
 }
 

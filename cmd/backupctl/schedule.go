@@ -174,6 +174,9 @@ func (c *scheduleSetCmd) cronJob(given map[string][]string) (*batchv1.CronJob, j
 	}
 	sd := int64(c.StartingDeadline / time.Second)
 	s := c.spec(args)
+	if err := c.cloudFlags.apply(&s, c.StorageFlags); err != nil {
+		return nil, s, err
+	}
 	cj, err := jobs.CronJob(s, jobs.CronSpec{
 		Name: c.Name, Schedule: c.Schedule, TimeZone: c.TimeZone, StartingDeadlineSeconds: &sd,
 		SuccessfulJobsHistoryLimit: &c.SuccessfulHistory, FailedJobsHistoryLimit: &c.FailedHistory,

@@ -42,7 +42,7 @@ func ExitCode(err error) int {
 		return contract.ExitInterrupted
 	case errors.Is(err, backup.ErrNoManifest), errors.Is(err, backup.ErrUnknownSet):
 		return contract.ExitNotFound
-	case errors.Is(err, backup.ErrTargetNotEmpty), errors.Is(err, backup.ErrPruneRefused):
+	case errors.Is(err, backup.ErrTargetNotEmpty), errors.Is(err, backup.ErrPruneRefused), errors.Is(err, storage.ErrRetained):
 		return contract.ExitRefused
 	case errors.Is(err, backup.ErrVerify):
 		return contract.ExitVerify
