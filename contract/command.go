@@ -70,6 +70,8 @@ type BackupCommand struct {
 	// Users is --users=true or --users=false; nil leaves the dumper's default (on without
 	// Databases).
 	Users *bool `dumper:"users"`
+	// MetricsPush is the Pushgateway URL the dumper pushes its run's metrics to.
+	MetricsPush string `dumper:"metrics-push"`
 	DB
 	Storage
 }
@@ -94,6 +96,7 @@ func (c BackupCommand) Args() []string {
 	if c.Users != nil {
 		a.str("users", strconv.FormatBool(*c.Users))
 	}
+	a.str("metrics-push", c.MetricsPush)
 	return a.conn(c.DB, c.Storage)
 }
 
@@ -114,6 +117,8 @@ type RestoreCommand struct {
 	// VerifyKey is the public key (backupctl-ed25519:...) the backup must be signed by; public,
 	// so it may be an argument.
 	VerifyKey string `dumper:"verify-key"`
+	// MetricsPush is the Pushgateway URL the dumper pushes its run's metrics to.
+	MetricsPush string `dumper:"metrics-push"`
 	DB
 	Storage
 }
@@ -133,6 +138,7 @@ func (c RestoreCommand) Args() []string {
 	a.bool("users", c.Users)
 	a.str("set", c.Set)
 	a.str("verify-key", c.VerifyKey)
+	a.str("metrics-push", c.MetricsPush)
 	return a.conn(c.DB, c.Storage)
 }
 

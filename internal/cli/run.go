@@ -9,6 +9,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/contract"
+	"github.com/backupctl/backupctl/metrics"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -22,6 +23,7 @@ type BackupOptions struct {
 	Scheduled        bool     `name:"scheduled" env:"BACKUP_SCHEDULED" help:"Mark the backup as taken by a schedule, so retention applies to it without --include-manual (schedule set adds it)."`
 	RetentionFlags   `embed:"" set:"retention_scope=the new backup's set once it is verified"`
 	Users            *bool `name:"users" env:"BACKUP_USERS" help:"Also back up users, roles and their grants (all but root, mariadb.sys, mysql, PUBLIC) after the databases. Default: on without --database, off with it; --users=false turns it off."`
+	MetricsFlags     `embed:""`
 }
 
 // WithUsers says whether the backup holds the accounts: as asked, else when every database is
@@ -106,11 +108,16 @@ type RestoreOptions struct {
 	Users          bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
 	Set            string   `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to restore (needed when the storage holds several sets)."`
 	VerifyKeyFlags `embed:""`
+	MetricsFlags   `embed:""`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
 // retention rules if any. A failed prune fails the run: the backup itself is kept and listed.
-func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, o BackupOptions) (*BackupResult, error) {
+func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, o BackupOptions) (res *BackupResult, err error) {
+	start := time.Now()
+	defer func() {
+		o.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Backup, Schedule: o.Set, DBHost: dbHost(dbf)}, backupRun(start, res), err)
+	}()
 	db, err := dbf.Config()
 	if err != nil {
 		return nil, err
@@ -127,6 +134,9 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.MetricsFlags.Check(); err != nil {
+		return nil, err
+	}
 	sk, err := SigningKeyFromEnv()
 	if err != nil {
 		return nil, err
@@ -136,7 +146,7 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		// Retention counts and deletes only the backups this key signed.
 		retention.VerifyKey = sk.Public()
 	}
-	res, pruned, err := backup.DumpAndPrune(ctx, db, b, backup.DumpOptions{
+	dumped, pruned, err := backup.DumpAndPrune(ctx, db, b, backup.DumpOptions{
 		Databases:   o.Database,
 		Compression: o.Compression,
 		Level:       o.CompressionLevel,
@@ -148,10 +158,10 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		Users:       o.WithUsers(),
 		SigningKey:  sk,
 	}, retention)
-	if res == nil {
+	if dumped == nil {
 		return nil, explainDB(err)
 	}
-	return &BackupResult{Result: res, Pruned: pruned}, err
+	return &BackupResult{Result: dumped, Pruned: pruned}, err
 }
 
 // Check checks the combinations of restore options, before any Job or connection. (Not named
@@ -168,7 +178,7 @@ func (o RestoreOptions) Check() error {
 			return contract.Usagef("--table %q is not of the form database.table", t)
 		}
 	}
-	return nil
+	return o.MetricsFlags.Check()
 }
 
 // CheckRestore checks the options against the backup's manifest: the databases and tables
@@ -201,7 +211,14 @@ func (o RestoreOptions) CheckRestore(m *backup.Manifest) error {
 }
 
 // LocalRestore restores a backup from this process.
-func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (*backup.RestoreReport, error) {
+func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (rep *backup.RestoreReport, err error) {
+	start := time.Now()
+	defer func() {
+		o.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Restore, Schedule: o.Set, DBHost: dbHost(dbf)}, restoreRun(start, rep), err)
+	}()
+	if err := o.MetricsFlags.Check(); err != nil {
+		return nil, err
+	}
 	db, err := dbf.Config()
 	if err != nil {
 		return nil, err
@@ -217,7 +234,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	if id, err = ResolveID(ctx, b, id, o.Set); err != nil {
 		return nil, err
 	}
-	rep, err := backup.Restore(ctx, db, b, id, backup.RestoreOptions{
+	rep, err = backup.Restore(ctx, db, b, id, backup.RestoreOptions{
 		Databases:     o.Database,
 		Into:          o.Into,
 		Tables:        o.Table,
@@ -271,11 +288,17 @@ type VerifyCmd struct {
 	Set            string `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to verify (needed when the storage holds several sets)."`
 	StorageFlags   `embed:""`
 	VerifyKeyFlags `embed:""`
+	MetricsFlags   `embed:""`
 }
 
 // Run verifies the backup and prints the report; in a pod it also writes the termination log.
 func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
+	start := time.Now()
+	if err := c.MetricsFlags.Check(); err != nil {
+		return err
+	}
 	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags)
+	c.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Verify, Schedule: c.Set}, verifyRun(start, res), err)
 	WriteTerminationLog(res, err)
 	if err != nil {
 		return err
