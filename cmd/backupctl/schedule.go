@@ -476,5 +476,5 @@ func (c *scheduleRunCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if !c.Wait {
 		return printCreated(g, job.Namespace, job.Name)
 	}
-	return followJob(ctx, g, kc, job.Namespace, job.Name)
+	return followJob(ctx, g, kc, job.Namespace, job.Name, jobs.ComponentBackup, c.interruptFlag)
 }
