@@ -31,8 +31,18 @@ func TestMetricsPush(t *testing.T) {
 	}
 	backup := []string{"backup", "now", "--local", "-d", db, "--set", schedule, "--metrics-push", pg, "-o", "json"}
 
-	ok := decode[backupResult](t, must(t, e.local(backup...)))
+	r := must(t, e.local(backup...))
+	ok := decode[backupResult](t, r)
 	checkVerified(t, ok)
+	// The result gives the backup's full location, not only keys relative to the prefix.
+	type location struct {
+		URL, Bucket string
+		ObjectKey   string `json:"object_key"`
+	}
+	loc := decode[struct{ Location location }](t, r).Location
+	if loc.URL != "s3://"+e.st.bucket+"/"+e.prefix+"/"+ok.ID+"/" || loc.Bucket != e.st.bucket || loc.ObjectKey != e.prefix+"/"+ok.Key {
+		t.Errorf("location %+v, want s3://%s/%s/%s/ and the key under the prefix", loc, e.st.bucket, e.prefix, ok.ID)
+	}
 	m := scrape("a success", group)
 	want := map[string]float64{
 		metrics.NameSuccess: 1, metrics.NameExitCode: 0, metrics.NameVerified: 1,
@@ -82,7 +92,7 @@ func TestMetricsPush(t *testing.T) {
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := p.Wait(time.Minute)
+	r, _ = p.Wait(time.Minute)
 	e.record("backup stopped by SIGTERM stderr", r.Stderr)
 	if r.Code != 130 {
 		t.Errorf("backup stopped by SIGTERM: exit %d, want 130:\n%s", r.Code, r)

@@ -24,7 +24,7 @@ func (c *jobsCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(js)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)

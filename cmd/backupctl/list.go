@@ -75,7 +75,7 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if n := len(ms) - len(backup.OnlyAuthenticated(ms, key)); n > 0 && !g.Quiet {
 		fmt.Fprintf(g.Err(), "%d backup(s) marked NO are not signed by key %s: they were not written by your backups' dumper or were changed after; restore, verify and prune ignore them\n", n, key.ID())
 	}
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(entries)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)

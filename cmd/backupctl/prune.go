@@ -48,7 +48,7 @@ func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) (err error) {
 // printPrune prints the report: JSON with -o json, else per set a line a backup saying what
 // became of it and why.
 func printPrune(g *cli.Globals, rep *backup.PruneReport) error {
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(rep)
 	}
 	var sb strings.Builder

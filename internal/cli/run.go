@@ -92,6 +92,8 @@ func (r RetentionFlags) Options() backup.PruneOptions {
 type BackupResult struct {
 	*backup.Result
 	Pruned *backup.PruneReport `json:"pruned,omitempty"`
+	// Location is where the backup lies, in full (the keys above are relative to the prefix).
+	Location *Location `json:"location,omitempty"`
 }
 
 // RestoreOptions choose what a restore applies and where.
@@ -161,7 +163,7 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if dumped == nil {
 		return nil, explainDB(err)
 	}
-	return &BackupResult{Result: dumped, Pruned: pruned}, err
+	return &BackupResult{Result: dumped, Pruned: pruned, Location: st.Location(dumped.ID, dumped.Key, dumped.Manifest)}, err
 }
 
 // Check checks the combinations of restore options, before any Job or connection. (Not named
@@ -299,9 +301,16 @@ func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags)
 	c.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Verify, Schedule: c.Set}, verifyRun(start, res), err)
-	WriteTerminationLog(res, err)
+	var out any = res
+	if res != nil {
+		out = struct {
+			*backup.VerifyReport
+			Location *Location `json:"location"`
+		}{res, c.StorageFlags.Location(res.ID, res.Key, res.ID+"/"+backup.ManifestName)}
+	}
+	WriteTerminationLog(out, err)
 	if err != nil {
 		return err
 	}
-	return g.Print(res)
+	return g.Print(out)
 }
