@@ -27,6 +27,8 @@ type Globals struct {
 
 	Stdout io.Writer `kong:"-"`
 	Stderr io.Writer `kong:"-"`
+
+	ui *progressUI // the progress line on a terminal, made on first use
 }
 
 // Out returns where results go.
@@ -53,6 +55,9 @@ func (g *Globals) Logger() *slog.Logger {
 		level = slog.LevelWarn
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	if ui := g.progress(); ui != nil {
+		return slog.New(&progressHandler{ui: ui, text: slog.NewTextHandler(ui, opts)})
+	}
 	if g.logText() {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
@@ -79,6 +84,9 @@ func (g *Globals) LogWriter() io.Writer {
 	}
 	if !g.logText() {
 		return g.Err()
+	}
+	if ui := g.progress(); ui != nil {
+		return &textLines{h: &progressHandler{ui: ui, text: slog.NewTextHandler(ui, nil)}, out: ui}
 	}
 	return &textLines{h: slog.NewTextHandler(g.Err(), nil), out: g.Err()}
 }
@@ -168,6 +176,7 @@ func jsonRecord(line []byte) (slog.Record, bool) {
 // Print writes a result: indented JSON with -o json, YAML with -o yaml, on a terminal the
 // summary line of a backup, verify or restore, else "key: value" lines.
 func (g *Globals) Print(v any) error {
+	g.finishProgress(true)
 	switch g.Output {
 	case "json":
 		enc := json.NewEncoder(g.Out())

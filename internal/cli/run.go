@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -269,7 +270,8 @@ func ResolveID(ctx context.Context, b storage.Bucket, id, set string) (string, e
 }
 
 // LocalVerify reads a stored backup back and checks it against its manifest; id may be latest.
-func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags) (*backup.VerifyReport, error) {
+// Its progress goes to log.
+func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags, log *slog.Logger) (*backup.VerifyReport, error) {
 	key, err := kf.Key()
 	if err != nil {
 		return nil, err
@@ -281,7 +283,16 @@ func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf Verify
 	if id, err = ResolveID(ctx, b, id, set); err != nil {
 		return nil, err
 	}
-	return backup.VerifyID(ctx, b, id, key)
+	var total int64
+	if m, err := backup.LoadManifest(ctx, b, id); err == nil {
+		total = m.Object.Size
+	}
+	counted := &readCounter{Bucket: b, log: log, total: total, last: time.Now()}
+	rep, err := backup.VerifyID(ctx, counted, id, key)
+	if err == nil {
+		counted.done()
+	}
+	return rep, err
 }
 
 // VerifyCmd is `verify ID`, the same in backupctl and the dumper.
@@ -299,7 +310,7 @@ func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
 	if err := c.MetricsFlags.Check(); err != nil {
 		return err
 	}
-	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags)
+	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags, g.Logger())
 	c.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Verify, Schedule: c.Set}, verifyRun(start, res), err)
 	var out any = res
 	if res != nil {
