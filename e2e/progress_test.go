@@ -56,8 +56,8 @@ func barPercents(out, kind string) []int {
 	return ps
 }
 
-// TestProgressInTerminal: a local backup, verify and restore of a database of eight tables, run
-// in a pseudo-terminal, draw a live bar whose percentage (of the information_schema estimate,
+// TestProgressInTerminal: a local backup, verify and restore of a database of eight tables, and
+// a backup through a Job (its dumper's log followed), run in a pseudo-terminal, draw a live bar whose percentage (of the information_schema estimate,
 // then of the manifest) reaches 100, with the ETA, rows, MB/s and the table; each ends with its
 // summary line rather than key: value lines. Without a terminal the JSON lines stay.
 func TestProgressInTerminal(t *testing.T) {
@@ -103,6 +103,13 @@ func TestProgressInTerminal(t *testing.T) {
 	if ps := barPercents(out, "restore"); code != 0 || len(ps) == 0 || ps[len(ps)-1] != 100 ||
 		!strings.Contains(out, "restored backup "+id+": 8 tables, 320,000 rows into "+into) || !strings.Contains(out, "ETA ") {
 		t.Errorf("restore in a terminal: exit %d, percentages %v:\n%q", code, ps, tail(out, 2000))
+	}
+
+	// Following a Job: the dumper's JSON progress lines draw the same bar.
+	code, out = e.inTerminal(withEnv(e.baseEnv(), "BACKUP_LOG_FORMAT=auto"), "backup", "now", "-d", db)
+	if ps := barPercents(out, "backup"); code != 0 || len(ps) == 0 || ps[len(ps)-1] != 100 || !strings.Contains(out, "ETA ") ||
+		!regexp.MustCompile(`backup \S+ verified: .* 8 tables, 320,000 rows in .*\(Job `+e.ns+`/`).MatchString(out) {
+		t.Errorf("backup now (Job) in a terminal: exit %d, percentages %v:\n%q", code, ps, tail(out, 2000))
 	}
 
 	// Not a terminal: JSON lines, progress among them, and no bar.
