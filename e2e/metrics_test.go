@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +15,7 @@ import (
 // TestMetricsPush: every run pushes its metrics to the stack's real Pushgateway, success or
 // failure, and each run replaces the previous one of its group (operation, schedule, database
 // host): a verified backup, then a wrong password, a missing bucket and a run stopped by SIGTERM
-// (what a Job's deadline sends), then a verify. A failure keeps the last success's timestamp;
+// (what a Job's deadline sends), then a verify, a restore and a prune, each in its own group. A failure keeps the last success's timestamp;
 // no secret appears anywhere in the metrics; a Pushgateway that does not answer is a warning
 // that leaves the backup's success alone.
 func TestMetricsPush(t *testing.T) {
@@ -108,6 +109,22 @@ func TestMetricsPush(t *testing.T) {
 	}
 	if m := scrape("a verify (backup group)", group); m[metrics.NameSuccess] != 0 || m[metrics.NameLastRun] != lastRun {
 		t.Errorf("a verify changed the backup's group: %v", m)
+	}
+
+	// A restore and a prune push to groups of their own, with what they did.
+	into := db + "_copy"
+	e.dst.DropAtEnd(t, into)
+	must(t, e.runEnv(append(e.allSecrets(), "BACKUP_DB_HOST="+e.dst.Host, "BACKUP_DB_PORT="+strconv.Itoa(e.dst.Port)),
+		"restore", ok.ID, "--local", "--into", into, "--set", schedule, "--metrics-push", pg, "-o", "json"))
+	rm := scrape("a restore", map[string]string{"job": metrics.JobName, "operation": metrics.Restore, "schedule": schedule, "db_host": e.dst.Host})
+	if rm[metrics.NameSuccess] != 1 || rm[metrics.NameRows] != float64(ok.Rows) || rm[metrics.NameTables] != float64(ok.Tables) {
+		t.Errorf("after a restore: %v", rm)
+	}
+	second := decode[backupResult](t, must(t, e.local("backup", "now", "--local", "-d", db, "--set", schedule, "-o", "json")))
+	must(t, e.withKeys("prune", "--keep-last", "1", "--include-manual", "--set", schedule, "--metrics-push", pg))
+	pm := scrape("a prune", map[string]string{"job": metrics.JobName, "operation": metrics.Prune, "schedule": schedule})
+	if pm[metrics.NameSuccess] != 1 || pm[metrics.NameDeleted] != 1 {
+		t.Errorf("after a prune keeping only %s: %v", second.ID, pm)
 	}
 
 	// A Pushgateway that does not answer: a warning, and the backup still succeeds.
