@@ -15,9 +15,9 @@ import (
 // TestMetricsPush: every run pushes its metrics to the stack's real Pushgateway, success or
 // failure, and each run replaces the previous one of its group (operation, schedule, database
 // host): a verified backup, then a wrong password, a missing bucket and a run stopped by SIGTERM
-// (what a Job's deadline sends), then a verify, a restore and a prune, each in its own group. A failure keeps the last success's timestamp;
-// no secret appears anywhere in the metrics; a Pushgateway that does not answer is a warning
-// that leaves the backup's success alone.
+// (what a Job's deadline sends), then a verify, a restore and a prune, each in its own group. A
+// failure keeps the last success's timestamp; no secret appears anywhere in the metrics; a
+// Pushgateway that does not answer is a warning that leaves the backup's success alone.
 func TestMetricsPush(t *testing.T) {
 	e := newParallelEnv(t)
 	pg := testenv.Pushgateway(t)
