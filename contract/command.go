@@ -81,6 +81,8 @@ type BackupCommand struct {
 	Users *bool `dumper:"users"`
 	// Recipients are the age public keys the backup is encrypted to (none: not encrypted).
 	Recipients []string `dumper:"encrypt-to"`
+	// MetricsPush is the Pushgateway URL the dumper pushes its run's metrics to.
+	MetricsPush string `dumper:"metrics-push"`
 	DB
 	Storage
 }
@@ -106,6 +108,7 @@ func (c BackupCommand) Args() []string {
 		a.str("users", strconv.FormatBool(*c.Users))
 	}
 	a.each("encrypt-to", c.Recipients)
+	a.str("metrics-push", c.MetricsPush)
 	return a.conn(c.DB, c.Storage)
 }
 
@@ -126,6 +129,8 @@ type RestoreCommand struct {
 	// VerifyKey is the public key (backupctl-ed25519:...) the backup must be signed by; public,
 	// so it may be an argument.
 	VerifyKey string `dumper:"verify-key"`
+	// MetricsPush is the Pushgateway URL the dumper pushes its run's metrics to.
+	MetricsPush string `dumper:"metrics-push"`
 	DB
 	Storage
 }
@@ -145,6 +150,7 @@ func (c RestoreCommand) Args() []string {
 	a.bool("users", c.Users)
 	a.str("set", c.Set)
 	a.str("verify-key", c.VerifyKey)
+	a.str("metrics-push", c.MetricsPush)
 	return a.conn(c.DB, c.Storage)
 }
 

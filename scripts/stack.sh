@@ -14,6 +14,8 @@ DB_PASSWORD=backupctl-db-pw
 MINIO_USER=backupctl-minio
 MINIO_PASSWORD=backupctl-minio-pw
 BUCKET=backups
+PUSHGATEWAY_VERSION=v1.11.0
+PUSHGATEWAY_PORT=${BACKUP_TEST_PUSHGATEWAY_PORT:-19091}
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -43,6 +45,52 @@ minio_up() {
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
 		--user "$MINIO_USER:$MINIO_PASSWORD" "http://127.0.0.1:$MINIO_PORT/$BUCKET")
 	case $code in 200 | 409) ;; *) log "creating bucket $BUCKET failed: HTTP $code"; exit 1 ;; esac
+}
+
+# pushgateway_bin builds the Pushgateway once, in a module of its own (`go install ...@version`
+# fails here: the proxy refuses the module's version list).
+pushgateway_bin() {
+	local bin tmp
+	bin=$(go env GOPATH)/bin/pushgateway-$PUSHGATEWAY_VERSION
+	if [ ! -x "$bin" ]; then
+		log "building the Pushgateway $PUSHGATEWAY_VERSION (about 10 s, once)"
+		tmp=$(mktemp -d)
+		(cd "$tmp" && go mod init pushgateway-build >/dev/null 2>&1 &&
+			GOFLAGS= go get "github.com/prometheus/pushgateway@$PUSHGATEWAY_VERSION" &&
+			GOFLAGS= go build -o "$bin" github.com/prometheus/pushgateway)
+		rm -rf "$tmp"
+	fi
+	echo "$bin"
+}
+
+# pushgateway_up starts the Pushgateway (state under .stack/pushgateway) unless it runs already,
+# and writes its address to .stack/env.
+pushgateway_up() {
+	local dir=$STACK/pushgateway bin
+	bin=$(pushgateway_bin)
+	mkdir -p "$dir"
+	if ! alive "$dir/pid"; then
+		setsid "$bin" --web.listen-address="127.0.0.1:$PUSHGATEWAY_PORT" >"$dir/log" 2>&1 </dev/null &
+		echo $! >"$dir/pid"
+		for _ in $(seq 1 100); do
+			curl -sf "http://127.0.0.1:$PUSHGATEWAY_PORT/-/ready" >/dev/null && break
+			alive "$dir/pid" || { log "the Pushgateway did not start: see $dir/log"; exit 1; }
+			sleep 0.1
+		done
+	fi
+	mkdir -p "$STACK/env.d"
+	cat >"$STACK/env.d/20-pushgateway.env" <<ENV
+# Written by scripts/stack.sh: the Pushgateway the metrics tests push to.
+export BACKUP_TEST_PUSHGATEWAY=http://127.0.0.1:$PUSHGATEWAY_PORT
+export BACKUP_TEST_PUSHGATEWAY_PID_FILE=$dir/pid
+ENV
+	regen_env
+}
+
+pushgateway_down() {
+	stop_pid pushgateway "$STACK/pushgateway/pid"
+	rm -f "$STACK/env.d/20-pushgateway.env"
+	regen_env
 }
 
 write_env() {
@@ -218,6 +266,7 @@ up)
 	mariadb_up mariadb-dst "$DST_PORT"
 	minio_up
 	write_env
+	pushgateway_up
 	log "ready: source MariaDB :$SRC_PORT, restore target :$DST_PORT, MinIO :$MINIO_PORT; source .stack/env"
 	;;
 down)
@@ -227,12 +276,15 @@ down)
 	rm -f "$STACK/env.d/10-core.env"
 	regen_env
 	minio_tls_down
+	pushgateway_down
 	;;
 minio-bin) minio_bin ;;
 minio-tls-up) minio_tls_up ;;
 minio-tls-down) minio_tls_down ;;
+pushgateway-up) pushgateway_up ;;
+pushgateway-down) pushgateway_down ;;
 *)
-	echo "usage: $0 up|down|minio-tls-up|minio-tls-down|minio-bin" >&2
+	echo "usage: $0 up|down|minio-tls-up|minio-tls-down|pushgateway-up|pushgateway-down|minio-bin" >&2
 	exit 2
 	;;
 esac

@@ -76,6 +76,7 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 	if err := s.checkAccountsSection(ctx); err != nil {
 		return nil, s.fail(err)
 	}
+	s.logStart(secs)
 	if err := s.apply(ctx, secs); err != nil {
 		return nil, err
 	}

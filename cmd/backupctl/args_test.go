@@ -156,6 +156,18 @@ func TestJobArgs(t *testing.T) {
 				"--s3-endpoint=https://s3.example", "--bucket=b", "--s3-region=us-east-1", "--s3-part-size=8MiB"},
 		},
 		{
+			name: "schedule set passes the Pushgateway to its Jobs",
+			args: cat([]string{"schedule", "set", "--metrics-push", "http://pushgateway.monitoring:9091"}, storageArgs),
+			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0", "--set=backupctl-nightly", "--scheduled",
+				"--metrics-push=http://pushgateway.monitoring:9091"}, defaultConn),
+		},
+		{
+			name: "restore with metrics from the env twin",
+			env:  map[string]string{"BACKUP_METRICS_PUSH": "http://pg:9091"},
+			args: cat([]string{"restore", "20261126T220405Z-ab12"}, storageArgs),
+			want: cat([]string{"restore", "20261126T220405Z-ab12", "--metrics-push=http://pg:9091"}, defaultConn),
+		},
+		{
 			name: "a CA bundle without TLS to MariaDB",
 			args: cat([]string{"schedule", "set", "--db-tls", "off", "--ca-configmap", "cas"}, storageArgs),
 			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0", "--set=backupctl-nightly", "--scheduled"}, defaultConn,
@@ -245,6 +257,8 @@ func TestJobArgsRefuseLocalSettings(t *testing.T) {
 		{cat([]string{"restore", "x", "--db-password-file", "/here/pw"}, storageArgs), "--db-password-file applies to --local only"},
 		{[]string{"backup", "now", "--to", "file:///tmp/b"}, "a Job cannot write"},
 		{cat([]string{"schedule", "set", "--s3-ca-file", "/here/ca.pem"}, storageArgs), "--ca-configmap"},
+		{cat([]string{"schedule", "set", "--metrics-push", "http://u:p@pg:9091"}, storageArgs), "must not hold credentials"},
+		{cat([]string{"backup", "now", "--metrics-push", "pg:9091"}, storageArgs), "is not an http(s) URL"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

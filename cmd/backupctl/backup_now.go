@@ -44,6 +44,9 @@ func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kube
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.MetricsFlags.Check(); err != nil {
+		return nil, err
+	}
 	conn, bucket, err := dumperConn(db, st, k)
 	if err != nil {
 		return nil, err
@@ -58,5 +61,6 @@ func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kube
 		KeepLast: r.KeepLast, KeepHourly: r.KeepHourly, KeepDaily: r.KeepDaily, KeepWeekly: r.KeepWeekly,
 		KeepMonthly: r.KeepMonthly, KeepWithin: r.KeepWithin, IncludeManual: r.IncludeManual,
 		Users: o.Users, Recipients: rcpts, DB: conn, Storage: bucket,
+		MetricsPush: o.MetricsPush,
 	}.Args(), nil
 }

@@ -51,7 +51,7 @@ func (c *keygenCmd) Run(g *cli.Globals) error {
 			"then delete the file or keep it offline. Give the public key to restore, verify, list and prune as --verify-key (or BACKUP_VERIFY_KEY).\n",
 			pub.ID(), c.Out, contract.EnvSigningKey, c.Namespace, c.Secret, contract.EnvSigningKey, c.Out)
 	}
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(keygenResult{PublicKey: pub.String(), KeyID: pub.ID(), PrivateKeyFile: c.Out})
 	}
 	_, err = fmt.Fprintln(g.Out(), pub)

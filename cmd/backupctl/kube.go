@@ -42,7 +42,8 @@ func (k kubeConn) connect(ctx context.Context) (*jobs.Client, error) {
 
 // waitFlag says whether to follow a Job to its end.
 type waitFlag struct {
-	Wait bool `name:"wait" env:"BACKUP_WAIT" default:"true" help:"Follow the Job to its end (--wait=false returns once it is created)."`
+	Wait          bool `name:"wait" env:"BACKUP_WAIT" default:"true" help:"Follow the Job to its end (--wait=false returns once it is created)."`
+	interruptFlag `embed:""`
 }
 
 // kubeFlags say where and how the dumper's Job runs.
@@ -142,12 +143,12 @@ func (k jobFlags) launch(ctx context.Context, g *cli.Globals, jobArgs func() ([]
 	if err := k.cloudFlags.apply(&s, k.StorageFlags); err != nil {
 		return err
 	}
-	return runJob(ctx, g, k.Wait, kc, build(s), s, check)
+	return runJob(ctx, g, k.waitFlag, kc, build(s), s, check)
 }
 
 // runJob preflights, runs check (if any) once the cluster side is known good, submits and, with
 // wait, follows a Job, and turns its outcome into the dumper's result or a one-line error.
-func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job *batchv1.Job, s jobs.Spec, check func(context.Context) error) error {
+func runJob(ctx context.Context, g *cli.Globals, w waitFlag, c *jobs.Client, job *batchv1.Job, s jobs.Spec, check func(context.Context) error) error {
 	if err := c.Preflight(ctx, s); err != nil {
 		return err
 	}
@@ -156,20 +157,28 @@ func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job 
 			return err
 		}
 	}
-	out, err := c.Run(ctx, job, jobs.RunOptions{Wait: wait, Logs: g.LogWriter()})
+	created, err := c.Run(ctx, job, jobs.RunOptions{Wait: false})
+	if err != nil && ctx.Err() != nil {
+		return interruptedBeforeJob(job.Namespace)
+	}
 	if err != nil {
 		return fmt.Errorf("job %s/%s: %w", job.Namespace, job.Name, err)
 	}
-	if !wait {
-		return printCreated(g, out.Namespace, out.JobName)
+	if !w.Wait {
+		return printCreated(g, created.Namespace, created.JobName)
 	}
-	return reportOutcome(g, out)
+	return followJob(ctx, g, c, created.Namespace, created.JobName, job.Labels[jobs.LabelComponent], w.interruptFlag)
 }
 
 // followJob follows a Job that already exists (one made from the CronJob, or one started with
 // --wait=false) and reports it as runJob does.
-func followJob(ctx context.Context, g *cli.Globals, c *jobs.Client, namespace, name string) error {
+// component (jobs.ComponentBackup or ComponentRestore) and onInterrupt say what a Ctrl-C says
+// and does.
+func followJob(ctx context.Context, g *cli.Globals, c *jobs.Client, namespace, name, component string, onInterrupt interruptFlag) error {
 	out, err := c.Wait(ctx, namespace, name, jobs.RunOptions{Wait: true, Logs: g.LogWriter()})
+	if err != nil && ctx.Err() != nil {
+		return onInterrupt.interrupted(ctx, c, namespace, name, component)
+	}
 	if err != nil {
 		return fmt.Errorf("job %s/%s: %w", namespace, name, err)
 	}

@@ -92,7 +92,7 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if !g.Quiet {
 		sealedNote(g.Err(), entries)
 	}
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(entries)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)

@@ -86,5 +86,6 @@ func (c *restoreCmd) jobArgs() ([]string, error) {
 		WithoutFKs: o.WithoutFKs, WithoutTrig: o.WithoutTrig,
 		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
 		Users: o.Users, Set: o.Set, VerifyKey: verifyKey, DB: conn, Storage: bucket,
+		MetricsPush: o.MetricsPush,
 	}.Args(), nil
 }

@@ -98,5 +98,5 @@ func (g *Globals) Report(result any, runErr error) error {
 // WriteTerminationLog records the outcome of the dumper's run, with its exit code, for whoever
 // watches the pod. It never fails the run.
 func WriteTerminationLog(result any, runErr error) {
-	contract.WriteTerminationLog(contract.NewJobResult(result, ExitCode(runErr), runErr))
+	contract.WriteTerminationLog(contract.NewJobResult(result, ExitCode(runErr), forPeople(runErr)))
 }

@@ -117,6 +117,8 @@ func Parse(ctx context.Context, name, description string, cliStruct hasGlobals, 
 
 // Exit prints err, if any, in one line on the Globals' stderr and returns the exit code.
 func Exit(g *Globals, name string, err error) int {
+	err = forPeople(err)
+	g.finishProgress(err == nil)
 	var pe *parseError
 	switch {
 	case err == nil:
