@@ -137,3 +137,19 @@ func TestMetricsPush(t *testing.T) {
 	// A URL with credentials is refused before anything runs: it would show in a Job's args.
 	fails(t, e.local("backup", "now", "--local", "-d", db, "--metrics-push", "http://user:pw-"+e.ns+"@127.0.0.1:1"), 2, "must not hold credentials")
 }
+
+// TestMetricsPushFromJob: a backup through a Job pushes its metrics from the pod (the dumper
+// gets --metrics-push in its arguments), grouped by its set like a local run.
+func TestMetricsPushFromJob(t *testing.T) {
+	e := newParallelEnv(t)
+	pg := testenv.Pushgateway(t)
+	db := e.smallDB()
+	schedule := "metrics-job-" + e.ns
+	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "--set", schedule, "--metrics-push", pg, "-o", "json")))
+	checkVerified(t, b)
+	got, text := testenv.ScrapeGroup(t, pg, map[string]string{"job": metrics.JobName, "operation": metrics.Backup, "schedule": schedule, "db_host": e.src.Host})
+	e.record("Pushgateway metrics after a Job backup", text)
+	if got[metrics.NameSuccess] != 1 || got[metrics.NameVerified] != 1 || got[metrics.NameStored] != float64(b.Size) || got[metrics.NameRows] != float64(b.Rows) {
+		t.Errorf("after a Job backup: %v, want success, verified, %d bytes stored, %d rows", got, b.Size, b.Rows)
+	}
+}
