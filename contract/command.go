@@ -114,13 +114,21 @@ type RestoreCommand struct {
 	// VerifyKey is the public key (backupctl-ed25519:...) the backup must be signed by; public,
 	// so it may be an argument.
 	VerifyKey string `dumper:"verify-key"`
+	// ToTime, ToGTID, ToLatest and ReplayLock make it a point-in-time restore.
+	ToTime     string `dumper:"to-time"`
+	ToGTID     string `dumper:"to-gtid"`
+	ToLatest   bool   `dumper:"to-latest"`
+	ReplayLock string `dumper:"replay-lock"`
 	DB
 	Storage
 }
 
 // Args is the dumper's argument list for c.
 func (c RestoreCommand) Args() []string {
-	a := argv{"restore", c.ID}
+	a := argv{"restore"}
+	if c.ID != "" { // a point-in-time restore may leave the base backup to the dumper
+		a = append(a, c.ID)
+	}
 	a.each("database", c.Databases)
 	a.each("table", c.Tables)
 	a.str("into", c.Into)
@@ -133,6 +141,10 @@ func (c RestoreCommand) Args() []string {
 	a.bool("users", c.Users)
 	a.str("set", c.Set)
 	a.str("verify-key", c.VerifyKey)
+	a.str("to-time", c.ToTime)
+	a.str("to-gtid", c.ToGTID)
+	a.bool("to-latest", c.ToLatest)
+	a.str("replay-lock", c.ReplayLock)
 	return a.conn(c.DB, c.Storage)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
@@ -113,47 +114,69 @@ func (s *segment) finish() error {
 }
 
 // CheckSegment reads a stored segment back and compares its size and SHA-256, stored and
-// uncompressed, with its entry. It returns the binlog bytes it read through w (nil to discard).
-func CheckSegment(ctx context.Context, b storage.Bucket, e *Entry, w io.Writer) error {
+// uncompressed, with its entry.
+func CheckSegment(ctx context.Context, b storage.Bucket, e *Entry) error {
+	return readSegment(ctx, b, e, func(r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+}
+
+// readSegment streams a stored segment's binlog to consume, hashing as it goes, and then
+// compares sizes and SHA-256s with the entry. An error of consume is returned as it is.
+func readSegment(ctx context.Context, b storage.Bucket, e *Entry, consume func(io.Reader) error) error {
 	rc, err := b.Get(ctx, e.Key)
 	if err != nil {
 		return fmt.Errorf("read segment %d (%s): %w", e.Seq, e.Key, err)
 	}
 	defer rc.Close()
-	stored := sha256.New()
-	var n int64
-	tee := io.TeeReader(rc, writerFunc(func(p []byte) (int, error) {
-		n += int64(len(p))
-		return stored.Write(p)
-	}))
+	stored := format.HashCounter{W: io.Discard, H: sha256.New()}
+	tee := io.TeeReader(rc, &stored)
 	d, err := format.NewDecompressor(tee, e.Compression)
 	if err != nil {
 		return fmt.Errorf("%w: segment %d: %v", ErrCorrupt, e.Seq, err)
 	}
 	defer d.Close()
-	if w == nil {
-		w = io.Discard
-	}
-	raw := format.HashCounter{W: w, H: sha256.New()}
-	if _, err := io.Copy(&raw, d); err != nil {
+	raw := &hashingReader{r: d, h: sha256.New()}
+	if err := consume(raw); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if raw.err != nil {
+			return fmt.Errorf("%w: segment %d (%s): %v", ErrCorrupt, e.Seq, e.Key, raw.err)
+		}
+		return fmt.Errorf("segment %d (%s): %w", e.Seq, e.Key, err)
+	}
+	// Read what the consumer left, then what may follow the last frame.
+	if _, err := io.Copy(io.Discard, raw); err != nil {
 		return fmt.Errorf("%w: segment %d (%s): %v", ErrCorrupt, e.Seq, e.Key, err)
 	}
-	// The decompressor stops at the end of the last frame: read what may follow.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return fmt.Errorf("read segment %d (%s): %w", e.Seq, e.Key, err)
 	}
 	switch {
-	case n != e.Size || hex.EncodeToString(stored.Sum(nil)) != e.SHA256:
-		return fmt.Errorf("%w: segment %d (%s): stored %d bytes whose SHA-256 is not the index's (%d bytes expected)", ErrCorrupt, e.Seq, e.Key, n, e.Size)
-	case raw.N != e.RawSize || hex.EncodeToString(raw.H.Sum(nil)) != e.RawSHA256:
-		return fmt.Errorf("%w: segment %d (%s): binlog of %d bytes whose SHA-256 is not the index's", ErrCorrupt, e.Seq, e.Key, raw.N)
+	case stored.N != e.Size || hex.EncodeToString(stored.H.Sum(nil)) != e.SHA256:
+		return fmt.Errorf("%w: segment %d (%s): its %d stored bytes do not have the SHA-256 its index entry records (%d bytes)", ErrCorrupt, e.Seq, e.Key, stored.N, e.Size)
+	case raw.n != e.RawSize || hex.EncodeToString(raw.h.Sum(nil)) != e.RawSHA256:
+		return fmt.Errorf("%w: segment %d (%s): its %d binlog bytes do not have the SHA-256 its index entry records", ErrCorrupt, e.Seq, e.Key, raw.n)
 	}
 	return nil
 }
 
-type writerFunc func([]byte) (int, error)
+// hashingReader hashes and counts what is read through it, and keeps the first read error.
+type hashingReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (x *hashingReader) Read(p []byte) (int, error) {
+	n, err := x.r.Read(p)
+	x.h.Write(p[:n])
+	x.n += int64(n)
+	if err != nil && err != io.EOF && x.err == nil {
+		x.err = err
+	}
+	return n, err
+}

@@ -337,7 +337,7 @@ func (r *reader) close(ctx context.Context) error {
 		return err
 	}
 	e := &seg.entry
-	if err := CheckSegment(ctx, r.a.b, e, nil); err != nil {
+	if err := CheckSegment(ctx, r.a.b, e); err != nil {
 		return fmt.Errorf("read back segment %d: %w", e.Seq, err)
 	}
 	e.Written = r.a.o.Now().UTC()

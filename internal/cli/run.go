@@ -106,6 +106,7 @@ type RestoreOptions struct {
 	Users          bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
 	Set            string   `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to restore (needed when the storage holds several sets)."`
 	VerifyKeyFlags `embed:""`
+	PITR           PITRFlags `embed:""`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
