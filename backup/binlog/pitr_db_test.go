@@ -1,0 +1,131 @@
+package binlog_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/backupctl/backupctl/backup/binlog"
+	"github.com/backupctl/backupctl/contract"
+	"github.com/backupctl/backupctl/internal/cli"
+	"github.com/backupctl/backupctl/internal/testenv"
+)
+
+const segmentSize = 256 << 10
+
+// TestPointInTimeUnderLoad archives the shared source while a writer keeps the transfers'
+// invariant and inserts and deletes; a base backup is taken in the middle of the writes; then
+// the database is restored to a time between two transactions, to a GTID and to the latest,
+// each compared with the state recorded at that moment. The stream crosses a FLUSH BINARY
+// LOGS, DDL (ALTER, CREATE, DROP), a transaction larger than the segment size (so it spans the
+// size boundary and its segment closes after it) and segment closes by time.
+func TestPointInTimeUnderLoad(t *testing.T) {
+	src := sharedSource(t)
+	st, b := bucket(t)
+	tgt := startPrivate(t, "target")
+	db := testenv.UniqueName("pitr")
+	archive := archiveName(t, src)
+
+	a := startArchiver(t, src, b, binlog.ArchiveOptions{SegmentInterval: 2 * time.Second, SegmentSize: segmentSize, StartGTID: gtidPos(t, src)})
+	w := startWorkload(t, src, db)
+	exec1(t, src, "CREATE TABLE `"+db+"`.doomed (id INT PRIMARY KEY)")
+	time.Sleep(2 * time.Second)
+
+	g := globals(t)
+	res, err := cli.LocalBackup(t.Context(), g, src.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("base backup %s at %s", res.ID, res.Binlog.GTID)
+	time.Sleep(2 * time.Second)
+	atTime := w.checkpoint(t)
+
+	time.Sleep(time.Second)
+	w.exec(t,
+		"ALTER TABLE `"+db+"`.events ADD COLUMN tag VARCHAR(20) NULL",
+		"CREATE TABLE `"+db+"`.extra (id INT PRIMARY KEY, v TEXT)",
+		"INSERT INTO `"+db+"`.extra VALUES (1, 'one'), (2, 'two')",
+		"DROP TABLE `"+db+"`.doomed",
+		"FLUSH BINARY LOGS",
+	)
+	big := strings.Repeat("b", 250)
+	var vals []string
+	for i := range 2000 {
+		vals = append(vals, fmt.Sprintf("(%d, '%s')", 100+i, big))
+	}
+	w.exec(t, "BEGIN", "INSERT INTO `"+db+"`.extra VALUES "+strings.Join(vals, ","), "UPDATE `"+db+"`.extra SET v=CONCAT(v, '!') WHERE id < 1000", "COMMIT")
+	time.Sleep(time.Second)
+	atGTID := w.checkpoint(t)
+
+	time.Sleep(2 * time.Second)
+	w.halt(t)
+	latest := point{gtid: w.last, fingerprint: fingerprint(t, src, db)}
+	checkInvariant(t, src, db)
+	entries := waitArchived(t, b, archive, latest.gtid, 60*time.Second)
+	if err := a.stop(); err != nil {
+		t.Fatalf("archiver: %v", err)
+	}
+	checkSegments(t, entries)
+
+	restore := func(name string, f cli.PITRFlags, want point) {
+		t.Run(name, func(t *testing.T) {
+			f.ReplayLock = "read-only"
+			rep, err := cli.LocalPITR(t.Context(), globals(t), tgt.dbf, st, "", cli.RestoreOptions{DropExisting: true, PITR: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: base %s, %d transactions replayed to %s", name, rep.Plan.Backup, rep.Replayed.Transactions, rep.Plan.LastGTID)
+			if rep.Plan.LastGTID != want.gtid {
+				t.Errorf("replay ended at %s, want %s", rep.Plan.LastGTID, want.gtid)
+			}
+			if got := fingerprint(t, tgt.server, db); got != want.fingerprint {
+				t.Errorf("restored state differs from the source's at that point:\ngot:\n%s\nwant:\n%s", got, want.fingerprint)
+			}
+			checkInvariant(t, tgt.server, db)
+			if ro := tgt.root(t, "SELECT @@global.read_only"); ro != "0" {
+				t.Errorf("target left read_only=%s", ro)
+			}
+		})
+	}
+	restore("to-time", cli.PITRFlags{ToTime: atTime.time.Format(time.RFC3339)}, atTime)
+	restore("to-gtid", cli.PITRFlags{ToGTID: atGTID.gtid}, atGTID)
+	restore("to-latest", cli.PITRFlags{ToLatest: true}, latest)
+
+	t.Run("beyond the archive is refused", func(t *testing.T) {
+		last := entries[len(entries)-1].LastTime
+		_, err := cli.LocalPITR(t.Context(), globals(t), tgt.dbf, st, "", cli.RestoreOptions{DropExisting: true,
+			PITR: cli.PITRFlags{ToTime: last.Add(time.Hour).Format(time.RFC3339), ReplayLock: "read-only"}})
+		var ee *contract.ExitError
+		if !errors.As(err, &ee) || ee.Code != contract.ExitRefused || !errors.Is(err, binlog.ErrUnreachable) {
+			t.Fatalf("got %v, want a refusal", err)
+		}
+		if !strings.Contains(err.Error(), "last recoverable time") || !strings.Contains(err.Error(), last.Format(time.RFC3339)) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("message %q does not name the last recoverable time %s on one line", err, last.Format(time.RFC3339))
+		}
+	})
+}
+
+// checkSegments checks the archive's shape: a chain without gaps, a segment larger than the
+// size limit (the large transaction kept whole), and more than one source binlog file.
+func checkSegments(t testing.TB, entries []*binlog.Entry) {
+	t.Helper()
+	large, files := false, map[string]bool{}
+	for i, e := range entries {
+		if i > 0 && (e.Gap != nil || e.StartState != entries[i-1].EndState || e.Seq != entries[i-1].Seq+1) {
+			t.Errorf("segment %d does not continue segment %d: start %s, previous end %s, gap %v", e.Seq, entries[i-1].Seq, e.StartState, entries[i-1].EndState, e.Gap)
+		}
+		if e.RawSize > segmentSize {
+			large = true
+		}
+		files[e.SourceFile] = true
+	}
+	if !large {
+		t.Errorf("no segment is larger than %d bytes: the large transaction was not kept whole in one", segmentSize)
+	}
+	if len(files) < 2 {
+		t.Errorf("segments come from %d binlog file(s); FLUSH BINARY LOGS should have made two", len(files))
+	}
+}
+
