@@ -128,4 +128,3 @@ func checkSegments(t testing.TB, entries []*binlog.Entry) {
 		t.Errorf("segments come from %d binlog file(s); FLUSH BINARY LOGS should have made two", len(files))
 	}
 }
-
