@@ -281,3 +281,30 @@ func (p *Plan) StockPath() string {
 	args = append(args, p.SegmentNames()...)
 	return strings.Join(args, " ") + " | mariadb"
 }
+
+// Windows is the point-in-time window of each backup (nil where its server has no archive),
+// reading each archive's index once.
+func Windows(ctx context.Context, b storage.Bucket, ms []*format.Manifest) ([]*Window, error) {
+	names, err := Archives(ctx, b)
+	if err != nil || len(names) == 0 {
+		return make([]*Window, len(ms)), err
+	}
+	indexes := map[string][]*Entry{}
+	out := make([]*Window, len(ms))
+	for i, m := range ms {
+		key := ArchiveKey(m.ServerID)
+		if m.ServerID == "" || !slices.Contains(names, key) {
+			continue
+		}
+		es, ok := indexes[key]
+		if !ok {
+			if es, err = LoadIndex(ctx, b, m.ServerID); err != nil {
+				return nil, err
+			}
+			indexes[key] = es
+		}
+		w, _ := Reachable(m, es)
+		out[i] = &w
+	}
+	return out, nil
+}

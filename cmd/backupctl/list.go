@@ -9,6 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/binlog"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -37,6 +38,8 @@ type listEntry struct {
 	// key the manifest names.
 	Authenticated bool   `json:"authenticated"`
 	KeyID         string `json:"key_id,omitempty"`
+	// Recoverable is how far the archived binlog can bring the backup (point-in-time restore).
+	Recoverable *binlog.Window `json:"recoverable,omitempty"`
 }
 
 // openWithKey reads the --verify-key given (nil without one) and opens the storage.
@@ -61,15 +64,19 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
+	windows, err := binlog.Windows(ctx, b, ms)
+	if err != nil {
+		return err
+	}
 	entries := make([]listEntry, 0, len(ms))
-	for _, m := range ms {
+	for i, m := range ms {
 		entries = append(entries, listEntry{
 			ID: m.ID, StartedAt: m.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			FinishedAt: m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			Databases:  m.DatabaseNames(), Set: m.SetName(), Origin: m.OriginName(), Tables: m.TableCount(), Rows: m.RowCount(),
 			Key: m.Object.Key, Size: m.Object.Size, SHA256: m.Object.SHA256,
 			Compression: m.Object.Compression, Binlog: m.Binlog,
-			Authenticated: key.Authenticated(m), KeyID: m.Signer(),
+			Authenticated: key.Authenticated(m), KeyID: m.Signer(), Recoverable: windows[i],
 		})
 	}
 	if n := len(ms) - len(backup.OnlyAuthenticated(ms, key)); n > 0 && !g.Quiet {
@@ -79,9 +86,9 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return g.Print(entries)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tSIGNED\tDATABASES\tSET")
+	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tSIGNED\tDATABASES\tSET\tRECOVERABLE-TO")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), e.Tables, e.Rows, signedColumn(e, key != nil), strings.Join(e.Databases, ","), e.Set)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), e.Tables, e.Rows, signedColumn(e, key != nil), strings.Join(e.Databases, ","), e.Set, recoverableColumn(e.Recoverable))
 	}
 	return tw.Flush()
 }
@@ -98,4 +105,15 @@ func signedColumn(e listEntry, checked bool) string {
 		return "unchecked:" + e.KeyID
 	}
 	return "-"
+}
+
+// recoverableColumn is the end of a backup's point-in-time window, "-" without an archive.
+func recoverableColumn(w *binlog.Window) string {
+	if w == nil || w.Reason != "" {
+		return "-"
+	}
+	if w.GapAfter {
+		return w.To.Format("2006-01-02T15:04:05Z") + " (gap after)"
+	}
+	return w.To.Format("2006-01-02T15:04:05Z")
 }
