@@ -130,7 +130,8 @@ func (r *reader) run(ctx context.Context) error {
 // transactions, and stores it and returns errStopped when ctx ends between transactions.
 func (r *reader) next(ctx context.Context) (*replication.BinlogEvent, error) {
 	wait := ctx
-	if ctx.Err() != nil {
+	stopping := ctx.Err() != nil
+	if stopping {
 		// Stopping inside a transaction: the rest of it is already in the server's binlog.
 		var cancel context.CancelFunc
 		wait, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
@@ -148,6 +149,9 @@ func (r *reader) next(ctx context.Context) (*replication.BinlogEvent, error) {
 		return nil, err
 	}
 	if r.seg != nil && r.seg.inGroup {
+		if !stopping {
+			return nil, nil // stopped just now: wait for the rest of the transaction
+		}
 		return nil, fmt.Errorf("stopping: the open transaction did not end within %s: %w", shutdownGrace, err)
 	}
 	if r.seg != nil {
