@@ -84,7 +84,8 @@ type archiver struct {
 	archive      string // @@hostname:@@port
 	state        State  // the GTID position after the last archived transaction
 	next         uint64 // the next segment's number
-	pending      *Gap   // a gap to record in the next entry
+	pending      *Gap   // binlog purged before it was read: resume at the oldest file, record it
+	changed      *Gap   // a domain's server changed: record it in the next entry
 	lastArchived time.Time
 }
 

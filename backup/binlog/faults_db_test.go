@@ -448,3 +448,37 @@ func TestTamperedSegmentRefused(t *testing.T) {
 		t.Errorf("target left read_only=%s", ro)
 	}
 }
+
+// TestServerChangeIsAGap: a domain's transactions start coming from another server_id (as after
+// a failover); the archiver records and logs a gap there and keeps archiving.
+func TestServerChangeIsAGap(t *testing.T) {
+	src := startPrivate(t, "src")
+	_, b := fileBucket(t)
+	db := testenv.UniqueName("pitr")
+	logs := &records{}
+	a := startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second, Log: slog.New(logs)})
+	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
+	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (i INT)")
+	src.root(t, "SET GLOBAL server_id=7")
+	src.root(t, "INSERT INTO `"+db+"`.t VALUES (1)") // a new session: it takes the new server_id
+	last := lastGTID(t, src.server)
+	if !strings.HasPrefix(last, "0-7-") {
+		t.Fatalf("last GTID %s is not from server 7", last)
+	}
+	es := waitArchived(t, b, archiveName(t, src.server), last, 30*time.Second)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range es {
+		if e.Gap != nil {
+			n++
+			if e.FirstGTID != last || !strings.Contains(e.Gap.Reason, "server 7, not 1") {
+				t.Errorf("gap before segment %d (first %s): %+v", e.Seq, e.FirstGTID, e.Gap)
+			}
+		}
+	}
+	if n != 1 || len(logs.find("GTID server changed")) != 1 {
+		t.Errorf("%d gaps recorded, %d logged; want 1 of each", n, len(logs.find("GTID server changed")))
+	}
+}

@@ -264,6 +264,9 @@ func (r *reader) add(ctx context.Context, ev event) error {
 		if r.a.pending != nil && r.a.pending.Before == "" {
 			r.a.pending.Before = r.state.String() // no GTID list seen: resume here
 		}
+		if err := r.serverChange(ctx, g.GTID); err != nil {
+			return err
+		}
 		if r.seg == nil {
 			if err := r.open(ctx, ev); err != nil {
 				return err
@@ -299,6 +302,26 @@ func (r *reader) add(ctx context.Context, ev event) error {
 	return nil
 }
 
+// serverChange notes a domain whose transactions now come from another server (a failover):
+// the open segment closes, and the next one records the change as a gap, so that a restore
+// does not cross it unnoticed.
+func (r *reader) serverChange(ctx context.Context, g GTID) error {
+	prev, ok := r.state[g.Domain]
+	if !ok || prev.Server == g.Server || r.a.pending != nil {
+		return nil
+	}
+	if r.seg != nil {
+		if err := r.close(ctx); err != nil {
+			return err
+		}
+	}
+	st := r.state.String()
+	r.a.changed = &Gap{After: st, Before: st, Reason: fmt.Sprintf("domain %d's transactions now come from server %d, not %d (a failover?): check that none were lost", g.Domain, g.Server, prev.Server)}
+	r.a.o.Log.Error("gap in the binlog archive: the GTID server changed", "archive", r.a.archive, "domain", g.Domain,
+		"from_server", prev.Server, "to_server", g.Server, "after", st)
+	return nil
+}
+
 // endsGroup says whether ev is the last event of the current transaction group.
 func (r *reader) endsGroup(ev event) (bool, error) {
 	switch ev.typ() {
@@ -323,6 +346,8 @@ func (r *reader) open(ctx context.Context, ev event) error {
 		SourceFile: r.file, StartPos: ev.logPos() - ev.size(),
 	}
 	if g := r.a.pending; g != nil {
+		e.Gap = g
+	} else if g := r.a.changed; g != nil {
 		e.Gap = g
 	}
 	seg, err := openSegment(ctx, r.a.b, e, *r.fd, r.a.o.Now())
@@ -352,7 +377,7 @@ func (r *reader) close(ctx context.Context) error {
 	r.a.state = r.state.Clone()
 	r.a.lastArchived = e.LastTime
 	if e.Gap != nil {
-		r.a.pending = nil
+		r.a.pending, r.a.changed = nil, nil
 	}
 	r.stored++
 	r.a.o.Log.Info("binlog segment stored", "archive", r.a.archive, "seq", e.Seq, "first_gtid", e.FirstGTID,
