@@ -54,6 +54,22 @@ func restoreLatest(t testing.TB, st cli.StorageFlags, tgt *private, db, wantGTID
 	return rep
 }
 
+// seed creates db with a table t of cols on src and takes its base backup into st.
+func seed(t testing.TB, src *private, st cli.StorageFlags, db, cols string) {
+	t.Helper()
+	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
+	exec1(t, src.server, "CREATE TABLE `"+db+"`.t ("+cols+")")
+	backupNow(t, src.server, st, db)
+}
+
+// backupNow takes a backup of db as backupctl backup now --local does.
+func backupNow(t testing.TB, s server, st cli.StorageFlags, db string) {
+	t.Helper()
+	if _, err := cli.LocalBackup(t.Context(), globals(t), s.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkChain fails on a gap, an overlap or a break between consecutive segments.
 func checkChain(t testing.TB, es []*binlog.Entry) {
 	t.Helper()
@@ -80,9 +96,7 @@ func TestArchiverAcrossServerRestart(t *testing.T) {
 	db := testenv.UniqueName("pitr")
 	a := startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second, MaxBackoff: time.Second})
 	w := startWorkload(t, src.server, db)
-	if _, err := cli.LocalBackup(t.Context(), globals(t), src.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"}); err != nil {
-		t.Fatal(err)
-	}
+	backupNow(t, src.server, st, db)
 	time.Sleep(1500 * time.Millisecond)
 	w.halt(t)
 	src.stop()
@@ -163,11 +177,7 @@ func TestArchiverKilledMidSegment(t *testing.T) {
 	tgt := startPrivate(t, "tgt")
 	st, b := fileBucket(t)
 	db := testenv.UniqueName("pitr")
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (id INT PRIMARY KEY, v TEXT)")
-	if _, err := cli.LocalBackup(t.Context(), globals(t), src.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"}); err != nil {
-		t.Fatal(err)
-	}
+	seed(t, src, st, db, "id INT PRIMARY KEY, v TEXT")
 	start := gtidPos(t, src.server)
 	p := startDumperArchive(t, src, st, "--start-gtid="+start, "--segment-size=64KiB")
 	insert := func(from, to int) {
@@ -253,11 +263,7 @@ func TestBucketDown(t *testing.T) {
 	st, b := fileBucket(t)
 	faulty := storagetest.NewFaulty(b)
 	db := testenv.UniqueName("pitr")
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (id INT AUTO_INCREMENT PRIMARY KEY, v LONGTEXT)")
-	if _, err := cli.LocalBackup(t.Context(), globals(t), src.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"}); err != nil {
-		t.Fatal(err)
-	}
+	seed(t, src, st, db, "id INT AUTO_INCREMENT PRIMARY KEY, v LONGTEXT")
 	logs := &records{}
 	a := startArchiver(t, src.server, faulty, binlog.ArchiveOptions{SegmentInterval: time.Second, SegmentSize: 1 << 20, MaxBackoff: 2 * time.Second, Log: slog.New(logs)})
 	exec1(t, src.server, "INSERT INTO `"+db+"`.t (v) VALUES ('before')")
@@ -328,11 +334,7 @@ func TestPurgedBinlogIsAGap(t *testing.T) {
 	tgt := startPrivate(t, "tgt")
 	st, b := fileBucket(t)
 	db := testenv.UniqueName("pitr")
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)")
-	if _, err := cli.LocalBackup(t.Context(), globals(t), src.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"}); err != nil {
-		t.Fatal(err)
-	}
+	seed(t, src, st, db, "id INT AUTO_INCREMENT PRIMARY KEY, v TEXT")
 	archive := archiveName(t, src.server)
 	a := startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second, MaxBackoff: time.Second})
 	exec1(t, src.server, "INSERT INTO `"+db+"`.t (v) VALUES ('archived')")
@@ -386,9 +388,7 @@ func TestPurgedBinlogIsAGap(t *testing.T) {
 		t.Fatalf("restore across the gap: got %v, want a refusal naming the gap", err)
 	}
 	// A backup after the gap reaches the end.
-	if _, err := cli.LocalBackup(t.Context(), globals(t), src.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"}); err != nil {
-		t.Fatal(err)
-	}
+	backupNow(t, src.server, st, db)
 	exec1(t, src.server, "INSERT INTO `"+db+"`.t (v) VALUES ('later')")
 	last = lastGTID(t, src.server)
 	a = startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second})
@@ -406,11 +406,7 @@ func TestTamperedSegmentRefused(t *testing.T) {
 	tgt := startPrivate(t, "tgt")
 	st, b := fileBucket(t)
 	db := testenv.UniqueName("pitr")
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)")
-	if _, err := cli.LocalBackup(t.Context(), globals(t), src.dbf, st, cli.BackupOptions{Database: []string{db}, Compression: "zstd"}); err != nil {
-		t.Fatal(err)
-	}
+	seed(t, src, st, db, "id INT AUTO_INCREMENT PRIMARY KEY, v TEXT")
 	a := startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second})
 	for i := range 3 {
 		exec1(t, src.server, fmt.Sprintf("INSERT INTO `%s`.t (v) VALUES ('row %d')", db, i))
