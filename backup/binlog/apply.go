@@ -61,6 +61,7 @@ type applier struct {
 	began    bool
 	tables   map[uint64]bool
 	batch    []byte
+	maps     []byte // the replayed table maps of the current statement
 	pending  []string // Intvar and Rand assignments for the next statement
 	sess     session
 	sessSet  bool
@@ -168,7 +169,7 @@ func (a *applier) begin(ctx context.Context, ev event) error {
 	}
 	a.group, a.groupEv, a.began, a.pending = &g, 1, false, nil
 	a.tables = map[uint64]bool{}
-	a.batch = a.batch[:0]
+	a.batch, a.maps = a.batch[:0], a.maps[:0]
 	a.skip = a.from.Contains(g.GTID)
 	return nil
 }
@@ -202,6 +203,7 @@ func (a *applier) tableMap(ev event) error {
 	a.tables[id] = in
 	if in && !a.skip {
 		a.batch = append(a.batch, ev...)
+		a.maps = append(a.maps, ev...)
 	}
 	return nil
 }
@@ -228,6 +230,11 @@ func (a *applier) rows(ctx context.Context, ev event) error {
 	}
 	if end {
 		clear(a.tables)
+		a.maps = a.maps[:0]
+	} else if len(a.batch) == 0 {
+		// Split inside a statement: the next BINLOG statement maps its tables again, or the
+		// server would not know the table ids of its row events.
+		a.batch = append(a.batch, a.maps...)
 	}
 	return nil
 }

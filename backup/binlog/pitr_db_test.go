@@ -56,6 +56,8 @@ func TestPointInTimeUnderLoad(t *testing.T) {
 		vals = append(vals, fmt.Sprintf("(%d, '%s')", 100+i, big))
 	}
 	w.exec(t, "BEGIN", "INSERT INTO `"+db+"`.extra VALUES "+strings.Join(vals, ","), "UPDATE `"+db+"`.extra SET v=CONCAT(v, '!') WHERE id < 1000", "COMMIT")
+	// One statement of 12 MB of row events: replay sends it in several BINLOG statements.
+	w.exec(t, "INSERT INTO `"+db+"`.extra SELECT 100000+seq, REPEAT('z', 1000) FROM mysql.seq_1_to_12000")
 	time.Sleep(time.Second)
 	atGTID := w.checkpoint(t)
 
