@@ -61,7 +61,7 @@ type applier struct {
 	began    bool
 	tables   map[uint64]bool
 	batch    []byte
-	maps     []byte // the replayed table maps of the current statement
+	maps     []byte   // the replayed table maps of the current statement
 	pending  []string // Intvar and Rand assignments for the next statement
 	sess     session
 	sessSet  bool
