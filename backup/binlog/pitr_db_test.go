@@ -95,6 +95,25 @@ func TestPointInTimeUnderLoad(t *testing.T) {
 	restore("to-gtid", cli.PITRFlags{ToGTID: atGTID.gtid}, atGTID)
 	restore("to-latest", cli.PITRFlags{ToLatest: true}, latest)
 
+	t.Run("dry run prints the plan and changes nothing", func(t *testing.T) {
+		before := fingerprint(t, tgt.server, db)
+		rep, err := cli.LocalPITR(t.Context(), globals(t), tgt.dbf, st, "", cli.RestoreOptions{DryRun: true, DropExisting: true,
+			PITR: cli.PITRFlags{ToGTID: atGTID.gtid, ReplayLock: "read-only"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := rep.Plan
+		if !rep.DryRun || rep.Replayed != nil || len(p.Segments) == 0 || p.Counts.Transactions == 0 || p.LastGTID != atGTID.gtid {
+			t.Errorf("dry-run report: dry %v, replayed %v, %d segments, counts %+v, last %s", rep.DryRun, rep.Replayed, len(p.Segments), p.Counts, p.LastGTID)
+		}
+		if !strings.Contains(rep.StockPath, "--start-position="+p.FromGTID) || !strings.Contains(rep.StockPath, "--stop-position="+atGTID.gtid) {
+			t.Errorf("stock path %q", rep.StockPath)
+		}
+		if after := fingerprint(t, tgt.server, db); after != before {
+			t.Errorf("a dry run changed the target")
+		}
+	})
+
 	t.Run("beyond the archive is refused", func(t *testing.T) {
 		last := entries[len(entries)-1].LastTime
 		_, err := cli.LocalPITR(t.Context(), globals(t), tgt.dbf, st, "", cli.RestoreOptions{DropExisting: true,

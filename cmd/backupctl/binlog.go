@@ -92,14 +92,10 @@ func (c *binlogArchiveCmd) deploy(ctx context.Context, g *cli.Globals) error {
 	if _, err := c.ArchiveFlags.Options(g); err != nil {
 		return err
 	}
-	conn, bucket, err := dumperConn(c.DBFlags, c.StorageFlags, c.kubeFlags)
+	args, err := c.jobArgs()
 	if err != nil {
 		return err
 	}
-	args := contract.ArchiveCommand{
-		SegmentInterval: c.SegmentInterval, SegmentSize: c.SegmentSize, ServerID: c.ServerID, StartGTID: c.StartGTID,
-		DB: conn, Storage: bucket,
-	}.Args()
 	kc, err := c.client()
 	if err != nil {
 		return err
@@ -113,6 +109,18 @@ func (c *binlogArchiveCmd) deploy(ctx context.Context, g *cli.Globals) error {
 		return err
 	}
 	return g.Print(archiverResult{Deployment: d.Namespace + "/" + d.Name, Applied: string(applied)})
+}
+
+// jobArgs is the command line of the Deployment's dumper.
+func (c *binlogArchiveCmd) jobArgs() ([]string, error) {
+	conn, bucket, err := dumperConn(c.DBFlags, c.StorageFlags, c.kubeFlags)
+	if err != nil {
+		return nil, err
+	}
+	return contract.ArchiveCommand{
+		SegmentInterval: c.SegmentInterval, SegmentSize: c.SegmentSize, ServerID: c.ServerID, StartGTID: c.StartGTID,
+		DB: conn, Storage: bucket,
+	}.Args(), nil
 }
 
 // archiverResult is what `binlog archive` and `binlog stop` print.
