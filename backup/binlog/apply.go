@@ -41,6 +41,9 @@ type Counts struct {
 	Statements   int64 `json:"statements"`
 	// Skipped is transactions already in the base backup or of other databases only.
 	Skipped int64 `json:"skipped"`
+	// SkippedAccounts is statements on accounts and privileges (GRANT, CREATE USER...), which
+	// a restore of databases does not replay.
+	SkippedAccounts int64 `json:"skipped_account_statements,omitempty"`
 }
 
 // applier replays transaction groups through a session on the target (exec), or only checks
@@ -357,9 +360,18 @@ func (a *applier) statement(ctx context.Context, ev event, q queryEvent, sess se
 // dbStatement finds the database of CREATE/ALTER/DROP DATABASE, which runs without one.
 var dbStatement = regexp.MustCompile("(?is)^\\s*(?:CREATE|ALTER|DROP)\\s+(?:DATABASE|SCHEMA)\\s+(?:IF\\s+(?:NOT\\s+)?EXISTS\\s+)?(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)")
 
+// accountStatement matches the statements that change accounts and privileges: a restore of
+// databases never replays them (a point-in-time restore refuses --users).
+var accountStatement = regexp.MustCompile(`(?is)^\s*(?:/\*.*?\*/\s*)*(?:GRANT|REVOKE|(?:CREATE|ALTER|DROP|RENAME)\s+(?:USER|ROLE)|SET\s+(?:PASSWORD|DEFAULT\s+ROLE))\b`)
+
 // wants says whether a statement belongs to the replayed databases: its default database is
-// one, it creates, alters or drops one, or it names a table of one (db.table).
+// one, it creates, alters or drops one, or it names a table of one (db.table). Account
+// statements never do.
 func (a *applier) wants(db, text string) bool {
+	if accountStatement.MatchString(text) {
+		a.counts.SkippedAccounts++
+		return false
+	}
 	if a.dbs == nil || a.dbs[db] {
 		return true
 	}

@@ -124,6 +124,7 @@ func TestApplierStatements(t *testing.T) {
 		gtidEv(6, 0, 101), queryEv("shop", "INSERT INTO t VALUES (1)", 101, nil), xidEv(101),
 		gtidEv(7, gtidStandalone, 102), queryEv("other", "CREATE TABLE x (i INT)", 102, nil),
 		gtidEv(8, gtidStandalone, 103), queryEv("", "CREATE TABLE shop.y (i INT)", 103, nil),
+		gtidEv(9, gtidStandalone, 104), queryEv("shop", "GRANT SELECT ON shop.* TO 'u'@'%'", 104, nil),
 	)
 	r := &recorder{}
 	from, _ := ParseState("0-1-5")
@@ -146,7 +147,7 @@ func TestApplierStatements(t *testing.T) {
 	if got != want {
 		t.Errorf("statements:\n%s\nwant:\n%s", got, want)
 	}
-	if a.counts.Transactions != 2 || a.counts.Skipped != 2 || a.lastGTID.Seq != 8 {
+	if a.counts.Transactions != 2 || a.counts.Skipped != 3 || a.counts.SkippedAccounts != 1 || a.lastGTID.Seq != 9 {
 		t.Errorf("counts %+v, last %v", a.counts, a.lastGTID)
 	}
 
