@@ -265,24 +265,31 @@ func TestBucketDown(t *testing.T) {
 	db := testenv.UniqueName("pitr")
 	seed(t, src, st, db, "id INT AUTO_INCREMENT PRIMARY KEY, v LONGTEXT")
 	logs := &records{}
-	a := startArchiver(t, src.server, faulty, binlog.ArchiveOptions{SegmentInterval: time.Second, SegmentSize: 1 << 20, MaxBackoff: 2 * time.Second, Log: slog.New(logs)})
+	a := startArchiver(t, src.server, faulty, binlog.ArchiveOptions{SegmentInterval: time.Second, SegmentSize: 1 << 20, MaxBackoff: 5 * time.Second, Log: slog.New(logs)})
 	exec1(t, src.server, "INSERT INTO `"+db+"`.t (v) VALUES ('before')")
 	waitArchived(t, faulty, archiveName(t, src.server), lastGTID(t, src.server), 30*time.Second)
 
-	// Down for five upload attempts: about 9 s with the backoff of 1 s, 2 s, 2 s...
-	faulty.AddFault(storagetest.MethodPut, &storagetest.Fault{Name: "bucket down", Times: 5, Err: errors.New("connection refused")})
+	// Down for eight upload attempts: about 30 s with the backoff of 1, 2, 4, 5, 5... s.
+	down := time.Now()
+	faulty.AddFault(storagetest.MethodPut, &storagetest.Fault{Name: "bucket down", Times: 8, Err: errors.New("connection refused")})
 	var peak uint64
 	stopWatch := watchHeap(&peak)
 	for range 40 { // 40 MiB of binlog while the bucket is down
 		exec1(t, src.server, "INSERT INTO `"+db+"`.t (v) VALUES (REPEAT(MD5(RAND()), 32768))")
 	}
-	time.Sleep(5 * time.Second)
+	for faulty.Fired("bucket down") < 8 {
+		if time.Since(down) > 2*time.Minute {
+			t.Fatalf("the archiver stopped retrying after %d failed uploads", faulty.Fired("bucket down"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	stopWatch()
+	t.Logf("the bucket was down for %s", time.Since(down).Round(time.Second))
 	if peak > 48<<20 {
 		t.Errorf("heap reached %d MiB while the bucket was down", peak>>20)
 	}
-	if n := faulty.Fired("bucket down"); n < 3 {
-		t.Errorf("the archiver tried %d uploads while the bucket was down, want retries", n)
+	if d := time.Since(down); d < 25*time.Second {
+		t.Errorf("the bucket was down for %s only: the archiver retried without backing off", d)
 	}
 	lagged := false
 	for _, r := range logs.find("retrying") {
