@@ -14,9 +14,10 @@ import (
 	"github.com/backupctl/backupctl/backup/sqltext"
 )
 
-// execer runs one statement on the replay connection (a *sql.Conn).
+// execer runs statements on the replay connection (a *sql.Conn).
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // maxBatch bounds the row events sent in one BINLOG statement; a statement's events are split
@@ -71,6 +72,8 @@ type applier struct {
 	db       string
 	threadID uint32
 	done     bool
+	// collations caches collation id -> "_charset ... COLLATE name" for user variables.
+	collations map[uint32][2]string
 
 	// Results: the last transaction applied and its commit time.
 	counts   Counts
@@ -148,6 +151,8 @@ func (a *applier) event(ctx context.Context, ev event) error {
 		return a.intvar(ev)
 	case t == typeRand:
 		return a.rand(ev)
+	case t == typeUserVar:
+		return a.userVar(ctx, ev)
 	case t == typeQuery:
 		return a.query(ctx, ev)
 	case t == typeXID:

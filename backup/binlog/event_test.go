@@ -66,6 +66,9 @@ func (r *recorder) ExecContext(_ context.Context, q string, _ ...any) (sql.Resul
 	return nil, nil
 }
 
+// QueryRowContext is not used by these events.
+func (r *recorder) QueryRowContext(context.Context, string, ...any) *sql.Row { return nil }
+
 func TestParseState(t *testing.T) {
 	st, err := ParseState("1-2-7,0-1-42")
 	if err != nil || st.String() != "0-1-42,1-2-7" {

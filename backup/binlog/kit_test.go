@@ -83,8 +83,9 @@ var (
 	templateErr  error
 )
 
-// startPrivate starts a private server (log-bin, ROW) with a password user.
-func startPrivate(t testing.TB, name string) *private {
+// startPrivate starts a private server (log-bin, ROW unless extra says otherwise) with a
+// password user.
+func startPrivate(t testing.TB, name string, extra ...string) *private {
 	t.Helper()
 	templateOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "pitr-tmpl-")
@@ -109,7 +110,7 @@ func startPrivate(t testing.TB, name string) *private {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	p := &private{srv: testenv.MariaDBServer{Dir: dir, Port: port}}
+	p := &private{srv: testenv.MariaDBServer{Dir: dir, Port: port, Extra: extra}}
 	t.Cleanup(func() { p.stop(); _ = os.RemoveAll(dir) })
 	p.start(t)
 	if err := p.srv.CreateUser("pitr", "pitr-pw"); err != nil {

@@ -149,3 +149,30 @@ func checkSegments(t testing.TB, entries []*binlog.Entry) {
 		t.Errorf("segments come from %d binlog file(s); FLUSH BINARY LOGS should have made two", len(files))
 	}
 }
+
+// TestStatementFormatReplay: with binlog_format=STATEMENT the replay gives each statement its
+// session: user variables of every type it handles, INSERT_ID, RAND seeds, the timestamp NOW()
+// reads, sql_mode and the default database.
+func TestStatementFormatReplay(t *testing.T) {
+	src := startPrivate(t, "stmt", "--binlog-format=STATEMENT")
+	if f := src.root(t, "SELECT @@global.binlog_format"); f != "STATEMENT" {
+		t.Fatalf("binlog_format is %s", f)
+	}
+	tgt := startPrivate(t, "tgt")
+	st, b := fileBucket(t)
+	db := testenv.UniqueName("pitr")
+	seed(t, src, st, db, "id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100) CHARACTER SET utf8mb4, r DOUBLE, n BIGINT UNSIGNED, d DATETIME(6)")
+	a := startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second})
+	src.root(t, "USE `"+db+"`; SET @s = _utf8mb4'héllo wörld', @i = -42, @u = CAST(18446744073709551615 AS UNSIGNED), @f = 1.5e300, @z = NULL;"+
+		"INSERT INTO t (v, r, n) VALUES (CONCAT(@s, @i, IFNULL(@z, '-')), @f, @u);"+
+		"INSERT INTO t (v, r) VALUES ('rand', RAND(7) + RAND());"+
+		"INSERT INTO t (v, d) VALUES ('now', NOW(6));"+
+		"SET sql_mode = 'PIPES_AS_CONCAT'; INSERT INTO t (v) VALUES ('a' || 'b');"+
+		"UPDATE t SET r = r * 2 WHERE v = 'rand'")
+	last := lastGTID(t, src.server)
+	waitArchived(t, b, archiveName(t, src.server), last, 30*time.Second)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	restoreLatest(t, st, tgt, db, last, fingerprint(t, src.server, db))
+}
