@@ -206,6 +206,11 @@ func startArchiver(t testing.TB, src server, b storage.Bucket, o binlog.ArchiveO
 	if o.Log == nil {
 		o.Log = globals(t).Logger()
 	}
+	if o.StartGTID == "" {
+		// A new archive starts here, not wherever the server is when the goroutine gets to it:
+		// the test's next write must be in the archive.
+		o.StartGTID = gtidPos(t, src)
+	}
 	cfg := src.config(t)
 	go func() { a.done <- binlog.Archive(ctx, cfg, b, o) }()
 	t.Cleanup(func() { a.stop() })
