@@ -131,13 +131,21 @@ type RestoreCommand struct {
 	VerifyKey string `dumper:"verify-key"`
 	// MetricsPush is the Pushgateway URL the dumper pushes its run's metrics to.
 	MetricsPush string `dumper:"metrics-push"`
+	// ToTime, ToGTID, ToLatest and ReplayLock make it a point-in-time restore.
+	ToTime     string `dumper:"to-time"`
+	ToGTID     string `dumper:"to-gtid"`
+	ToLatest   bool   `dumper:"to-latest"`
+	ReplayLock string `dumper:"replay-lock"`
 	DB
 	Storage
 }
 
 // Args is the dumper's argument list for c.
 func (c RestoreCommand) Args() []string {
-	a := argv{"restore", c.ID}
+	a := argv{"restore"}
+	if c.ID != "" { // a point-in-time restore may leave the base backup to the dumper
+		a = append(a, c.ID)
+	}
 	a.each("database", c.Databases)
 	a.each("table", c.Tables)
 	a.str("into", c.Into)
@@ -151,6 +159,10 @@ func (c RestoreCommand) Args() []string {
 	a.str("set", c.Set)
 	a.str("verify-key", c.VerifyKey)
 	a.str("metrics-push", c.MetricsPush)
+	a.str("to-time", c.ToTime)
+	a.str("to-gtid", c.ToGTID)
+	a.bool("to-latest", c.ToLatest)
+	a.str("replay-lock", c.ReplayLock)
 	return a.conn(c.DB, c.Storage)
 }
 

@@ -441,6 +441,7 @@ main() {
 	fi
 	report
 	age_report
+	scripts/bench-pitr.sh || { FAILED=1; loud "the PITR bench failed (scripts/bench-pitr.sh)"; }
 	mkdir -p "$BENCH"
 	log "results: $OUT (runs: $RUNS)"
 	if grep -qP '\t(exit[0-9]+|WRONG)\t' "$RUNS" || [ "$FAILED" = 1 ]; then

@@ -122,6 +122,21 @@ func TestJobArgs(t *testing.T) {
 		want []string
 	}{
 		{
+			name: "point-in-time restore without an id: the dumper picks the base",
+			args: cat([]string{"restore", "--to-time", "2026-11-28T14:03:00Z", "-d", "shop"}, storageArgs),
+			want: cat([]string{"restore", "--database=shop", "--to-time=2026-11-28T14:03:00Z", "--replay-lock=read-only"}, defaultConn),
+		},
+		{
+			name: "point-in-time restore to a GTID, no lock",
+			args: cat([]string{"restore", "20240131T120000Z-a1b2c3", "--to-gtid", "0-1-42", "--replay-lock", "none"}, storageArgs),
+			want: cat([]string{"restore", "20240131T120000Z-a1b2c3", "--to-gtid=0-1-42", "--replay-lock=none"}, defaultConn),
+		},
+		{
+			name: "binlog archive as a Deployment",
+			args: cat([]string{"binlog", "archive", "--segment-interval", "30s", "--segment-size", "16MiB", "--start-gtid", "0-1-7"}, storageArgs),
+			want: cat([]string{"binlog", "archive", "--segment-interval=30s", "--segment-size=16MiB", "--start-gtid=0-1-7"}, defaultConn),
+		},
+		{
 			name: "backup defaults",
 			args: cat([]string{"backup", "now"}, storageArgs),
 			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0"}, defaultConn),

@@ -9,6 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/binlog"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -42,6 +43,8 @@ type listEntry struct {
 	// binlog position stay hidden, for want of the identity.
 	Encrypted bool `json:"encrypted,omitempty"`
 	Sealed    bool `json:"sealed,omitempty"`
+	// Recoverable is how far the archived binlog can bring the backup (point-in-time restore).
+	Recoverable *binlog.Window `json:"recoverable,omitempty"`
 }
 
 // openWithKey reads the --verify-key given (nil without one) and opens the storage.
@@ -70,19 +73,27 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
-	entries := make([]listEntry, 0, len(ms))
-	for _, stored := range ms {
-		m, err := openForList(stored, ident)
-		if err != nil {
+	opened := make([]*backup.Manifest, len(ms))
+	for i, stored := range ms {
+		if opened[i], err = openForList(stored, ident); err != nil {
 			return err
 		}
+	}
+	// A sealed manifest (no identity) names no binlog position: it gets no window.
+	windows, err := binlog.Windows(ctx, b, opened)
+	if err != nil {
+		return err
+	}
+	entries := make([]listEntry, 0, len(ms))
+	for i, stored := range ms {
+		m := opened[i]
 		entries = append(entries, listEntry{
 			ID: m.ID, StartedAt: m.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			FinishedAt: m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			Databases:  m.DatabaseNames(), Set: m.SetName(), Origin: m.OriginName(), Tables: m.TableCount(), Rows: m.RowCount(),
 			Key: m.Object.Key, Size: m.Object.Size, SHA256: m.Object.SHA256,
 			Compression: m.Object.Compression, Binlog: m.Binlog,
-			Authenticated: key.Authenticated(stored), KeyID: m.Signer(),
+			Authenticated: key.Authenticated(stored), KeyID: m.Signer(), Recoverable: windows[i],
 			Encrypted: m.Encryption != nil, Sealed: m.Encryption != nil && len(m.Databases) == 0,
 		})
 	}
@@ -96,9 +107,9 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return g.Print(entries)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tSIGNED\tDATABASES\tSET")
+	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tSIGNED\tDATABASES\tSET\tRECOVERABLE-TO")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), sealedOr(e, fmt.Sprint(e.Tables)), sealedOr(e, fmt.Sprint(e.Rows)), signedColumn(e, key != nil), sealedOr(e, strings.Join(e.Databases, ",")), e.Set)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), sealedOr(e, fmt.Sprint(e.Tables)), sealedOr(e, fmt.Sprint(e.Rows)), signedColumn(e, key != nil), sealedOr(e, strings.Join(e.Databases, ",")), e.Set, recoverableColumn(e.Recoverable))
 	}
 	return tw.Flush()
 }
@@ -115,4 +126,15 @@ func signedColumn(e listEntry, checked bool) string {
 		return "unchecked:" + e.KeyID
 	}
 	return "-"
+}
+
+// recoverableColumn is the end of a backup's point-in-time window, "-" without an archive.
+func recoverableColumn(w *binlog.Window) string {
+	if w == nil || w.Reason != "" {
+		return "-"
+	}
+	if w.GapAfter {
+		return w.To.Format("2006-01-02T15:04:05Z") + " (gap after)"
+	}
+	return w.To.Format("2006-01-02T15:04:05Z")
 }

@@ -30,6 +30,7 @@ type backupctlCLI struct {
 	Logs     logsCmd     `cmd:"" help:"Print (or follow with -f) the dumper's log of a Job."`
 	Wait     waitCmd     `cmd:"" help:"Follow a Job to its end and exit as if it had been run here."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
+	Binlog   binlogCmd   `cmd:"" help:"Archive the binary log for point-in-time restores, show or stop the archive."`
 }
 
 func main() {

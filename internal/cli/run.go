@@ -114,6 +114,7 @@ type RestoreOptions struct {
 	VerifyKeyFlags `embed:""`
 	IdentityFlags  `embed:""`
 	MetricsFlags   `embed:""`
+	PITR           PITRFlags `embed:""`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
