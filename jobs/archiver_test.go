@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 )
 
 // TestArchiverDeployment: one replica, Recreate, and the pod of the restore Job (the same
-// locked-down security, Secret, resources and args) except that it restarts and has time to
-// store its open segment.
+// locked-down security, Secret, resources and args) except that it restarts, has time to
+// store its open segment, and never gets the age identity (it only writes).
 func TestArchiverDeployment(t *testing.T) {
 	args := []string{"binlog", "archive", "--segment-interval=1m0s", "--db-host=db"}
 	s := Spec{Namespace: "db", Secret: "prod", Args: args, Labels: map[string]string{"team": "dba"}}
@@ -21,6 +22,7 @@ func TestArchiverDeployment(t *testing.T) {
 
 	pod := RestoreJob(s, "x", time.Unix(0, 0), "abcde").Spec.Template.Spec
 	pod.RestartPolicy = corev1.RestartPolicyAlways
+	pod.Containers[0].Env = slices.DeleteFunc(slices.Clone(pod.Containers[0].Env), func(e corev1.EnvVar) bool { return e.Name == KeyAgeIdentity })
 	pod.TerminationGracePeriodSeconds = ptr.To[int64](120)
 	labels := map[string]string{"team": "dba", LabelName: AppName, LabelComponent: ComponentArchiver, LabelManagedBy: AppName, LabelInstance: ArchiverName}
 	want := &appsv1.Deployment{
