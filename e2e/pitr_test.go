@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/backupctl/backupctl/backup/binlog"
+	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/jobs"
+)
+
+// TestBinlogArchiverDeployment installs the archiver twice (one Deployment), lets its pod
+// archive the shared source while this test writes to its own database, takes a base backup
+// through a Job, and restores through a Job to a time between two of its transactions: the
+// target's copy equals the state recorded at that time. A target beyond the archive is refused
+// (exit 5) and changes nothing; `binlog stop` removes the Deployment and its pod.
+func TestBinlogArchiverDeployment(t *testing.T) {
+	e := newParallelEnv(t)
+	db := e.smallDB()
+	q := dbtest.QuoteIdent(db)
+	dst := []string{"--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port)}
+
+	archive := []string{"binlog", "archive", "--segment-interval", "3s", "-o", "json"}
+	first := decode[archiverResult](t, must(t, e.job(archive...)))
+	second := decode[archiverResult](t, must(t, e.job(archive...)))
+	if first.Applied != "created" || second.Applied == "created" || first.Deployment != second.Deployment {
+		t.Errorf("installed twice: %+v then %+v, want created then an update of the same Deployment", first, second)
+	}
+	ds := listIn(e, e.kube.AppsV1().Deployments(e.ns).List, metav1.ListOptions{}).Items
+	if len(ds) != 1 || ds[0].Name != jobs.ArchiverName {
+		t.Fatalf("%d Deployments after two installs, want one %s: %+v", len(ds), jobs.ArchiverName, ds)
+	}
+	pod := e.archiverPod(&ds[0])
+
+	// The archive starts where the server is when the pod connects (the test writes a beat
+	// at every look, so the archive gets events whenever that is); status shows it once a
+	// segment is stored.
+	e.src.Exec(t, "CREATE TABLE "+q+".beat (id INT PRIMARY KEY) ENGINE=InnoDB")
+	beat := func() { e.src.Exec(t, "INSERT INTO "+q+".beat SELECT COALESCE(MAX(id), 0) + 1 FROM "+q+".beat") }
+	e.src.Exec(t, "INSERT INTO "+q+".t VALUES (10, 'before the backup')")
+	s1 := e.waitArchive(gtidPos(t, e), time.Time{}, beat, 90*time.Second, pod)
+
+	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "-o", "json")))
+	checkVerified(t, b)
+
+	e.src.Exec(t, "INSERT INTO "+q+".t VALUES (20, 'a')", "UPDATE "+q+".t SET v = 'changed' WHERE id = 1")
+	want := dbtest.InventoryOf(t, e.src, db)
+	time.Sleep(1200 * time.Millisecond)
+	at := time.Now().UTC().Truncate(time.Second) // after the second of the last write above
+	time.Sleep(1200 * time.Millisecond)
+	e.src.Exec(t, "DELETE FROM "+q+".t WHERE id = 2", "INSERT INTO "+q+".t VALUES (30, 'after the target')")
+	s2 := e.waitArchive(gtidPos(t, e), s1.ToTime, beat, 90*time.Second, pod)
+	if s2.Segments <= s1.Segments || !s2.ToTime.After(at) {
+		t.Errorf("archive did not advance: %d segments to %s, then %d to %s (target %s)", s1.Segments, s1.ToTime, s2.Segments, s2.ToTime, at)
+	}
+
+	// Beyond the archive: refused before anything is restored.
+	e.dst.DropAtEnd(t, db)
+	beyond := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	fails(t, e.job(append([]string{"restore", "--to-time", beyond, "--replay-lock", "none"}, dst...)...), 5, `last recoverable time`)
+	var n int
+	if err := e.dst.DB(t, "").QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("a refused restore created %s on the target", db)
+	}
+
+	// The shared target is not locked read-only: the test's database is its own.
+	must(t, e.job(append([]string{"restore", "--to-time", at.Format(time.RFC3339), "--replay-lock", "none", "-o", "json"}, dst...)...))
+	if d := dbtest.Diff(want, dbtest.InventoryOf(t, e.dst, db)); len(d) != 0 {
+		t.Errorf("restored to %s, the target differs from the source at that time:\n%s", at.Format(time.RFC3339), strings.Join(d, "\n"))
+	}
+
+	stop := decode[archiverResult](t, must(t, e.job("binlog", "stop", "-o", "json")))
+	if stop.Applied != "deleted" {
+		t.Errorf("binlog stop: %+v", stop)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, derr := e.kube.AppsV1().Deployments(e.ns).Get(t.Context(), jobs.ArchiverName, metav1.GetOptions{})
+		_, perr := e.kube.CoreV1().Pods(e.ns).Get(t.Context(), pod, metav1.GetOptions{})
+		if apierrors.IsNotFound(derr) && apierrors.IsNotFound(perr) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after binlog stop the Deployment (%v) or its pod %s (%v) is still there", derr, pod, perr)
+		}
+		time.Sleep(time.Second)
+	}
+	fails(t, e.job("binlog", "stop"), 4, `no binlog archiver`)
+}
+
+// archiverResult is what `binlog archive` and `binlog stop` print.
+type archiverResult struct {
+	Deployment string `json:"deployment"`
+	Applied    string `json:"applied"`
+}
+
+// archiverPod waits for the pod of the archiver's Deployment and returns its name. A control
+// plane without the Deployment controller (its status never observed) gets the pod the
+// ReplicaSet controller would make: the Deployment's template, owned by it so that deleting the
+// Deployment deletes the pod.
+func (e *env) archiverPod(d *appsv1.Deployment) string {
+	e.t.Helper()
+	sel := metav1.FormatLabelSelector(d.Spec.Selector)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if ps := listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: sel}).Items; len(ps) > 0 {
+			return ps[0].Name
+		}
+		time.Sleep(time.Second)
+	}
+	cur, err := e.kube.AppsV1().Deployments(e.ns).Get(e.t.Context(), d.Name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if cur.Status.ObservedGeneration != 0 {
+		e.t.Fatalf("the Deployment controller saw %s but no pod of it started: %+v", d.Name, cur.Status)
+	}
+	e.t.Logf("no Deployment controller runs: the test creates the pod of %s's template", d.Name)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName: d.Name + "-", Namespace: e.ns,
+			Labels: cur.Spec.Template.Labels, Annotations: cur.Spec.Template.Annotations,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "apps/v1", Kind: "Deployment", Name: cur.Name, UID: cur.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: cur.Spec.Template.Spec,
+	}
+	p, err := e.kube.CoreV1().Pods(e.ns).Create(e.t.Context(), pod, metav1.CreateOptions{})
+	if err != nil {
+		e.t.Fatalf("create the archiver's pod: %v", err)
+	}
+	return p.Name
+}
+
+// gtidPos is the source's current GTID position.
+func gtidPos(t *testing.T, e *env) string {
+	t.Helper()
+	var pos string
+	if err := e.src.DB(t, "").QueryRowContext(t.Context(), "SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
+
+// waitArchive polls `binlog status -o json` until the one archive holds pos and ends after
+// since, and returns it. The server's side (lag) is in it. beat writes before every look.
+func (e *env) waitArchive(pos string, since time.Time, beat func(), timeout time.Duration, pod string) binlog.ArchiveStatus {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		beat()
+		r := e.local("binlog", "status", "-o", "json")
+		if r.Code == 0 {
+			st := decode[[]binlog.ArchiveStatus](e.t, r)
+			if len(st) == 1 && covers(st[0].ToGTID, pos) && st[0].ToTime.After(since) {
+				s := st[0]
+				if s.Server == nil || s.Segments == 0 || s.Bytes <= 0 || len(s.Gaps) != 0 || s.FromTime.After(s.ToTime) {
+					e.t.Errorf("binlog status: %+v, want segments, bytes, no gap and the server's lag", s)
+				}
+				return s
+			}
+		}
+		last = r.String()
+		if time.Now().After(deadline) {
+			logs, _ := e.kubectl(nil, "logs", "-n", e.ns, pod, "--tail", "30")
+			e.t.Fatalf("the archive did not reach %s within %v; last status:\n%s\npod %s log:\n%s", pos, timeout, last, pod, logs)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// covers reports whether GTID state have holds every transaction of want.
+func covers(have, want string) bool {
+	h, err1 := binlog.ParseState(have)
+	w, err2 := binlog.ParseState(want)
+	return err1 == nil && err2 == nil && h.Covers(w)
+}
