@@ -19,7 +19,7 @@ import (
 
 // TestBinlogArchiverDeployment installs the archiver twice (one Deployment), lets its pod
 // archive the shared source while this test writes to its own database, takes a base backup
-// through a Job, and restores through a Job to a time between two of its transactions: the
+// through a schedule's Job (whose status then shows the archive and the window), and restores through a Job to a time between two of its transactions: the
 // target's copy equals the state recorded at that time. A target beyond the archive is refused
 // (exit 5) and changes nothing; `binlog stop` removes the Deployment and its pod.
 func TestBinlogArchiverDeployment(t *testing.T) {
@@ -48,7 +48,9 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	e.src.Exec(t, "INSERT INTO "+q+".t VALUES (10, 'before the backup')")
 	s1 := e.waitArchive(gtidPos(t, e), time.Time{}, beat, 90*time.Second, pod)
 
-	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "-o", "json")))
+	// The base backup: a run of a schedule, whose status then shows the archive.
+	must(t, e.job("schedule", "set", "-d", db, "--schedule", "0 3 1 1 *"))
+	b := decode[backupResult](t, must(t, e.job("schedule", "run", "-o", "json")))
 	checkVerified(t, b)
 
 	e.src.Exec(t, "INSERT INTO "+q+".t VALUES (20, 'a')", "UPDATE "+q+".t SET v = 'changed' WHERE id = 1")
@@ -60,6 +62,15 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	s2 := e.waitArchive(gtidPos(t, e), s1.ToTime, beat, 90*time.Second, pod)
 	if s2.Segments <= s1.Segments || !s2.ToTime.After(at) {
 		t.Errorf("archive did not advance: %d segments to %s, then %d to %s (target %s)", s1.Segments, s1.ToTime, s2.Segments, s2.ToTime, at)
+	}
+
+	st := decode[pitrReport](t, must(t, e.withKeys("status", "-o", "json")))
+	if p := st.PITR; p == nil || !st.OK || p.ArchivedToGTID == "" || !covers(p.ArchivedToGTID, s2.ToGTID) || p.Segments < s2.Segments ||
+		len(p.Gaps) != 0 || p.NewestBackup != b.ID || p.ArchivedTo.Before(at) || p.RecoverableTo.Before(at) || p.LagSeconds < 0 {
+		t.Errorf("status of the schedule: ok %v, problems %q, binlog archive %+v (binlog status %+v)", st.OK, st.Problems, st.PITR, s2)
+	}
+	if text := must(t, e.withKeys("status")).Stdout; !strings.Contains(text, "binlog archive:  "+s2.Archive) || !strings.Contains(text, "recoverable:     backup "+b.ID) {
+		t.Errorf("status as text shows no binlog archive:\n%s", text)
 	}
 
 	// Beyond the archive: refused before anything is restored.
@@ -97,6 +108,21 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	fails(t, e.job("binlog", "stop"), 4, `no binlog archiver`)
+}
+
+// pitrReport is the part of `status -o json` about the binlog archive.
+type pitrReport struct {
+	OK       bool     `json:"ok"`
+	Problems []string `json:"problems"`
+	PITR     *struct {
+		ArchivedTo     time.Time `json:"archived_to"`
+		ArchivedToGTID string    `json:"archived_to_gtid"`
+		LagSeconds     float64   `json:"lag_seconds"`
+		Segments       int       `json:"segments"`
+		Gaps           []any     `json:"gaps"`
+		NewestBackup   string    `json:"newest_backup"`
+		RecoverableTo  time.Time `json:"newest_backup_recoverable_to"`
+	} `json:"pitr"`
 }
 
 // archiverResult is what `binlog archive` and `binlog stop` print.
