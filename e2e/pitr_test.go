@@ -91,6 +91,9 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 		t.Errorf("restored to %s, the target differs from the source at that time:\n%s", at.Format(time.RFC3339), strings.Join(d, "\n"))
 	}
 
+	// A write just before the stop: the pod stores its open segment when it is stopped.
+	e.src.Exec(t, "INSERT INTO "+q+".t VALUES (40, 'just before the stop')")
+	lastPos := gtidPos(t, e)
 	stop := decode[archiverResult](t, must(t, e.job("binlog", "stop", "-o", "json")))
 	if stop.Applied != "deleted" {
 		t.Errorf("binlog stop: %+v", stop)
@@ -108,6 +111,9 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	fails(t, e.job("binlog", "stop"), 4, `no binlog archiver`)
+	if st := decode[[]binlog.ArchiveStatus](t, must(t, e.local("binlog", "status", "-o", "json"))); len(st) != 1 || !covers(st[0].ToGTID, lastPos) {
+		t.Errorf("after binlog stop the archive does not hold the last write (%s): %+v", lastPos, st)
+	}
 }
 
 // pitrReport is the part of `status -o json` about the binlog archive.
