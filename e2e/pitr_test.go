@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,11 +32,15 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	archive := []string{"binlog", "archive", "--segment-interval", "3s", "-o", "json"}
 	first := decode[archiverResult](t, must(t, e.job(archive...)))
 	second := decode[archiverResult](t, must(t, e.job(archive...)))
-	if first.Applied != "created" || second.Applied == "created" || first.Deployment != second.Deployment {
-		t.Errorf("installed twice: %+v then %+v, want created then an update of the same Deployment", first, second)
+	if first.Applied != "created" || second.Applied != "unchanged" || first.Deployment != second.Deployment {
+		t.Errorf("installed twice: %+v then %+v, want created then the same Deployment unchanged (its pod not replaced)", first, second)
+	}
+	archive[3] = "4s"
+	if third := decode[archiverResult](t, must(t, e.job(archive...))); third.Applied != "updated" || third.Deployment != first.Deployment {
+		t.Errorf("installed with another --segment-interval: %+v, want the same Deployment updated", third)
 	}
 	ds := listIn(e, e.kube.AppsV1().Deployments(e.ns).List, metav1.ListOptions{}).Items
-	if len(ds) != 1 || ds[0].Name != jobs.ArchiverName {
+	if len(ds) != 1 || ds[0].Name != jobs.ArchiverName || !slices.Contains(ds[0].Spec.Template.Spec.Containers[0].Args, "--segment-interval=4s") {
 		t.Fatalf("%d Deployments after two installs, want one %s: %+v", len(ds), jobs.ArchiverName, ds)
 	}
 	pod := e.archiverPod(&ds[0])
