@@ -82,6 +82,13 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	e.dst.DropAtEnd(t, db)
 	beyond := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	fails(t, e.job(append([]string{"restore", "--to-time", beyond, "--replay-lock", "none"}, dst...)...), 5, `last recoverable time`)
+	refused := false
+	for _, j := range decode[[]jobInfo](t, must(t, e.job("jobs", "-o", "json"))) {
+		refused = refused || (j.Kind == "restore" && j.State == "failed" && j.ExitCode == 5)
+	}
+	if !refused {
+		t.Errorf("no failed restore Job with exit code 5 after a target beyond the archive:\n%s", e.job("jobs"))
+	}
 	var n int
 	if err := e.dst.DB(t, "").QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).Scan(&n); err != nil {
 		t.Fatal(err)
