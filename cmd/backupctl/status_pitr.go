@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,27 +42,22 @@ type pitrStatus struct {
 	NewestBackupTo string `json:"newest_backup_recoverable_to,omitempty"`
 }
 
-// readArchive finds the archive of m's server in b and m's window in it; nil when the server has
-// no archive there.
+// readArchive finds the archive of m's server in b and m's window in it, reading its index
+// once; nil when the server has no archive there.
 func readArchive(ctx context.Context, b storage.Bucket, m *format.Manifest) (*archiveRead, error) {
 	if m.ServerID == "" {
 		return nil, nil
 	}
-	all, err := binlog.Status(ctx, b, nil)
-	if err != nil {
+	names, err := binlog.Archives(ctx, b)
+	if err != nil || !slices.Contains(names, binlog.ArchiveKey(m.ServerID)) {
 		return nil, err
 	}
-	for _, s := range all {
-		if binlog.ArchiveKey(s.Archive) != binlog.ArchiveKey(m.ServerID) {
-			continue
-		}
-		ws, err := binlog.Windows(ctx, b, []*format.Manifest{m})
-		if err != nil {
-			return nil, err
-		}
-		return &archiveRead{status: s, backupID: m.ID, window: ws[0]}, nil
+	es, err := binlog.LoadIndex(ctx, b, m.ServerID)
+	if err != nil || len(es) == 0 {
+		return nil, err
 	}
-	return nil, nil
+	w, _ := binlog.Reachable(m, es)
+	return &archiveRead{status: binlog.Summarize(es), backupID: m.ID, window: &w}, nil
 }
 
 // addPITR puts the archive into the report; a gap, or a newest backup the archive cannot bring
