@@ -74,6 +74,14 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 		len(p.Gaps) != 0 || p.NewestBackup != b.ID || p.ArchivedTo.Before(at) || p.RecoverableTo.Before(at) || p.LagSeconds < 0 {
 		t.Errorf("status of the schedule: ok %v, problems %q, binlog archive %+v (binlog status %+v)", st.OK, st.Problems, st.PITR, s2)
 	}
+	type recoverable struct {
+		ID          string         `json:"id"`
+		Recoverable *binlog.Window `json:"recoverable"`
+	}
+	listed := decode[[]recoverable](t, must(t, e.withKeys("list", "-o", "json")))
+	if len(listed) != 1 || listed[0].ID != b.ID || listed[0].Recoverable == nil || listed[0].Recoverable.To.Before(at) || listed[0].Recoverable.GapAfter {
+		t.Errorf("list does not show backup %s recoverable past %s: %+v", b.ID, at, listed)
+	}
 	if text := must(t, e.withKeys("status")).Stdout; !strings.Contains(text, "binlog archive:  "+s2.Archive) || !strings.Contains(text, "recoverable:     backup "+b.ID) {
 		t.Errorf("status as text shows no binlog archive:\n%s", text)
 	}
