@@ -57,7 +57,7 @@ func Status(ctx context.Context, b storage.Bucket, db *dbconn.Config) ([]Archive
 			return nil, err
 		}
 	}
-	var out []ArchiveStatus
+	out := []ArchiveStatus{} // no archive: an empty list, not null
 	for _, name := range names {
 		es, err := LoadIndex(ctx, b, name)
 		if err != nil {
