@@ -121,12 +121,12 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		_, derr := e.kube.AppsV1().Deployments(e.ns).Get(t.Context(), jobs.ArchiverName, metav1.GetOptions{})
-		_, perr := e.kube.CoreV1().Pods(e.ns).Get(t.Context(), pod, metav1.GetOptions{})
-		if apierrors.IsNotFound(derr) && apierrors.IsNotFound(perr) {
+		pods := listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(ds[0].Spec.Selector)}).Items
+		if apierrors.IsNotFound(derr) && len(pods) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after binlog stop the Deployment (%v) or its pod %s (%v) is still there", derr, pod, perr)
+			t.Fatalf("after binlog stop the Deployment (%v) or %d pods of it (%s) are still there", derr, len(pods), pod)
 		}
 		time.Sleep(time.Second)
 	}
@@ -165,9 +165,13 @@ func (e *env) archiverPod(d *appsv1.Deployment) string {
 	e.t.Helper()
 	sel := metav1.FormatLabelSelector(d.Spec.Selector)
 	deadline := time.Now().Add(15 * time.Second)
+	args := d.Spec.Template.Spec.Containers[0].Args
 	for time.Now().Before(deadline) {
-		if ps := listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: sel}).Items; len(ps) > 0 {
-			return ps[0].Name
+		for _, p := range listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: sel}).Items {
+			// Not a pod of an older template that Recreate is still taking down.
+			if p.DeletionTimestamp == nil && slices.Equal(p.Spec.Containers[0].Args, args) {
+				return p.Name
+			}
 		}
 		time.Sleep(time.Second)
 	}
