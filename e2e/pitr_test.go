@@ -18,11 +18,13 @@ import (
 	"github.com/backupctl/backupctl/jobs"
 )
 
-// TestBinlogArchiverDeployment installs the archiver twice (one Deployment), lets its pod
-// archive the shared source while this test writes to its own database, takes a base backup
-// through a schedule's Job (whose status then shows the archive and the window), and restores through a Job to a time between two of its transactions: the
-// target's copy equals the state recorded at that time. A target beyond the archive is refused
-// (exit 5) and changes nothing; `binlog stop` removes the Deployment and its pod.
+// TestBinlogArchiverDeployment installs the archiver twice (one Deployment, unchanged; a third
+// time with another flag updates it), lets its pod archive the shared source while this test
+// writes to its own database (binlog status advances), takes a base backup through a schedule's
+// Job (list and status then show the window), and restores through a Job to a time between two
+// of its transactions: the target's copy equals the state recorded at that time. A target
+// beyond the archive is refused (the Job exits 5) and changes nothing; `binlog stop` removes the
+// Deployment and its pod, which stores what it has read.
 func TestBinlogArchiverDeployment(t *testing.T) {
 	e := newParallelEnv(t)
 	db := e.smallDB()
@@ -41,7 +43,7 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	}
 	ds := listIn(e, e.kube.AppsV1().Deployments(e.ns).List, metav1.ListOptions{}).Items
 	if len(ds) != 1 || ds[0].Name != jobs.ArchiverName || !slices.Contains(ds[0].Spec.Template.Spec.Containers[0].Args, "--segment-interval=4s") {
-		t.Fatalf("%d Deployments after two installs, want one %s: %+v", len(ds), jobs.ArchiverName, ds)
+		t.Fatalf("%d Deployments after three installs, want one %s: %+v", len(ds), jobs.ArchiverName, ds)
 	}
 	pod := e.archiverPod(&ds[0])
 
