@@ -270,7 +270,7 @@ cmd_up() {
 		--authentication-kubeconfig "$K8S/controller-manager.kubeconfig" \
 		--authorization-kubeconfig "$K8S/controller-manager.kubeconfig" \
 		--bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
-		--controllers job-controller,cronjob-controller,ttl-after-finished-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller \
+		--controllers job-controller,cronjob-controller,deployment-controller,replicaset-controller,ttl-after-finished-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller \
 		--use-service-account-credentials \
 		--service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
 		--leader-elect=false --profiling=false --v=1

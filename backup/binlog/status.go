@@ -57,7 +57,7 @@ func Status(ctx context.Context, b storage.Bucket, db *dbconn.Config) ([]Archive
 			return nil, err
 		}
 	}
-	var out []ArchiveStatus
+	out := []ArchiveStatus{} // no archive: an empty list, not null
 	for _, name := range names {
 		es, err := LoadIndex(ctx, b, name)
 		if err != nil {
@@ -66,7 +66,7 @@ func Status(ctx context.Context, b storage.Bucket, db *dbconn.Config) ([]Archive
 		if len(es) == 0 {
 			continue
 		}
-		s := summarize(es)
+		s := Summarize(es)
 		if db != nil && ArchiveKey(info.Archive) == name {
 			s.Server = lagBehind(s, info.GTIDPos, time.Now())
 		}
@@ -75,8 +75,8 @@ func Status(ctx context.Context, b storage.Bucket, db *dbconn.Config) ([]Archive
 	return out, nil
 }
 
-// summarize folds an archive's entries.
-func summarize(es []*Entry) ArchiveStatus {
+// Summarize folds an archive's entries (at least one, in segment order) into its status.
+func Summarize(es []*Entry) ArchiveStatus {
 	first, last := es[0], es[len(es)-1]
 	s := ArchiveStatus{Archive: first.Archive, FromTime: first.FirstTime, FromGTID: first.StartState,
 		ToTime: last.LastTime, ToGTID: last.EndState, Segments: len(es), LastWritten: last.Written, Gaps: []SegmentGap{}}

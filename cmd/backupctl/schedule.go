@@ -75,6 +75,8 @@ type scheduleInfo struct {
 	LastSuccessful    string        `json:"last_successful,omitempty"`
 	NewestBackup      *newestBackup `json:"newest_backup,omitempty"`
 	Active            []string      `json:"active,omitempty"`
+
+	archive *archiveRead // the binlog archive of the newest backup's server (status)
 }
 
 func infoOf(cj *batchv1.CronJob) scheduleInfo {

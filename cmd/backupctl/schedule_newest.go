@@ -82,4 +82,7 @@ func (in *scheduleInfo) addNewestBackup(ctx context.Context) {
 		ID: id, FinishedAt: m.FinishedAt.UTC().Format(time.RFC3339),
 		Age: time.Since(m.FinishedAt).Round(time.Second).String(),
 	}
+	if in.archive, err = readArchive(ctx, b, m); err != nil {
+		in.NotChecked = append(in.NotChecked, "binlog archive of "+m.ServerID+": "+err.Error())
+	}
 }

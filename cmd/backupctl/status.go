@@ -51,6 +51,8 @@ type statusReport struct {
 	Problems       []string        `json:"problems"`
 	NotChecked     []string        `json:"not_checked,omitempty"`
 	OK             bool            `json:"ok"`
+	// PITR is the binlog archive of the schedule's server, when there is one.
+	PITR *pitrStatus `json:"pitr,omitempty"`
 
 	stale string // why --max-age fails, "" when it passes
 }
@@ -117,6 +119,7 @@ func statusOf(in scheduleInfo, js []jobs.JobInfo, maxAge time.Duration, now time
 			rep.Problems = append(rep.Problems, rep.stale)
 		}
 	}
+	rep.addPITR(in.archive, now)
 	rep.OK = len(rep.Problems) == 0
 	return rep
 }
@@ -184,6 +187,9 @@ func (r statusReport) text() string {
 		fmt.Fprintf(&sb, "newest verified: %s, %s ago (finished %s; from %s)\n", nv.ID, nv.Age, nv.FinishedAt, nv.From)
 	} else {
 		sb.WriteString("newest verified: none known\n")
+	}
+	if r.PITR != nil {
+		sb.WriteString(r.PITR.text())
 	}
 	for _, n := range r.NotChecked {
 		fmt.Fprintf(&sb, "not checked:     %s\n", n)
