@@ -121,7 +121,11 @@ state() {
 
 # prepare SIZE: the data on the source and its dumps by each tool, in $RS/SIZE/.
 prepare() {
-	local size=$1 d=$RS/$1 have
+	local size=$1 d=$RS/$1 have free need
+	# The source's and a target's copy, the dumps and a binary log: about 5 times the SQL.
+	free=$(df -Pk "$RS" | awk 'NR==2 {print $4 * 1024}')
+	need=$(($(size_bytes "$size") * 5))
+	[ "$free" -gt "$need" ] || die "$size needs about $((need >> 30)) GiB free under $RS, there are $((free >> 30)): free space or lower BENCH_RESTORE_SIZES"
 	have=$(sql src -e "SELECT CONCAT(size, '/', spec) FROM $DB.bench_marker" 2>/dev/null || true)
 	if [ "$have" != "$size/$SPEC" ]; then
 		log "generating $size of sysbench-like data on the private source"

@@ -7,9 +7,9 @@
 //
 // Each starts its server in a session of its own, writes its pid to DIR/pid (what
 // `scripts/stack.sh down` stops) and waits until it answers. mariadb initialises DIR/data when
-// it is missing and creates USER with every privilege; OPTIONs are mariadbd options after the
-// shared settings (MariaDBServer.Extra: the restore bench's buffer pool sizes); minio's USER is its root user. A server
-// that runs and answers already is left alone.
+// it is missing and creates USER with every privilege; its OPTIONs are mariadbd options after
+// the shared settings (MariaDBServer.Extra: the restore bench's buffer pools). minio's USER is
+// its root user. A server that runs and answers already is left alone.
 package main
 
 import (
