@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/backupctl/backupctl/backup/dbconn"
@@ -157,8 +158,8 @@ func Verify(ctx context.Context, b storage.Bucket, m *Manifest) (*VerifyReport, 
 // replaces a non-empty database or table unless opts.DropExisting. With opts.DryRun the report
 // (and, when a real restore would be refused, an error) is all it produces.
 func Restore(ctx context.Context, target DBConfig, b storage.Bucket, id string, opts RestoreOptions) (*RestoreReport, error) {
-	check := func(ctx context.Context, b storage.Bucket, m *Manifest) error {
-		_, err := Verify(ctx, b, m)
+	check := func(ctx context.Context, b storage.Bucket, m *Manifest, raw io.Writer) error {
+		_, err := verify.BackupRaw(ctx, b, m, raw)
 		return err
 	}
 	return restore.ByID(ctx, target, b, id, opts, check)

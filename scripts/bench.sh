@@ -444,6 +444,7 @@ main() {
 	scripts/bench-pitr.sh || { FAILED=1; loud "the PITR bench failed (scripts/bench-pitr.sh)"; }
 	mkdir -p "$BENCH"
 	log "results: $OUT (runs: $RUNS)"
+	[[ ,$PHASES, != *,restore,* || ${BENCH_RESTORE_SERIES:-1} = 0 ]] || BENCH_BACKUPCTL=$BACKUPCTL scripts/bench-restore.sh || FAILED=1 # sizes x buffer pools (docs/BENCH.md)
 	if grep -qP '\t(exit[0-9]+|WRONG)\t' "$RUNS" || [ "$FAILED" = 1 ]; then
 		log "some runs failed or gave a wrong result: see above"
 		exit 1

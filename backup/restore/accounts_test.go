@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -322,7 +323,7 @@ func TestRestoreAccounts(t *testing.T) {
 			}
 		}
 		mm.Accounts = &acc
-		_, err := restore.Run(t.Context(), dst.Config(), b, &mm, restore.Options{Users: true}, func(context.Context, storage.Bucket, *format.Manifest) error { return nil })
+		_, err := restore.Run(t.Context(), dst.Config(), b, &mm, restore.Options{Users: true}, func(context.Context, storage.Bucket, *format.Manifest, io.Writer) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), "account "+n(1)+" uses the authentication plugin backupctl_absent") || strings.Count(err.Error(), "\n") > 0 {
 			t.Errorf("err %v, want one line naming %s and the plugin", err, n(1))
 		}

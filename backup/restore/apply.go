@@ -269,12 +269,16 @@ type applier struct {
 	checks *targetState
 
 	cur      *section
+	curSet   bool // the current section has run a SET (a schema section's table settings)
 	curDB    *dbPlan
 	header   []string // the header's statements, which every data connection replays
 	touched  []string
 	touchSet map[string]bool
 	// accountsTouched: the accounts section changed an account.
 	accountsTouched bool
+	// deferred holds, per table created without its plain secondary indexes, the ALTER TABLE
+	// that adds them once its rows are in (see deferKeys).
+	deferred map[*format.Table]string
 }
 
 // prepare sets the session up and clears the way: it drops what DropExisting allows to
@@ -389,6 +393,9 @@ func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section)
 	if sec.kind == kindHeader {
 		a.header = append(a.header, q)
 	}
+	if sec.kind == kindSchema {
+		q = a.deferIndexes(sec, st, q)
+	}
 	if _, err := a.conn.ExecContext(ctx, q); err != nil {
 		return stmtError(sec, st, q, err)
 	}
@@ -396,6 +403,31 @@ func (a *applier) apply(ctx context.Context, st sqltext.Statement, sec *section)
 		a.touch(sec.db.target)
 	}
 	return nil
+}
+
+// deferIndexes returns the schema section's statement q to execute: a large table's CREATE
+// TABLE without its plain secondary indexes, whose ALTER it keeps for after the rows, or q.
+// A table whose CREATE needs settings of its own (innodb_strict_mode off, say) keeps its
+// indexes: the ALTER would run without them.
+func (a *applier) deferIndexes(sec *section, st sqltext.Statement, q string) string {
+	if first := sqltext.Tokens(q, st.Mode, 1); len(first) == 1 && first[0].Is("SET") {
+		a.curSet = true
+		return q
+	}
+	t := sec.table
+	if a.curSet || (t.Kind != "table" && t.Kind != "") || t.Data.RawLength <= deferMinBytes {
+		return q
+	}
+	create, adds, ok := deferKeys(q, st.Mode)
+	if !ok {
+		return q
+	}
+	if a.deferred == nil {
+		a.deferred = map[*format.Table]string{}
+	}
+	a.deferred[t] = addKeysSQL(sec.db.target, t.Name, adds)
+	a.log.Info("creating table without its secondary indexes, added after its rows", "database", sec.db.target, "table", t.Name, "indexes", len(adds))
+	return create
 }
 
 // wantInTableRestore picks, from a post section, what a --table restore applies: the triggers
@@ -425,7 +457,7 @@ func (a *applier) wantInTableRestore(db *dbPlan, st sqltext.Statement) bool {
 
 // enter is called at a section's first statement.
 func (a *applier) enter(ctx context.Context, sec *section) error {
-	a.cur = sec
+	a.cur, a.curSet = sec, false
 	if sec.db == nil || sec.db == a.curDB {
 		return nil
 	}

@@ -19,3 +19,11 @@ func SetRestoreExecHook(t *testing.T, hook func(conn *sql.Conn, q string) error)
 
 // TxStatements is how many data statements a restore worker runs per transaction.
 const TxStatements = txStatements
+
+// SetDeferMinBytes makes the restores of test t create every table of more than n bytes of data
+// without its plain secondary indexes (0: every table with rows), added after its rows.
+func SetDeferMinBytes(t *testing.T, n int64) {
+	old := deferMinBytes
+	deferMinBytes = n
+	t.Cleanup(func() { deferMinBytes = old })
+}

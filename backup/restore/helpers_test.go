@@ -308,7 +308,7 @@ func Restore(ctx context.Context, target dbconn.Config, b storage.Bucket, id str
 }
 
 // verifyBackup is the Verifier backup.Restore passes.
-func verifyBackup(ctx context.Context, b storage.Bucket, m *format.Manifest) error {
-	_, err := verify.Backup(ctx, b, m)
+func verifyBackup(ctx context.Context, b storage.Bucket, m *format.Manifest, raw io.Writer) error {
+	_, err := verify.BackupRaw(ctx, b, m, raw)
 	return err
 }

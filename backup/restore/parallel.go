@@ -1,13 +1,17 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
@@ -61,12 +65,13 @@ type job struct {
 	sec *section // the table's whole data section
 }
 
-// makeJobs splits data sections into jobs. With chunks, a table's data is cut into runs of
-// chunks of about jobBytes, so that one large table is loaded by every worker at once;
-// each chunk starts with SET NAMES binary and ends at a statement boundary (see Table.Chunks).
-// A job over part of a section cannot check the section's SHA-256, so chunks are used only when
-// the object is verified as a whole, before or alongside the restore; otherwise each section is
-// one job, checked against its SHA-256 as it streams.
+// makeJobs splits data sections into jobs, in stream order: a table's jobs follow its primary
+// key. With chunks, a table's data is cut into runs of chunks of about jobBytes, so that the
+// workers can share one large table once no other is left; each chunk starts with SET NAMES
+// binary and ends at a statement boundary (see Table.Chunks). A job over part of a section
+// cannot check the section's SHA-256, so chunks are used only when the object is verified as a
+// whole, before or alongside the restore; otherwise each section is one job, checked against
+// its SHA-256 as it streams.
 func makeJobs(data []*section, chunked bool) []job {
 	var out []job
 	for _, sec := range data {
@@ -91,33 +96,88 @@ func makeJobs(data []*section, chunked bool) []job {
 		r := j.sp.sections[0].r
 		j.sp.offset, j.sp.length, j.sp.rawOffset, j.sp.rawLength = r.Offset, r.Length, r.RawOffset, r.RawLength
 	}
-	return interleave(out)
+	return out
 }
 
-// interleave orders the jobs table by table in turn (each table's own jobs stay in stream
-// order), so that the workers mostly load different tables at once instead of crowding one
-// table's indexes; a large table's remaining jobs come last, spread over every worker.
-func interleave(jobs []job) []job {
-	var groups [][]job
-	at := map[*format.Table]int{}
+// tableLoad is one table's jobs, in primary-key order, and how far its load is.
+type tableLoad struct {
+	sec     *section
+	jobs    []job
+	next    int   // the next job to hand out
+	running int   // jobs handed out and not finished
+	left    int64 // raw bytes of the jobs not handed out
+}
+
+// queue hands the jobs of a step to the workers. A worker keeps to one table, its jobs in
+// primary-key order, as long as some table has not been started: a table then takes the
+// buffer pool only for its primary key's last pages and its indexes, one table per worker,
+// where loading every table at once (or one table's chunks out of order) spreads the inserts
+// over every tree and, once the data outgrows the buffer pool, costs a read per row. Tables
+// are started largest first, so the last ones are small; a worker without a table of its own
+// joins the started table with the most left to load.
+type queue struct {
+	mu     sync.Mutex
+	tables []*tableLoad
+}
+
+func newQueue(jobs []job) *queue {
+	q := &queue{}
+	at := map[*format.Table]*tableLoad{}
 	for _, j := range jobs {
-		i, ok := at[j.sec.table]
-		if !ok {
-			i = len(groups)
-			at[j.sec.table] = i
-			groups = append(groups, nil)
+		t := at[j.sec.table]
+		if t == nil {
+			t = &tableLoad{sec: j.sec}
+			at[j.sec.table] = t
+			q.tables = append(q.tables, t)
 		}
-		groups[i] = append(groups[i], j)
+		t.jobs = append(t.jobs, j)
+		t.left += j.sp.rawLength
 	}
-	out := make([]job, 0, len(jobs))
-	for round := 0; len(out) < len(jobs); round++ {
-		for _, g := range groups {
-			if round < len(g) {
-				out = append(out, g[round])
-			}
+	slices.SortStableFunc(q.tables, func(a, b *tableLoad) int { return cmp.Compare(b.left, a.left) })
+	return q
+}
+
+// take hands out the next job to a worker whose last job was of cur (nil before its first);
+// ok is false when every job has been handed out.
+func (q *queue) take(cur *tableLoad) (t *tableLoad, j job, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if t = q.pick(cur); t == nil {
+		return nil, job{}, false
+	}
+	j = t.jobs[t.next]
+	t.next++
+	t.running++
+	t.left -= j.sp.rawLength
+	return t, j, true
+}
+
+// pick chooses the table of a worker's next job: its own while it lasts, else the largest
+// table not started, else the started one with the most left; nil when none is left.
+func (q *queue) pick(cur *tableLoad) *tableLoad {
+	if cur != nil && cur.next < len(cur.jobs) {
+		return cur
+	}
+	for _, c := range q.tables {
+		if c.next == 0 {
+			return c
 		}
 	}
-	return out
+	var best *tableLoad
+	for _, c := range q.tables {
+		if c.next < len(c.jobs) && (best == nil || c.left > best.left) {
+			best = c
+		}
+	}
+	return best
+}
+
+// done records that a job of t has finished and says whether it was the table's last.
+func (q *queue) done(t *tableLoad) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t.running--
+	return t.running == 0 && t.next == len(t.jobs)
 }
 
 // txStatements is how many data statements (about 1 MiB each) may share one transaction: one
@@ -214,6 +274,9 @@ type workerPool struct {
 	workers []*worker
 	// execHook, in tests, runs before each data statement and may fail it.
 	execHook func(conn *sql.Conn, q string) error
+	// deferred are the ALTER TABLEs that add back the indexes of tables created without them.
+	deferred map[*format.Table]string
+	log      *slog.Logger
 }
 
 func (p *workerPool) closeAll() {
@@ -252,22 +315,17 @@ func (p *workerPool) load(ctx context.Context, data []*section, chunked bool) (i
 	var bytes atomic.Int64
 	var mu sync.Mutex
 	rows := map[*format.Table]int64{}
+	q := newQueue(jobs)
 	g, gctx := errgroup.WithContext(ctx)
-	next := make(chan job)
-	g.Go(func() error {
-		defer close(next)
-		for _, j := range jobs {
-			select {
-			case next <- j:
-			case <-gctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
 	for _, w := range p.workers[:min(p.n, len(jobs))] {
 		g.Go(func() error {
-			for j := range next {
+			var cur *tableLoad
+			for gctx.Err() == nil {
+				t, j, ok := q.take(cur)
+				if !ok {
+					return nil
+				}
+				cur = t
 				n, k, err := p.run(gctx, w, j)
 				bytes.Add(n)
 				mu.Lock()
@@ -276,12 +334,32 @@ func (p *workerPool) load(ctx context.Context, data []*section, chunked bool) (i
 				if err != nil {
 					return err
 				}
+				if q.done(t) {
+					if err := p.finish(gctx, w, t.sec); err != nil {
+						return err
+					}
+				}
 			}
-			return nil
+			return gctx.Err()
 		})
 	}
 	err := g.Wait()
 	return bytes.Load(), rows, err
+}
+
+// finish runs, on w, the ALTER TABLE that adds the secondary indexes a table was created
+// without, once its last job has loaded.
+func (p *workerPool) finish(ctx context.Context, w *worker, sec *section) error {
+	q, ok := p.deferred[sec.table]
+	if !ok {
+		return nil
+	}
+	started := time.Now()
+	if _, err := w.conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("%s: adding its secondary indexes after its rows: %w", sec.what(), err)
+	}
+	p.log.Info("added secondary indexes", "database", sec.db.target, "table", sec.table.Name, "seconds", time.Since(started).Seconds())
+	return nil
 }
 
 // run applies one job on w: its statements in transactions, committed at the end of the job.

@@ -182,7 +182,7 @@ func TestRestoreValidatesBeforeConnecting(t *testing.T) {
 	}
 }
 
-func TestRestoreJobsInterleaveTables(t *testing.T) {
+func TestRestoreJobsQueue(t *testing.T) {
 	// Three tables of 3, 1 and 2 chunks of 20 MiB each: with 32 MiB jobs every chunk is a job.
 	const mib = 1 << 20
 	var secs []*section
@@ -199,16 +199,50 @@ func TestRestoreJobsInterleaveTables(t *testing.T) {
 		}
 		secs = append(secs, &section{kind: kindData, table: tb, r: format.Range{Offset: start, Length: off - start, RawOffset: start * 20, RawLength: (off - start) * 20}, sha: "x"})
 	}
+	name := func(j job) string { return fmt.Sprintf("%s@%d", j.sec.table.Name, j.sp.offset/mib) }
 	var got []string
-	for _, j := range makeJobs(secs, true) {
-		got = append(got, fmt.Sprintf("%s@%d", j.sec.table.Name, j.sp.offset/mib))
+	jobs := makeJobs(secs, true)
+	for _, j := range jobs {
+		got = append(got, name(j))
 		if want := j.sp.sections[0].r; j.sp.offset != want.Offset || j.sp.length != want.Length || j.sp.rawOffset != want.RawOffset {
 			t.Errorf("job %s: span %+v does not match its section range %+v", got[len(got)-1], j.sp, want)
 		}
 	}
-	want := []string{"t1@0", "t2@3", "t3@4", "t1@1", "t3@5", "t1@2"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("jobs %v, want %v (tables in turn, each in stream order)", got, want)
+	if want := []string{"t1@0", "t1@1", "t1@2", "t2@3", "t3@4", "t3@5"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("jobs %v, want %v (stream order)", got, want)
+	}
+	// Two workers taking in turn: each keeps to a table in primary-key order, the largest
+	// tables first; the worker left without a table of its own takes the small one.
+	q := newQueue(jobs)
+	var cur [2]*tableLoad
+	got = nil
+	var last []string
+	for i := 0; ; i++ {
+		w := i % 2
+		tl, j, ok := q.take(cur[w])
+		if !ok {
+			break
+		}
+		cur[w] = tl
+		got = append(got, fmt.Sprintf("w%d:%s", w, name(j)))
+		if q.done(tl) {
+			last = append(last, tl.sec.table.Name)
+		}
+	}
+	if want := []string{"w0:t1@0", "w1:t3@4", "w0:t1@1", "w1:t3@5", "w0:t1@2", "w1:t2@3"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("workers took %v, want %v", got, want)
+	}
+	if want := []string{"t3", "t1", "t2"}; !reflect.DeepEqual(last, want) {
+		t.Errorf("tables completed %v, want %v (done says so once, at the last job)", last, want)
+	}
+	// A worker that ran out joins the started table with the most left.
+	q = newQueue(jobs)
+	a, _, _ := q.take(nil) // t1@0
+	b, _, _ := q.take(nil) // t3@4
+	c, _, _ := q.take(nil) // t2@3
+	q.done(c)
+	if d, j, _ := q.take(c); d != a || name(j) != "t1@1" || b.next != 1 {
+		t.Errorf("the worker whose table ended took %s; want t1@1, the table with the most left", name(j))
 	}
 	// Unchunked (no verification of the whole object): one job per table, its SHA-256 kept.
 	for _, j := range makeJobs(secs, false) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -35,8 +36,10 @@ func ByID(ctx context.Context, target dbconn.Config, b storage.Bucket, id string
 	return Run(ctx, target, b, m, opts, verify)
 }
 
-// Verifier checks the whole object against the manifest before anything is applied.
-type Verifier func(ctx context.Context, b storage.Bucket, m *format.Manifest) error
+// Verifier checks the whole object against the manifest before anything is applied. With raw
+// not nil it writes the object's uncompressed stream to raw as it checks it, every section in
+// object order, and stops writing (but goes on checking) after raw's first error.
+type Verifier func(ctx context.Context, b storage.Bucket, m *format.Manifest, raw io.Writer) error
 
 // Run restores the backup m describes; ByID loads m and passes the verifier. It runs the phases
 // in order: plan the selection, connect and inspect the target, then either report a dry run or
@@ -196,10 +199,9 @@ func (s *session) verifyFirst(ctx context.Context, secs []*section) error {
 	// the object while the verifier reads it too.
 	check := func(ctx context.Context) error {
 		s.log.Info("checking the statements before restore", "id", m.ID, "object", m.Object.Key)
-		fn := func(_ context.Context, st sqltext.Statement, sec *section) error { return confine(sec, st) }
 		// A --table restore has read (and confined) its tables' definitions already.
 		for _, sp := range spans(s.p.unread(secs)) {
-			if _, err := streamSpan(ctx, s.b, m, sp, fn); err != nil {
+			if _, err := streamSpan(ctx, s.b, m, sp, confineStatement); err != nil {
 				return err
 			}
 		}
@@ -221,18 +223,52 @@ func (s *session) verifyFirst(ctx context.Context, secs []*section) error {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cerr := make(chan error, 1)
-	go func() { cerr <- check(cctx) }()
+	// When the selection is the whole stream, its statements are checked as the verifier
+	// decompresses them: one read and one decompression of the object instead of two.
+	var raw *io.PipeWriter
+	if sps := spans(s.p.unread(secs)); len(sps) == 1 && sps[0].rawOffset == 0 && sps[0].rawLength == m.Object.RawSize {
+		pr, pw := io.Pipe()
+		raw = pw
+		go func() {
+			s.log.Info("checking the statements before restore", "id", m.ID, "object", m.Object.Key)
+			seen := &counter{r: pr}
+			err := splitApply(cctx, seen, sps[0], confineStatement)
+			pr.CloseWithError(errCheckEnded) // the verifier writes no more, and finishes its checks
+			if err == nil && seen.n != m.Object.RawSize {
+				// Only a verifier that passed the whole stream proves every statement was checked.
+				err = fmt.Errorf("%w: the statement check saw %d of the %d uncompressed bytes of object %s", format.ErrVerify, seen.n, m.Object.RawSize, m.Object.Key)
+			}
+			cerr <- err
+		}()
+	} else {
+		go func() { cerr <- check(cctx) }()
+	}
 	// The verifier's finding comes first: a damaged object is reported as damaged.
-	if err := s.verify(ctx, s.b, m); err != nil {
+	var verr error
+	if raw != nil {
+		verr = s.verify(ctx, s.b, m, raw)
+		raw.Close()
+	} else {
+		verr = s.verify(ctx, s.b, m, nil)
+	}
+	if verr != nil {
 		cancel()
 		<-cerr
-		return fail(err)
+		return fail(verr)
 	}
 	if err := <-cerr; err != nil {
 		return fail(err)
 	}
 	return nil
 }
+
+// confineStatement is the applyFunc of the statement check before a restore.
+func confineStatement(_ context.Context, st sqltext.Statement, sec *section) error {
+	return confine(sec, st)
+}
+
+// errCheckEnded ends the verifier's copy of the stream once the statement check has ended.
+var errCheckEnded = errors.New("the statement check has ended")
 
 // apply applies secs to the target: definitions in stream order on the session's connection,
 // table data on a pool of workers. Without verify-first, a database restore verifies the whole
@@ -262,7 +298,7 @@ func (s *session) apply(ctx context.Context, secs []*section) error {
 	if n <= 0 {
 		n = dbconn.DefaultParallel()
 	}
-	pool := &workerPool{n: n, cfg: s.cfg, plan: s.p, b: s.b, m: s.m, execHook: execHook}
+	pool := &workerPool{n: n, cfg: s.cfg, plan: s.p, b: s.b, m: s.m, execHook: execHook, log: s.log}
 	defer pool.closeAll()
 	// Without verify-first, a database restore verifies the whole object alongside the load,
 	// so data can still be loaded in chunks; a mismatch stops the load. A --table restore reads
@@ -302,7 +338,7 @@ func (s *session) load(ctx context.Context, a *applier, pool *workerPool, secs [
 		if len(step.data) == 0 {
 			continue
 		}
-		pool.header = a.header
+		pool.header, pool.deferred = a.header, a.deferred
 		started := time.Now()
 		n, rows, err := pool.load(ctx, step.data, chunked)
 		rep.Bytes += n
@@ -323,7 +359,7 @@ func (s *session) load(ctx context.Context, a *applier, pool *workerPool, secs [
 func (s *session) verifyAlongside(ctx context.Context, load func(context.Context) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := s.verify(gctx, s.b, s.m); err != nil {
+		if err := s.verify(gctx, s.b, s.m, nil); err != nil {
 			return fmt.Errorf("object %s fails verification: %w", s.m.Object.Key, err)
 		}
 		return nil

@@ -99,7 +99,9 @@ type hashItem struct {
 	done func()
 }
 
-func newAsyncHash() *asyncHash {
+// newAsyncHash starts the hashing goroutine. With raw, it also writes every byte it hashes to
+// raw, in order, before it hands the buffer back; after raw's first error it writes no more.
+func newAsyncHash(raw io.Writer) *asyncHash {
 	a := &asyncHash{in: make(chan hashItem, pipeBufs), free: make(chan []byte, pipeBufs), sums: make(chan []byte)}
 	for range pipeBufs {
 		a.free <- make([]byte, pipeBuf)
@@ -113,6 +115,11 @@ func newAsyncHash() *asyncHash {
 				continue
 			}
 			h.Write(it.b)
+			if raw != nil {
+				if _, err := raw.Write(it.b); err != nil {
+					raw = nil
+				}
+			}
 			it.done()
 		}
 	}()

@@ -121,7 +121,15 @@ func oneLineName(s string) string {
 // every section decompresses alone from its own range (as partial restore reads it), each
 // table's data checksum, and the footer as the exact end of the stream.
 func Backup(ctx context.Context, b storage.Bucket, m *format.Manifest) (*Report, error) {
-	return object(ctx, b, m, nil)
+	return object(ctx, b, m, nil, nil)
+}
+
+// BackupRaw is Backup that also writes the object's uncompressed stream to raw, every section
+// in object order, as it checks it: a restore checks the statements in the same pass. Whatever
+// raw does with the bytes, or an error it returns (after which it receives no more), changes
+// nothing in the verification.
+func BackupRaw(ctx context.Context, b storage.Bucket, m *format.Manifest, raw io.Writer) (*Report, error) {
+	return object(ctx, b, m, nil, raw)
 }
 
 // Written is the object as the dump wrote it, which its read-back must match byte for byte.
@@ -138,12 +146,12 @@ type Written struct {
 // content checksum, gzip's CRC-32), which the decompression checks. With compression none the
 // stored bytes are the uncompressed ones.
 func Record(ctx context.Context, b storage.Bucket, m *format.Manifest, w Written) (*Report, error) {
-	return object(ctx, b, m, &w)
+	return object(ctx, b, m, &w, nil)
 }
 
 // object reads the object back and checks it against m; with written (a new backup) it
 // checks the stored bytes against those and records their checksums in m.
-func object(ctx context.Context, b storage.Bucket, m *format.Manifest, written *Written) (*Report, error) {
+func object(ctx context.Context, b storage.Bucket, m *format.Manifest, written *Written, raw io.Writer) (*Report, error) {
 	record := written != nil
 	rep := &Report{ID: m.ID, Key: m.Object.Key, Tables: m.TableCount()}
 	secs := sections(m)
@@ -172,7 +180,7 @@ func object(ctx context.Context, b storage.Bucket, m *format.Manifest, written *
 	cr := &format.HashCounter{W: crc, H: sha256.New()}
 	in := readAhead(io.TeeReader(rc, cr))
 	defer in.Close()
-	sectionErr := readSections(ctx, in, m, secs, rep, record)
+	sectionErr := readSections(ctx, in, m, secs, rep, record, raw)
 	// Read whatever is left so that the SHA-256 covers the whole object even after a bad
 	// section: a changed byte is then reported as what it is, a checksum mismatch.
 	if _, err := io.Copy(io.Discard, in); err != nil && sectionErr == nil {
@@ -202,8 +210,8 @@ func object(ctx context.Context, b storage.Bucket, m *format.Manifest, written *
 }
 
 // readSections decompresses each section alone from its range of r and checks it.
-func readSections(ctx context.Context, r io.Reader, m *format.Manifest, secs []sectionRef, rep *Report, record bool) error {
-	h := newAsyncHash()
+func readSections(ctx context.Context, r io.Reader, m *format.Manifest, secs []sectionRef, rep *Report, record bool, raw io.Writer) error {
+	h := newAsyncHash(raw)
 	defer h.Close()
 	footer := format.Footer(m.ID)
 	buf := make([]byte, 256<<10)

@@ -2,7 +2,7 @@
 // code and settings the tests' private servers are started with: testenv.MariaDBServer and
 // testenv.MinIOServer.
 //
-//	go run ./internal/testenv/stackup mariadb DIR PORT USER PASSWORD
+//	go run ./internal/testenv/stackup mariadb DIR PORT USER PASSWORD [OPTION...]
 //	go run ./internal/testenv/stackup minio DIR PORT USER PASSWORD MINIO-BINARY [CERTS-DIR [MINIO_KEY=VALUE...]]
 //
 // With CERTS-DIR (public.crt, private.key, CAs/) MinIO speaks https, and the KEY=VALUE
@@ -10,8 +10,9 @@
 //
 // Each starts its server in a session of its own, writes its pid to DIR/pid (what
 // `scripts/stack.sh down` stops) and waits until it answers. mariadb initialises DIR/data when
-// it is missing and creates USER with every privilege; minio's USER is its root user. A server
-// that runs and answers already is left alone.
+// it is missing and creates USER with every privilege; its OPTIONs are mariadbd options after
+// the shared settings (MariaDBServer.Extra: the restore bench's buffer pools). minio's USER is
+// its root user. A server that runs and answers already is left alone.
 package main
 
 import (
@@ -27,7 +28,7 @@ import (
 	"github.com/backupctl/backupctl/internal/testenv"
 )
 
-const usage = "usage: stackup mariadb DIR PORT USER PASSWORD | stackup minio DIR PORT USER PASSWORD MINIO-BINARY [CERTS-DIR [MINIO_KEY=VALUE...]]"
+const usage = "usage: stackup mariadb DIR PORT USER PASSWORD [OPTION...] | stackup minio DIR PORT USER PASSWORD MINIO-BINARY [CERTS-DIR [MINIO_KEY=VALUE...]]"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -51,8 +52,8 @@ func run(args []string) error {
 		return err
 	}
 	switch {
-	case args[0] == "mariadb" && len(args) == 5:
-		return mariadb(testenv.MariaDBServer{Dir: dir, Port: port}, args[3], args[4])
+	case args[0] == "mariadb":
+		return mariadb(testenv.MariaDBServer{Dir: dir, Port: port, Extra: args[5:]}, args[3], args[4])
 	case args[0] == "minio" && len(args) >= 6:
 		s := testenv.MinIOServer{Dir: dir, Port: port, User: args[3], Password: args[4]}
 		if len(args) > 6 {
