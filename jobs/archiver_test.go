@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ func TestArchiverDeployment(t *testing.T) {
 	pod := RestoreJob(s, "x", time.Unix(0, 0), "abcde").Spec.Template.Spec
 	pod.RestartPolicy = corev1.RestartPolicyAlways
 	pod.TerminationGracePeriodSeconds = ptr.To[int64](120)
+	// The archiver only encrypts: unlike a restore, it never gets the age identity.
+	pod.Containers[0].Env = slices.DeleteFunc(pod.Containers[0].Env, func(e corev1.EnvVar) bool { return e.Name == KeyAgeIdentity })
 	labels := map[string]string{"team": "dba", LabelName: AppName, LabelComponent: ComponentArchiver, LabelManagedBy: AppName, LabelInstance: ArchiverName}
 	want := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},

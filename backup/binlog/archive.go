@@ -42,6 +42,8 @@ type ArchiveOptions struct {
 	MaxBackoff time.Duration
 	// OnSegment, when set, is called after each index entry is written (tests, metrics).
 	OnSegment func(*Entry)
+	// Stats, when set, is kept up to date for a metrics scrape.
+	Stats *Stats
 }
 
 func (o *ArchiveOptions) defaults() {
@@ -141,6 +143,7 @@ func (a *archiver) prepare(ctx context.Context) error {
 		last := entries[n-1]
 		a.next = last.Seq + 1
 		a.lastArchived = last.LastTime
+		a.o.Stats.resumed(last.LastTime)
 		a.state, err = ParseState(last.EndState)
 		if err != nil {
 			return fmt.Errorf("%w: segment %d end state: %v", ErrCorrupt, last.Seq, err)

@@ -40,7 +40,9 @@ func (a *archiver) stream(ctx context.Context) (progressed bool, err error) {
 	}
 	r := &reader{a: a, st: st, state: a.state.Clone()}
 	defer r.abort()
+	a.o.Stats.setStreaming(true)
 	err = r.run(ctx)
+	a.o.Stats.setStreaming(false)
 	if errors.Is(err, errStopped) {
 		err = nil
 	}
@@ -287,6 +289,7 @@ func (r *reader) add(ctx context.Context, ev event) error {
 	e.Events++
 	e.EndPos = ev.logPos()
 	e.LastTime = time.Unix(int64(ev.timestamp()), 0).UTC()
+	r.a.o.Stats.read(e.LastTime)
 	ends, err := r.endsGroup(ev)
 	if err != nil || !ends {
 		return err
@@ -380,6 +383,7 @@ func (r *reader) close(ctx context.Context) error {
 		r.a.pending, r.a.changed = nil, nil
 	}
 	r.stored++
+	r.a.o.Stats.stored(e)
 	r.a.o.Log.Info("binlog segment stored", "archive", r.a.archive, "seq", e.Seq, "first_gtid", e.FirstGTID,
 		"last_gtid", e.LastGTID, "transactions", e.Transactions, "bytes", e.RawSize, "stored_bytes", e.Size,
 		"lag", r.a.lag().String())

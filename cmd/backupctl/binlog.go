@@ -119,7 +119,8 @@ func (c *binlogArchiveCmd) jobArgs() ([]string, error) {
 	}
 	return contract.ArchiveCommand{
 		SegmentInterval: c.SegmentInterval, SegmentSize: c.SegmentSize, ServerID: c.ServerID, StartGTID: c.StartGTID,
-		DB: conn, Storage: bucket,
+		MetricsListen: c.MetricsListen,
+		DB:            conn, Storage: bucket,
 	}.Args(), nil
 }
 
