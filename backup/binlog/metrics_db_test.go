@@ -162,24 +162,3 @@ func TestArchiverServesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-// purgeAll rotates the binlog and purges every older file. A purge skips a file a replication
-// connection still reads (the stopped archiver's, until the server notices it is gone): it is
-// retried until only the new file is left.
-func purgeAll(t *testing.T, p *private) {
-	t.Helper()
-	p.root(t, "FLUSH BINARY LOGS")
-	file := strings.Fields(p.root(t, "SHOW MASTER STATUS"))[0]
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		p.root(t, "PURGE BINARY LOGS TO '"+file+"'")
-		logs := p.root(t, "SHOW BINARY LOGS")
-		if strings.Count(strings.TrimSpace(logs), "\n") == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("binlogs not purged: %s", logs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
