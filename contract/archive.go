@@ -14,6 +14,8 @@ type ArchiveCommand struct {
 	ServerID        uint32        `dumper:"server-id"` // 0: the dumper picks one
 	StartGTID       string        `dumper:"start-gtid"`
 	MetricsListen   string        `dumper:"metrics-listen"` // host:port the archiver serves /metrics on
+	// Recipients are the age public keys segments are encrypted to (none: not encrypted).
+	Recipients []string `dumper:"encrypt-to"`
 	DB
 	Storage
 }
@@ -30,6 +32,9 @@ func (c ArchiveCommand) Args() []string {
 	}
 	a.str("start-gtid", c.StartGTID)
 	a.str("metrics-listen", c.MetricsListen)
+	for _, r := range c.Recipients {
+		a.str("encrypt-to", r)
+	}
 	return a.conn(c.DB, c.Storage)
 }
 

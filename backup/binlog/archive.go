@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/backupctl/backupctl/backup/crypt"
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -44,6 +45,8 @@ type ArchiveOptions struct {
 	OnSegment func(*Entry)
 	// Stats, when set, is kept up to date for a metrics scrape.
 	Stats *Stats
+	// Recipients, when set, are the age public keys each segment is encrypted to.
+	Recipients *crypt.Recipients
 }
 
 func (o *ArchiveOptions) defaults() {

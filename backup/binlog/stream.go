@@ -353,7 +353,7 @@ func (r *reader) open(ctx context.Context, ev event) error {
 	} else if g := r.a.changed; g != nil {
 		e.Gap = g
 	}
-	seg, err := openSegment(ctx, r.a.b, e, *r.fd, r.a.o.Now())
+	seg, err := openSegment(ctx, r.a.b, e, *r.fd, r.a.o.Now(), r.a.o.Recipients)
 	if err != nil {
 		return err
 	}
@@ -369,11 +369,15 @@ func (r *reader) close(ctx context.Context) error {
 		return err
 	}
 	e := &seg.entry
-	if err := CheckSegment(ctx, r.a.b, e); err != nil {
+	if err := seg.readBack(ctx, r.a.b); err != nil {
 		return fmt.Errorf("read back segment %d: %w", e.Seq, err)
 	}
 	e.Written = r.a.o.Now().UTC()
-	if err := putEntry(ctx, r.a.b, e); err != nil {
+	stored, err := seg.storedEntry()
+	if err != nil {
+		return err
+	}
+	if err := putEntry(ctx, r.a.b, stored); err != nil {
 		return fmt.Errorf("write index entry %d: %w", e.Seq, err)
 	}
 	r.a.next = e.Seq + 1
