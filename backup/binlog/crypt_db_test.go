@@ -60,11 +60,29 @@ func TestEncryptedArchive(t *testing.T) {
 		EncryptFlags: cli.EncryptFlags{EncryptTo: []string{pub}}}); err != nil {
 		t.Fatal(err)
 	}
+	waitArchived(t, b, archive, lastGTID(t, src.server), 30*time.Second)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A restarted archiver, which has no identity, resumes after the last sealed entry.
+	a = startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second, Recipients: rcpts})
 	exec1(t, src.server, "UPDATE `"+db+"`.t SET v = CONCAT(v, '!') WHERE id = 1")
 	last := lastGTID(t, src.server)
 	es := waitArchived(t, b, archive, last, 30*time.Second)
 	if err := a.stop(); err != nil {
 		t.Fatal(err)
+	}
+	ident, err := backup.ParseIdentity(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := binlog.OpenIndex(es, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChain(t, opened)
+	if status, err := binlog.Status(t.Context(), b, nil); err != nil || len(status) != 1 || status[0].Segments != len(es) || status[0].ToGTID != es[len(es)-1].EndState {
+		t.Errorf("status without the identity: %+v, %v", status, err)
 	}
 	latest := fingerprint(t, src.server, db)
 

@@ -76,11 +76,12 @@ func (s *Stats) read(t time.Time) {
 	})
 }
 
-// stored notes a segment and its index entry stored.
-func (s *Stats) stored(e *Entry) {
+// stored notes a segment (its whole entry e, storedBytes in the bucket) and its index entry
+// stored.
+func (s *Stats) stored(e *Entry, storedBytes int64) {
 	s.update(func(s *Stats) {
 		s.segments++
-		s.bytes += uint64(e.Size)
+		s.bytes += uint64(storedBytes)
 		s.rawBytes += uint64(e.RawSize)
 		if e.Gap != nil {
 			s.gaps++

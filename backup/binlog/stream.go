@@ -387,7 +387,7 @@ func (r *reader) close(ctx context.Context) error {
 		r.a.pending, r.a.changed = nil, nil
 	}
 	r.stored++
-	r.a.o.Stats.stored(e)
+	r.a.o.Stats.stored(e, stored.Size)
 	r.a.o.Log.Info("binlog segment stored", "archive", r.a.archive, "seq", e.Seq, "first_gtid", e.FirstGTID,
 		"last_gtid", e.LastGTID, "transactions", e.Transactions, "bytes", e.RawSize, "stored_bytes", e.Size,
 		"lag", r.a.lag().String())
