@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -11,6 +13,9 @@ type ArchiveCommand struct {
 	SegmentSize     string        `dumper:"segment-size"`
 	ServerID        uint32        `dumper:"server-id"` // 0: the dumper picks one
 	StartGTID       string        `dumper:"start-gtid"`
+	MetricsListen   string        `dumper:"metrics-listen"` // host:port the archiver serves /metrics on
+	// Recipients are the age public keys segments are encrypted to (none: not encrypted).
+	Recipients []string `dumper:"encrypt-to"`
 	DB
 	Storage
 }
@@ -26,5 +31,30 @@ func (c ArchiveCommand) Args() []string {
 		a.str("server-id", strconv.FormatUint(uint64(c.ServerID), 10))
 	}
 	a.str("start-gtid", c.StartGTID)
+	a.str("metrics-listen", c.MetricsListen)
+	for _, r := range c.Recipients {
+		a.str("encrypt-to", r)
+	}
 	return a.conn(c.DB, c.Storage)
+}
+
+// MetricsPort is the TCP port of a `--metrics-listen=[HOST]:PORT` in args (a dumper's argv), 0
+// when there is none.
+func MetricsPort(args []string) int32 {
+	for _, a := range args {
+		v, ok := strings.CutPrefix(a, "--metrics-listen=")
+		if !ok {
+			continue
+		}
+		_, port, err := net.SplitHostPort(v)
+		if err != nil {
+			return 0
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return 0
+		}
+		return int32(n)
+	}
+	return 0
 }

@@ -33,6 +33,9 @@ func ArchiverDeployment(s Spec) *appsv1.Deployment {
 	pod := podSpec(s)
 	pod.RestartPolicy = corev1.RestartPolicyAlways // a Deployment's pods restart
 	pod.TerminationGracePeriodSeconds = ptr.To(archiverGrace)
+	if port := contract.MetricsPort(s.Args); port > 0 {
+		pod.Containers[0].Ports = append(pod.Containers[0].Ports, corev1.ContainerPort{Name: "metrics", ContainerPort: port, Protocol: corev1.ProtocolTCP})
+	}
 	return &appsv1.Deployment{
 		TypeMeta: metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{

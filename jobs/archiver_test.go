@@ -24,6 +24,8 @@ func TestArchiverDeployment(t *testing.T) {
 	pod.RestartPolicy = corev1.RestartPolicyAlways
 	pod.Containers[0].Env = slices.DeleteFunc(slices.Clone(pod.Containers[0].Env), func(e corev1.EnvVar) bool { return e.Name == KeyAgeIdentity })
 	pod.TerminationGracePeriodSeconds = ptr.To[int64](120)
+	// The archiver only encrypts: unlike a restore, it never gets the age identity.
+	pod.Containers[0].Env = slices.DeleteFunc(pod.Containers[0].Env, func(e corev1.EnvVar) bool { return e.Name == KeyAgeIdentity })
 	labels := map[string]string{"team": "dba", LabelName: AppName, LabelComponent: ComponentArchiver, LabelManagedBy: AppName, LabelInstance: ArchiverName}
 	want := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -307,16 +306,7 @@ func checkConfigError(t *testing.T, err error, want ...string) {
 // quietLog keeps test servers from logging the TLS handshakes the tests fail on purpose.
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
+func closedPort(t *testing.T) string { return testenv.FreeAddr(t) }
 
 // writeCA saves a test server's certificate as a CA bundle.
 func writeCA(t *testing.T, srv *httptest.Server) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/backupctl/backupctl/backup/crypt"
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -42,6 +43,10 @@ type ArchiveOptions struct {
 	MaxBackoff time.Duration
 	// OnSegment, when set, is called after each index entry is written (tests, metrics).
 	OnSegment func(*Entry)
+	// Stats, when set, is kept up to date for a metrics scrape.
+	Stats *Stats
+	// Recipients, when set, are the age public keys each segment is encrypted to.
+	Recipients *crypt.Recipients
 }
 
 func (o *ArchiveOptions) defaults() {
@@ -141,6 +146,7 @@ func (a *archiver) prepare(ctx context.Context) error {
 		last := entries[n-1]
 		a.next = last.Seq + 1
 		a.lastArchived = last.LastTime
+		a.o.Stats.resumed(last.LastTime)
 		a.state, err = ParseState(last.EndState)
 		if err != nil {
 			return fmt.Errorf("%w: segment %d end state: %v", ErrCorrupt, last.Seq, err)

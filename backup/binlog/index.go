@@ -66,6 +66,11 @@ type Entry struct {
 	// Gap, when set, says that binlog between the previous segment and this one is missing.
 	Gap     *Gap      `json:"gap,omitempty"`
 	Written time.Time `json:"written"`
+	// Encryption, when set, says the segment is encrypted with age: Size and SHA256 are then the
+	// stored object's, and the fields not needed without the identity are empty, the whole
+	// entry being sealed in it (OpenIndex).
+	Encryption *format.Encryption `json:"encryption,omitempty"`
+	opened     *openedSegment
 	// Checksum is the SHA-256 of the entry's JSON with this field empty.
 	Checksum string `json:"checksum"`
 }

@@ -104,12 +104,8 @@ func startPrivate(t testing.TB, name string, extra ...string) *private {
 	if out, err := exec.Command("cp", "-a", templateDir, dir+"/data").CombinedOutput(); err != nil {
 		t.Fatalf("copy datadir: %v %s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	_, portText, _ := net.SplitHostPort(testenv.FreeAddr(t))
+	port, _ := strconv.Atoi(portText)
 	p := &private{srv: testenv.MariaDBServer{Dir: dir, Port: port, Extra: extra}}
 	t.Cleanup(func() { p.stop(); _ = os.RemoveAll(dir) })
 	p.start(t)

@@ -262,7 +262,7 @@ func feed(ctx context.Context, a *applier, r io.Reader) error {
 func (p *Plan) SegmentNames() []string {
 	var out []string
 	for _, s := range p.Segments {
-		out = append(out, strings.TrimSuffix(s.Key[strings.LastIndex(s.Key, "/")+1:], ".zst"))
+		out = append(out, strings.TrimSuffix(strings.TrimSuffix(s.Key[strings.LastIndex(s.Key, "/")+1:], ".age"), ".zst"))
 	}
 	return out
 }

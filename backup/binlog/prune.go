@@ -41,6 +41,11 @@ func PruneSegments(ctx context.Context, b storage.Bucket, kept []*format.Manifes
 			continue
 		}
 		p := SegmentPrune{Archive: es[0].Archive}
+		if m := sealedKept(kept); m != nil {
+			p.Reason = "kept backup " + m.ID + " is encrypted: its server and binlog position are sealed, so no segment it may need is deleted"
+			out = append(out, p)
+			continue
+		}
 		oldest, base := oldestKept(kept, name)
 		if oldest == nil {
 			p.Reason = "no kept backup of this server has a binlog position: nothing deleted"
@@ -89,4 +94,15 @@ func oldestKept(kept []*format.Manifest, archive string) (*format.Manifest, Stat
 		}
 	}
 	return oldest, base
+}
+
+// sealedKept is a kept backup whose server and binlog position are sealed (encrypted), when
+// there is one: any archive's segments may be its.
+func sealedKept(kept []*format.Manifest) *format.Manifest {
+	for _, m := range kept {
+		if m.Encryption != nil && m.Binlog == nil {
+			return m
+		}
+	}
+	return nil
 }

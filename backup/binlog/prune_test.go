@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +85,15 @@ func TestPruneSegments(t *testing.T) {
 	}
 	if es, _ := LoadIndex(ctx, b, "other:3306"); len(es) != 3 || rep[1].Reason == "" {
 		t.Errorf("the archive without a kept backup lost segments (%v left) or does not say why (%+v)", seqs(es), rep[1])
+	}
+	// Besides "new", only an older encrypted backup is kept: its position is sealed, so nothing
+	// it may need goes (without it, segments 3 and 4, before "new", would).
+	sealed := append([]*format.Manifest{kept[0]}, &format.Manifest{ID: "sealed", StartedAt: time.Unix(1000, 0), Encryption: &format.Encryption{Scheme: format.EncryptionAge}})
+	if rep, err = PruneSegments(ctx, b, sealed, false); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := LoadIndex(ctx, b, "db:3306"); len(es) != 4 || len(rep[0].Deleted) != 0 || !strings.Contains(rep[0].Reason, "sealed") {
+		t.Errorf("with an encrypted kept backup: segments left %v, report %+v", seqs(es), rep[0])
 	}
 	// Every backup past the archive's end: all but the newest segment go.
 	kept = []*format.Manifest{{ID: "latest", ServerID: "db:3306", StartedAt: time.Unix(9000, 0), Binlog: &format.Binlog{GTID: "0-1-99"}}}

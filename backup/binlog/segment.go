@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/backupctl/backupctl/backup/crypt"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -32,6 +33,11 @@ type segment struct {
 	g       *errgroup.Group
 	info    storage.ObjectInfo
 	inGroup bool // inside a transaction group: the segment cannot close here
+	// With encryption, the compressed stream goes through enc (one age stream to the
+	// recipients and the upload's own identity) into stored; comp hashes and counts it.
+	up   *crypt.Upload
+	enc  io.WriteCloser
+	comp format.HashCounter
 	// cancel stops the upload; it outlives the archiver's context so that a stopping
 	// archiver can still store its open segment.
 	cancel context.CancelFunc
@@ -39,10 +45,13 @@ type segment struct {
 
 // openSegment starts uploading segment e.Seq: the magic and fd (the format description, in-use
 // flag cleared) are written at once.
-func openSegment(ctx context.Context, b storage.Bucket, e Entry, fd formatDesc, now time.Time) (*segment, error) {
+func openSegment(ctx context.Context, b storage.Bucket, e Entry, fd formatDesc, now time.Time, rcpts *crypt.Recipients) (*segment, error) {
 	s := &segment{entry: e, opened: now}
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.entry.Key = SegmentKey(e.Archive, e.Seq)
+	if rcpts != nil {
+		s.entry.Key = crypt.ObjectKey(s.entry.Key)
+	}
 	s.entry.Compression = segmentCompression
 	pr, pw := io.Pipe()
 	s.pw = pw
@@ -54,7 +63,20 @@ func openSegment(ctx context.Context, b storage.Bucket, e Entry, fd formatDesc, 
 		return err
 	})
 	s.stored = format.HashCounter{W: pw, H: sha256.New()}
-	frame, err := format.NewFrame(&s.stored, segmentCompression, 0)
+	var compressed io.Writer = &s.stored
+	if rcpts != nil {
+		var err error
+		if s.up, err = crypt.NewUpload(rcpts); err == nil {
+			s.enc, err = s.up.Encrypt(&s.stored)
+		}
+		if err != nil {
+			s.abort(err)
+			return nil, err
+		}
+		s.comp = format.HashCounter{W: s.enc, H: sha256.New()}
+		compressed = &s.comp
+	}
+	frame, err := format.NewFrame(compressed, segmentCompression, 0)
 	if err != nil {
 		s.abort(err)
 		return nil, err
@@ -95,6 +117,12 @@ func (s *segment) finish() error {
 		s.abort(err)
 		return fmt.Errorf("compress segment %d: %w", s.entry.Seq, err)
 	}
+	if s.enc != nil {
+		if err := s.enc.Close(); err != nil {
+			s.abort(err)
+			return fmt.Errorf("encrypt segment %d: %w", s.entry.Seq, err)
+		}
+	}
 	if err := s.pw.Close(); err != nil {
 		return err
 	}
@@ -107,24 +135,65 @@ func (s *segment) finish() error {
 	s.entry.RawSHA256 = hex.EncodeToString(s.raw.H.Sum(nil))
 	s.entry.Size = s.stored.N
 	s.entry.SHA256 = hex.EncodeToString(s.stored.H.Sum(nil))
+	if s.enc != nil {
+		// The entry describes the compressed stream; its sealed copy and the stored object's
+		// size and SHA-256 go into the stored entry (sealEntry).
+		s.entry.Size = s.comp.N
+		s.entry.SHA256 = hex.EncodeToString(s.comp.H.Sum(nil))
+	}
 	if s.info.Size != s.stored.N {
 		return fmt.Errorf("upload segment %d: stored %d bytes, wrote %d", s.entry.Seq, s.info.Size, s.stored.N)
 	}
 	return nil
 }
 
+// readBack reads the stored segment back and checks it against its entry; an encrypted one is
+// decrypted with the segment's own identity, which is forgotten right after.
+func (s *segment) readBack(ctx context.Context, b storage.Bucket) error {
+	if s.up == nil {
+		return CheckSegment(ctx, b, &s.entry)
+	}
+	defer s.up.Forget()
+	rb := s.up.ReadBackChecked(b, s.entry.Key, s.entry.Size, hex.EncodeToString(s.stored.H.Sum(nil)))
+	return readPlainSegment(ctx, rb, &s.entry, discard)
+}
+
+// storedEntry is the index entry to store: the entry, or for an encrypted segment its sealed form.
+func (s *segment) storedEntry() (*Entry, error) {
+	if s.up == nil {
+		return &s.entry, nil
+	}
+	return sealEntry(s.up, &s.entry, s.stored.N, hex.EncodeToString(s.stored.H.Sum(nil)))
+}
+
 // CheckSegment reads a stored segment back and compares its size and SHA-256, stored and
 // uncompressed, with its entry.
 func CheckSegment(ctx context.Context, b storage.Bucket, e *Entry) error {
-	return readSegment(ctx, b, e, func(r io.Reader) error {
-		_, err := io.Copy(io.Discard, r)
-		return err
-	})
+	return readSegment(ctx, b, e, discard)
+}
+
+// discard reads a segment to its end.
+func discard(r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
 }
 
 // readSegment streams a stored segment's binlog to consume, hashing as it goes, and then
-// compares sizes and SHA-256s with the entry. An error of consume is returned as it is.
+// compares sizes and SHA-256s with the entry. An error of consume is returned as it is. An
+// encrypted segment is decrypted with the identity its entry was opened with (OpenIndex),
+// checking the stored object's size and SHA-256 too.
 func readSegment(ctx context.Context, b storage.Bucket, e *Entry, consume func(io.Reader) error) error {
+	if e.Encryption != nil {
+		if e.opened == nil {
+			return fmt.Errorf("segment %d (%s) is encrypted and its index entry was not opened with an identity", e.Seq, e.Key)
+		}
+		b = e.opened.bucket(b, e)
+	}
+	return readPlainSegment(ctx, b, e, consume)
+}
+
+// readPlainSegment is readSegment of the compressed stream b shows.
+func readPlainSegment(ctx context.Context, b storage.Bucket, e *Entry, consume func(io.Reader) error) error {
 	rc, err := b.Get(ctx, e.Key)
 	if err != nil {
 		return fmt.Errorf("read segment %d (%s): %w", e.Seq, e.Key, err)

@@ -40,7 +40,9 @@ func (a *archiver) stream(ctx context.Context) (progressed bool, err error) {
 	}
 	r := &reader{a: a, st: st, state: a.state.Clone()}
 	defer r.abort()
+	a.o.Stats.setStreaming(true)
 	err = r.run(ctx)
+	a.o.Stats.setStreaming(false)
 	if errors.Is(err, errStopped) {
 		err = nil
 	}
@@ -287,6 +289,7 @@ func (r *reader) add(ctx context.Context, ev event) error {
 	e.Events++
 	e.EndPos = ev.logPos()
 	e.LastTime = time.Unix(int64(ev.timestamp()), 0).UTC()
+	r.a.o.Stats.read(e.LastTime)
 	ends, err := r.endsGroup(ev)
 	if err != nil || !ends {
 		return err
@@ -350,7 +353,7 @@ func (r *reader) open(ctx context.Context, ev event) error {
 	} else if g := r.a.changed; g != nil {
 		e.Gap = g
 	}
-	seg, err := openSegment(ctx, r.a.b, e, *r.fd, r.a.o.Now())
+	seg, err := openSegment(ctx, r.a.b, e, *r.fd, r.a.o.Now(), r.a.o.Recipients)
 	if err != nil {
 		return err
 	}
@@ -366,11 +369,15 @@ func (r *reader) close(ctx context.Context) error {
 		return err
 	}
 	e := &seg.entry
-	if err := CheckSegment(ctx, r.a.b, e); err != nil {
+	if err := seg.readBack(ctx, r.a.b); err != nil {
 		return fmt.Errorf("read back segment %d: %w", e.Seq, err)
 	}
 	e.Written = r.a.o.Now().UTC()
-	if err := putEntry(ctx, r.a.b, e); err != nil {
+	stored, err := seg.storedEntry()
+	if err != nil {
+		return err
+	}
+	if err := putEntry(ctx, r.a.b, stored); err != nil {
 		return fmt.Errorf("write index entry %d: %w", e.Seq, err)
 	}
 	r.a.next = e.Seq + 1
@@ -380,6 +387,7 @@ func (r *reader) close(ctx context.Context) error {
 		r.a.pending, r.a.changed = nil, nil
 	}
 	r.stored++
+	r.a.o.Stats.stored(e, stored.Size)
 	r.a.o.Log.Info("binlog segment stored", "archive", r.a.archive, "seq", e.Seq, "first_gtid", e.FirstGTID,
 		"last_gtid", e.LastGTID, "transactions", e.Transactions, "bytes", e.RawSize, "stored_bytes", e.Size,
 		"lag", r.a.lag().String())

@@ -1,8 +1,6 @@
 package crypt
 
 import (
-	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +81,7 @@ func (u *Upload) ReadBackBytes() int64 {
 // the fields list and prune need, the stored object's size and SHA-256, and inner itself
 // encrypted to the recipients (not to the run's identity, which it forgets).
 func (u *Upload) Seal(inner *format.Manifest) (*format.Manifest, error) {
-	u.run, u.runR = nil, nil
+	u.Forget()
 	if u.rb == nil || u.rb.recorded == "" {
 		return nil, errors.New("the encrypted object was not read back: nothing to seal")
 	}
@@ -95,18 +93,9 @@ func (u *Upload) Seal(inner *format.Manifest) (*format.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sealed bytes.Buffer
-	w, err := age.Encrypt(&sealed, u.rcpts.list...)
-	if err == nil {
-		_, err = w.Write(plain)
-	}
-	if err == nil {
-		err = w.Close()
-	}
-	if err != nil {
+	if enc.Sealed, err = u.rcpts.SealBytes(plain); err != nil {
 		return nil, fmt.Errorf("encrypt the manifest: %w", err)
 	}
-	enc.Sealed = base64.StdEncoding.EncodeToString(sealed.Bytes())
 	return &format.Manifest{
 		Format: inner.Format, ID: inner.ID, StartedAt: inner.StartedAt, FinishedAt: inner.FinishedAt,
 		Tool: inner.Tool, ToolVersion: inner.ToolVersion, Set: inner.Set, Origin: inner.Origin,
@@ -140,23 +129,14 @@ func OpenManifest(m *format.Manifest, id *Identity) (*format.Manifest, error) {
 		return nil, fmt.Errorf("%w: backup %s is encrypted with %q, which this backupctl does not know", format.ErrVerify, m.ID, e.Scheme)
 	}
 	if id == nil {
-		return nil, contract.Usagef("backup %s is encrypted to %s: give the identity of one of them in BACKUP_AGE_IDENTITY or --age-identity-file", m.ID, recipientList(e))
+		return nil, contract.Usagef("backup %s is encrypted to %s: give the identity of one of them in BACKUP_AGE_IDENTITY or --age-identity-file", m.ID, RecipientList(e))
 	}
-	sealed, err := base64.StdEncoding.DecodeString(e.Sealed)
-	if err != nil {
-		return nil, fmt.Errorf("%w: manifest of backup %s: its sealed part is not base64; the manifest is damaged", format.ErrVerify, m.ID)
-	}
-	r, err := age.Decrypt(bytes.NewReader(sealed), id.ids...)
-	var nomatch *age.NoIdentityMatchError
-	if errors.As(err, &nomatch) {
-		return nil, contract.Usagef("backup %s is encrypted to %s, and the age identity given is none of them: give the identity of one of these recipients", m.ID, recipientList(e))
-	}
-	var plain []byte
-	if err == nil {
-		plain, err = io.ReadAll(io.LimitReader(r, format.MaxManifestBytes+1))
+	plain, err := OpenSealed(e.Sealed, id, format.MaxManifestBytes)
+	if errors.Is(err, ErrWrongIdentity) {
+		return nil, contract.Usagef("backup %s is encrypted to %s, and the age identity given is none of them: give the identity of one of these recipients", m.ID, RecipientList(e))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: the sealed part of backup %s's manifest does not decrypt (%v): it was changed after it was written", format.ErrVerify, m.ID, err)
+		return nil, fmt.Errorf("manifest of backup %s: %w", m.ID, err)
 	}
 	inner, err := format.DecodeManifest(plain)
 	if err != nil {
@@ -190,8 +170,8 @@ func Open(b storage.Bucket, m *format.Manifest, id *Identity) (*format.Manifest,
 		plainSize: inner.Object.Size, hdrLen: m.Encryption.HeaderLength, id: id.ids}, nil
 }
 
-// recipientList names the recipients for a one-line error.
-func recipientList(e *format.Encryption) string {
+// RecipientList names the recipients for a one-line error.
+func RecipientList(e *format.Encryption) string {
 	if len(e.Recipients) == 0 {
 		return "no recipient the manifest names"
 	}

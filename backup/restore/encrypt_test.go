@@ -7,12 +7,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/backup/format"
+	"github.com/backupctl/backupctl/backup/internal/backuptest"
 	"github.com/backupctl/backupctl/backup/restore"
 	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/dbtest"
@@ -47,17 +47,7 @@ func newAgeKeys(t *testing.T) ageKeys {
 
 // readAll reads a whole object of b.
 func readAll(t *testing.T, b storage.Bucket, key string) []byte {
-	t.Helper()
-	rc, err := b.Get(t.Context(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return backuptest.ReadObject(t, b, key)
 }
 
 // databaseExists says whether s has database db.

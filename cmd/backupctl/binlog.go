@@ -117,8 +117,13 @@ func (c *binlogArchiveCmd) jobArgs() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	rcpts, err := c.RecipientArgs()
+	if err != nil {
+		return nil, err
+	}
 	return contract.ArchiveCommand{
 		SegmentInterval: c.SegmentInterval, SegmentSize: c.SegmentSize, ServerID: c.ServerID, StartGTID: c.StartGTID,
+		MetricsListen: c.MetricsListen, Recipients: rcpts,
 		DB: conn, Storage: bucket,
 	}.Args(), nil
 }

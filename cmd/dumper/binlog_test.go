@@ -12,6 +12,7 @@ import (
 func TestArchiveCommandRoundTrip(t *testing.T) {
 	c := contract.ArchiveCommand{
 		SegmentInterval: 90 * time.Second, SegmentSize: "8MiB", ServerID: 4000000001, StartGTID: "0-1-42",
+		MetricsListen: ":9102", Recipients: []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"},
 		DB:      contract.DB{Host: "db.example", Port: 3307, User: "archiver"},
 		Storage: contract.Storage{Endpoint: "https://s3.example", Bucket: "b", Prefix: "p", Region: "eu-west-1"},
 	}
@@ -20,7 +21,8 @@ func TestArchiveCommandRoundTrip(t *testing.T) {
 		t.Fatalf("argv %q selects %q", c.Args(), got)
 	}
 	a := p.kctx.Model.Target.Interface().(dumperCLI).Binlog.Archive
-	if a.SegmentInterval != c.SegmentInterval || a.SegmentSize != c.SegmentSize || a.ServerID != c.ServerID || a.StartGTID != c.StartGTID {
+	if a.SegmentInterval != c.SegmentInterval || a.SegmentSize != c.SegmentSize || a.ServerID != c.ServerID || a.StartGTID != c.StartGTID ||
+		a.MetricsListen != c.MetricsListen || len(a.EncryptTo) != 1 || a.EncryptTo[0] != c.Recipients[0] {
 		t.Errorf("archive flags parsed as %+v from %q", a.ArchiveFlags, c.Args())
 	}
 	if a.DBHost != "db.example" || a.DBPort != 3307 || a.DBUser != "archiver" || a.S3Endpoint != "https://s3.example" || a.Bucket != "b" || a.Prefix != "p" || a.S3Region != "eu-west-1" {

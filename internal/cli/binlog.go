@@ -17,6 +17,8 @@ type ArchiveFlags struct {
 	SegmentSize     string        `name:"segment-size" env:"BACKUP_BINLOG_SEGMENT_SIZE" default:"64MiB" help:"Close and store a segment at the first transaction end after it holds this much binlog."`
 	ServerID        uint32        `name:"server-id" env:"BACKUP_BINLOG_SERVER_ID" default:"0" help:"server_id of the replication connection; 0 picks a random one above 2^31, unique in practice."`
 	StartGTID       string        `name:"start-gtid" env:"BACKUP_BINLOG_START_GTID" help:"Where a new archive begins (a GTID position such as 0-1-100, e.g. an old backup's); default the server's current position. An existing archive always resumes after its last segment."`
+	EncryptFlags    `embed:""`
+	MetricsListen   string `name:"metrics-listen" env:"BACKUP_METRICS_LISTEN" help:"Serve the archiver's Prometheus metrics (lag, last archived event, segments, bytes, gaps) on http://ADDR/metrics, e.g. :9102; off when empty. See docs/METRICS.md."`
 }
 
 // Options checks the flags and returns the archiver's options.
@@ -31,6 +33,9 @@ func (f ArchiveFlags) Options(g *Globals) (binlog.ArchiveOptions, error) {
 		return o, contract.Usagef("--segment-size %q is not a size such as 64MiB", f.SegmentSize)
 	}
 	o.SegmentSize = int64(n)
+	if o.Recipients, err = f.Recipients(); err != nil {
+		return o, err
+	}
 	if f.StartGTID != "" {
 		if _, err := binlog.ParseState(f.StartGTID); err != nil {
 			return o, contract.Usagef("--start-gtid: %v", err)
@@ -53,6 +58,13 @@ func LocalArchive(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	b, err := st.Open(ctx)
 	if err != nil {
 		return err
+	}
+	if f.MetricsListen != "" {
+		stop, err := serveArchiverMetrics(ctx, g, f.MetricsListen, dbHost(dbf), &o)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	err = binlog.Archive(ctx, db, b, o)
 	if errors.Is(err, binlog.ErrServerSetup) {

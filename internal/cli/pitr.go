@@ -92,16 +92,23 @@ func LocalPITR(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id
 	if err != nil {
 		return nil, err
 	}
+	ident, err := o.Identity()
+	if err != nil {
+		return nil, err
+	}
 	b, err := st.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, err := pitrBase(ctx, b, id, o, target, key)
+	m, err := pitrBase(ctx, b, id, o, target, key, ident)
 	if err != nil {
 		return nil, err
 	}
 	entries, err := binlog.LoadIndex(ctx, b, m.ServerID)
 	if err != nil {
+		return nil, err
+	}
+	if entries, err = binlog.OpenIndex(entries, ident); err != nil {
 		return nil, err
 	}
 	dbs := o.Database
@@ -137,13 +144,17 @@ func LocalPITR(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id
 }
 
 // pitrBase is the backup named by id, or the newest one the target can start from.
-func pitrBase(ctx context.Context, b storage.Bucket, id string, o RestoreOptions, t binlog.Target, key *backup.VerifyKey) (*backup.Manifest, error) {
+func pitrBase(ctx context.Context, b storage.Bucket, id string, o RestoreOptions, t binlog.Target, key *backup.VerifyKey, ident *backup.Identity) (*backup.Manifest, error) {
 	if id != "" && id != "latest" {
 		m, err := backup.LoadManifest(ctx, b, id)
 		if err == nil && key != nil {
 			err = key.Check(m)
 		}
-		return m, err
+		if err != nil {
+			return nil, err
+		}
+		// An encrypted backup's server and binlog position are in its sealed part.
+		return backup.OpenManifest(m, ident)
 	}
 	ms, err := backup.List(ctx, b)
 	if err != nil {
@@ -159,6 +170,7 @@ func pitrBase(ctx context.Context, b storage.Bucket, id string, o RestoreOptions
 		}
 		ms = in
 	}
+	ms, skipped := openBases(ms, ident)
 	archives, err := binlog.Archives(ctx, b)
 	if err != nil {
 		return nil, err
@@ -167,6 +179,9 @@ func pitrBase(ctx context.Context, b storage.Bucket, id string, o RestoreOptions
 		return nil, contract.Usagef("the storage holds %d binlog archives: give the backup id to restore from (see backupctl list)", len(archives))
 	}
 	m, err := binlog.ChooseBase(ms, archives[0], t)
+	if err != nil && skipped != nil {
+		return nil, skipped // an encrypted backup not opened might have been the base
+	}
 	return m, pitrError(err)
 }
 
@@ -176,4 +191,25 @@ func pitrError(err error) error {
 		return &contract.ExitError{Code: contract.ExitRefused, Err: err}
 	}
 	return err
+}
+
+// openBases are the backups a point-in-time restore may start from, the encrypted ones opened
+// with ident (their server and binlog position are sealed). Those it cannot open (no identity,
+// or one that is none of their recipients) are left out; why is returned, to be told when no
+// other backup will do.
+func openBases(ms []*backup.Manifest, ident *backup.Identity) (out []*backup.Manifest, skipped error) {
+	for _, m := range ms {
+		if m.Encryption != nil {
+			opened, err := backup.OpenManifest(m, ident)
+			if err != nil {
+				if skipped == nil {
+					skipped = err
+				}
+				continue
+			}
+			m = opened
+		}
+		out = append(out, m)
+	}
+	return out, skipped
 }
