@@ -8,6 +8,8 @@
 #   BENCH_BACKUPCTL=bin/backupctl   the binary under test
 #   BENCH_TIMEOUT=30m    a run that takes longer is stopped and counted as failed (exit 124)
 #   BENCH_CONTENDERS=all all, or backupctl: only our backup and restore (the 5 GB memory check)
+#   BENCH_PITR=1         0 skips the PITR figures (scripts/bench-pitr.sh)
+#   BENCH_RESTORE_SERIES=1  0 skips the restore series (scripts/bench-restore.sh)
 # Every run is checked: our backup must say verified and carry the source's row counts; every
 # restore (ours and the others') must give the source's COUNT(*) and CHECKSUM TABLE for every
 # table. A mismatch or a failed run makes the script exit 1, after writing the results.
@@ -441,7 +443,7 @@ main() {
 	fi
 	report
 	age_report
-	scripts/bench-pitr.sh || { FAILED=1; loud "the PITR bench failed (scripts/bench-pitr.sh)"; }
+	[ "${BENCH_PITR:-1}" = 0 ] || scripts/bench-pitr.sh || { FAILED=1; loud "the PITR bench failed (scripts/bench-pitr.sh)"; } # BENCH_PITR=0 skips it
 	mkdir -p "$BENCH"
 	log "results: $OUT (runs: $RUNS)"
 	[[ ,$PHASES, != *,restore,* || ${BENCH_RESTORE_SERIES:-1} = 0 ]] || BENCH_BACKUPCTL=$BACKUPCTL scripts/bench-restore.sh || FAILED=1 # sizes x buffer pools (docs/BENCH.md)
