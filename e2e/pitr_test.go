@@ -15,7 +15,9 @@ import (
 
 	"github.com/backupctl/backupctl/backup/binlog"
 	"github.com/backupctl/backupctl/internal/dbtest"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/jobs"
+	"github.com/backupctl/backupctl/metrics"
 )
 
 // TestBinlogArchiverDeployment installs the archiver twice (one Deployment, unchanged; a third
@@ -91,7 +93,19 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	// Beyond the archive: refused before anything is restored.
 	e.dst.DropAtEnd(t, db)
 	beyond := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	// Both restore Jobs push their metrics: a point-in-time restore reports the whole run.
+	pg := testenv.Pushgateway(t)
+	dst = append(dst, "--metrics-push", pg)
+	restoreMetrics := func(what string) map[string]float64 {
+		t.Helper()
+		got, text := testenv.ScrapeGroup(t, pg, map[string]string{"job": metrics.JobName, "operation": metrics.Restore, "schedule": metrics.NoSchedule, "db_host": e.dst.Host})
+		e.record("Pushgateway metrics after "+what, text)
+		return got
+	}
 	fails(t, e.job(append([]string{"restore", "--to-time", beyond, "--replay-lock", "none"}, dst...)...), 5, `last recoverable time`)
+	if m := restoreMetrics("a refused point-in-time restore"); m[metrics.NameSuccess] != 0 || m[metrics.NameExitCode] != 5 {
+		t.Errorf("metrics after a refused point-in-time restore Job: %v, want success 0 and exit code 5", m)
+	}
 	refused := false
 	for _, j := range decode[[]jobInfo](t, must(t, e.job("jobs", "-o", "json"))) {
 		refused = refused || (j.Kind == "restore" && j.State == "failed" && j.ExitCode == 5)
@@ -109,6 +123,9 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 
 	// The shared target is not locked read-only: the test's database is its own.
 	must(t, e.job(append([]string{"restore", "--to-time", at.Format(time.RFC3339), "--replay-lock", "none", "-o", "json"}, dst...)...))
+	if m := restoreMetrics("a point-in-time restore"); m[metrics.NameSuccess] != 1 || m[metrics.NameExitCode] != 0 || m[metrics.NameRows] <= 0 {
+		t.Errorf("metrics after a point-in-time restore Job: %v, want success 1, exit code 0 and the base's rows", m)
+	}
 	if d := dbtest.Diff(want, dbtest.InventoryOf(t, e.dst, db)); len(d) != 0 {
 		t.Errorf("restored to %s, the target differs from the source at that time:\n%s", at.Format(time.RFC3339), strings.Join(d, "\n"))
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/backup/binlog"
 	"github.com/backupctl/backupctl/contract"
+	"github.com/backupctl/backupctl/metrics"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -79,24 +80,25 @@ type PITRReport struct {
 // LocalPITR restores a backup and replays the archived binlog to the target: it checks every
 // segment first, closes the target to other writers, restores the base as a plain restore
 // does, replays, and reopens the target.
-func LocalPITR(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (*PITRReport, error) {
+// Its metrics (operation restore) describe the whole run: a replay that fails is a failed
+// restore, whatever the base did.
+func LocalPITR(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (rep *PITRReport, err error) {
+	start := time.Now()
+	defer func() {
+		var base *backup.RestoreReport
+		if rep != nil {
+			base = rep.Restore
+		}
+		o.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Restore, Schedule: o.Set, DBHost: dbHost(dbf)}, restoreRun(start, base), err)
+	}()
+	if err := o.MetricsFlags.Check(); err != nil {
+		return nil, err
+	}
 	if err := o.CheckPITR(id); err != nil {
 		return nil, err
 	}
 	target, _ := o.PITR.Target()
-	db, err := dbf.Config()
-	if err != nil {
-		return nil, err
-	}
-	key, err := o.Key()
-	if err != nil {
-		return nil, err
-	}
-	ident, err := o.Identity()
-	if err != nil {
-		return nil, err
-	}
-	b, err := st.Open(ctx)
+	db, key, ident, b, err := restoreInputs(ctx, dbf, st, o)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +121,9 @@ func LocalPITR(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id
 	if err != nil {
 		return nil, pitrError(err)
 	}
-	rep := &PITRReport{Plan: plan, DryRun: o.DryRun, StockPath: plan.StockPath()}
+	rep = &PITRReport{Plan: plan, DryRun: o.DryRun, StockPath: plan.StockPath()}
 	if o.DryRun {
-		rep.Restore, err = LocalRestore(ctx, g, dbf, st, m.ID, o)
+		rep.Restore, err = localRestore(ctx, g, dbf, st, m.ID, o)
 		return rep, err
 	}
 	if o.PITR.ReplayLock != "none" {
@@ -135,7 +137,7 @@ func LocalPITR(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id
 			}
 		}()
 	}
-	if rep.Restore, err = LocalRestore(ctx, g, dbf, st, m.ID, o); err != nil {
+	if rep.Restore, err = localRestore(ctx, g, dbf, st, m.ID, o); err != nil {
 		return rep, err
 	}
 	counts, err := binlog.Replay(ctx, db, b, plan, g.Logger())

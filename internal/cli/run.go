@@ -221,7 +221,7 @@ func (o RestoreOptions) CheckRestore(m *backup.Manifest) error {
 	return nil
 }
 
-// LocalRestore restores a backup from this process.
+// LocalRestore restores a backup from this process and pushes its metrics.
 func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (rep *backup.RestoreReport, err error) {
 	start := time.Now()
 	defer func() {
@@ -230,26 +230,35 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	if err := o.MetricsFlags.Check(); err != nil {
 		return nil, err
 	}
-	db, err := dbf.Config()
-	if err != nil {
-		return nil, err
+	return localRestore(ctx, g, dbf, st, id, o)
+}
+
+// restoreInputs are what every restore opens first: the target's connection settings, the
+// verify key, the age identity and the bucket.
+func restoreInputs(ctx context.Context, dbf DBFlags, st StorageFlags, o RestoreOptions) (db backup.DBConfig, key *backup.VerifyKey, ident *backup.Identity, b storage.Bucket, err error) {
+	if db, err = dbf.Config(); err != nil {
+		return db, nil, nil, nil, err
 	}
-	key, err := o.Key()
-	if err != nil {
-		return nil, err
+	if key, err = o.Key(); err != nil {
+		return db, nil, nil, nil, err
 	}
-	ident, err := o.Identity()
-	if err != nil {
-		return nil, err
+	if ident, err = o.Identity(); err != nil {
+		return db, nil, nil, nil, err
 	}
-	b, err := st.Open(ctx)
+	b, err = st.Open(ctx)
+	return db, key, ident, b, err
+}
+
+// localRestore is LocalRestore without its metrics (a point-in-time restore pushes its own).
+func localRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (*backup.RestoreReport, error) {
+	db, key, ident, b, err := restoreInputs(ctx, dbf, st, o)
 	if err != nil {
 		return nil, err
 	}
 	if id, err = ResolveID(ctx, b, id, o.Set); err != nil {
 		return nil, err
 	}
-	rep, err = backup.Restore(ctx, db, b, id, backup.RestoreOptions{
+	rep, err := backup.Restore(ctx, db, b, id, backup.RestoreOptions{
 		Databases:     o.Database,
 		Into:          o.Into,
 		Tables:        o.Table,
