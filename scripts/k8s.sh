@@ -245,6 +245,9 @@ export BACKUP_K8S_MISSING_IMAGE=$REGISTRY/none:1
 # Where pods reach MariaDB (both servers, each on its own port) and MinIO: the pod bridge's gateway.
 export BACKUP_K8S_POD_DB_HOST=$GATEWAY
 export BACKUP_K8S_POD_S3_ENDPOINT=http://$GATEWAY:$(s3_port)
+# The node's logs (kubelet, containerd) and the kubelet's cgroup root, for tests that look inside.
+export BACKUP_K8S_NODE_LOGS=$LOGS
+export BACKUP_K8S_NODE_CGROUP=$CGROUP_ROOT
 export BACKUP_K8S_OIDC_ISSUER=https://127.0.0.1:$APISERVER_PORT
 export BACKUP_K8S_CA=$PKI/ca.crt
 ENV
