@@ -268,7 +268,7 @@ cmd_up() {
 	command -v etcd >/dev/null || die "etcd not found: apt-get install etcd-server"
 	command -v openssl >/dev/null || die "openssl not found: apt-get install openssl"
 	mkdir -p "$K8S" "$LOGS" "$RUN"
-	if alive kube-apiserver && alive kubelet && alive gatewayfwd && apiserver_ready && node_ready; then
+	if alive kube-apiserver && alive containerd && alive kubelet && alive gatewayfwd && apiserver_ready && node_ready; then
 		log "already running: apiserver https://127.0.0.1:$APISERVER_PORT, node $NODE_NAME"
 		write_env
 		return 0

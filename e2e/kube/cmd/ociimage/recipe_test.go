@@ -141,27 +141,19 @@ func readArchive(t *testing.T, archive, name string) (imageConfig, map[string]*t
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, f, func(h *tar.Header, r io.Reader) {
 		p := filepath.Join(dir, h.Name)
 		if h.Typeflag == tar.TypeDir {
 			if err := os.MkdirAll(p, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			continue
+			return
 		}
-		b, _ := io.ReadAll(tr)
+		b, _ := io.ReadAll(r)
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -196,18 +188,24 @@ func readArchive(t *testing.T, archive, name string) (imageConfig, map[string]*t
 	}
 	defer rc.Close()
 	files := map[string]*tar.Header{}
-	lr := tar.NewReader(rc)
+	eachEntry(t, rc, func(h *tar.Header, _ io.Reader) { files[h.Name] = h })
+	return cfg, files
+}
+
+// eachEntry calls fn for every entry of the tar stream r, with a reader of its content.
+func eachEntry(t *testing.T, r io.Reader, fn func(*tar.Header, io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(r)
 	for {
-		h, err := lr.Next()
+		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[h.Name] = h
+		fn(h, tr)
 	}
-	return cfg, files
 }
 
 // TestArchiveReproducible: the same inputs give byte-identical archives (so re-imports are no-ops).
