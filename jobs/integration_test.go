@@ -177,6 +177,31 @@ func TestKubeImageCannotBePulled(t *testing.T) {
 	}
 }
 
+// TestKubeSecretKeyMissing: the Secret lost a key the Job's env names after the CLI checked it.
+// The kubelet cannot configure the container (CreateContainerConfigError, naming the key); Wait
+// gives up, deletes the Job and says why.
+func TestKubeSecretKeyMissing(t *testing.T) {
+	c, ns := kubeTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := shellSpec(t, ns, "true")
+	if err := c.Preflight(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	gone := SecretKeys[0]
+	if _, err := c.CoreV1().Secrets(ns).Update(ctx, secret(ns, DefaultSecret, SecretKeys[1:]...), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.Run(ctx, BackupJob(s, time.Now(), NameSuffix()), RunOptions{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Succeeded || !o.Stuck || !strings.Contains(o.Reason, "(CreateContainerConfigError: ") ||
+		!strings.Contains(o.Reason, gone) || !strings.HasSuffix(o.Reason, "; deleted Job "+o.JobName) {
+		t.Errorf("outcome = %+v", *o)
+	}
+}
+
 // TestKubeContainerLockedDown: the Job's container really runs as 65532 (its pid 1's
 // /proc/1/status), cannot write its root filesystem, and writes /tmp (the emptyDir).
 func TestKubeContainerLockedDown(t *testing.T) {

@@ -130,8 +130,9 @@ func TestEnvAndVolumes(t *testing.T) {
 	}
 }
 
-// A Secret that does not exist yet keeps the container waiting with
-// CreateContainerConfigError; once created, the pod runs.
+// A Secret that does not exist yet, then one without the key, keeps the
+// container waiting with CreateContainerConfigError (the kubelet's message
+// says which); once the key is there, the pod runs.
 func TestMissingSecretWaitsThenRuns(t *testing.T) {
 	c, ns, ctx := setup(t)
 	pod := &v1.Pod{
@@ -147,18 +148,28 @@ func TestMissingSecretWaitsThenRuns(t *testing.T) {
 	if _, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "CreateContainerConfigError", func() (bool, error) {
-		p, err := c.CoreV1().Pods(ns).Get(ctx, "waits", metav1.GetOptions{})
-		if err != nil || len(p.Status.ContainerStatuses) == 0 {
-			return false, err
-		}
-		w := p.Status.ContainerStatuses[0].State.Waiting
-		return w != nil && w.Reason == "CreateContainerConfigError", nil
-	})
-	if _, err := c.CoreV1().Secrets(ns).Create(ctx, &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "late"}, StringData: map[string]string{"t": "abc"}}, metav1.CreateOptions{}); err != nil {
+	configError := func(what, msg string) {
+		t.Helper()
+		eventually(t, 60*time.Second, "CreateContainerConfigError: "+what, func() (bool, error) {
+			p, err := c.CoreV1().Pods(ns).Get(ctx, "waits", metav1.GetOptions{})
+			if err != nil || len(p.Status.ContainerStatuses) == 0 {
+				return false, err
+			}
+			w := p.Status.ContainerStatuses[0].State.Waiting
+			return w != nil && w.Reason == "CreateContainerConfigError" && strings.Contains(w.Message, msg), nil
+		})
+	}
+	configError("no Secret", `secret "late" not found`)
+	sec, err := c.CoreV1().Secrets(ns).Create(ctx, &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "late"}, StringData: map[string]string{"other": "x"}}, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the pod to succeed", func() (bool, error) {
+	configError("no key", "couldn't find key t in Secret "+ns+"/late")
+	sec.StringData = map[string]string{"t": "abc"}
+	if _, err := c.CoreV1().Secrets(ns).Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the pod to succeed", func() (bool, error) {
 		p, err := c.CoreV1().Pods(ns).Get(ctx, "waits", metav1.GetOptions{})
 		return err == nil && p.Status.Phase == v1.PodSucceeded, err
 	})
