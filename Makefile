@@ -26,6 +26,7 @@ lint: cc ## gofmt and go vet
 up: ## Start MariaDB (source and restore target), MinIO and a local Kubernetes cluster (control plane, kubelet, containerd) under .stack/
 	scripts/stack.sh up
 	@if [ -x scripts/k8s.sh ]; then scripts/k8s.sh up; fi
+	scripts/stack.sh minio-tls-up
 
 down: ## Stop exactly what `make up` started
 	@if [ -x scripts/k8s.sh ]; then scripts/k8s.sh down; fi

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backupctl/backupctl/backup/binlog"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -116,6 +117,8 @@ var ErrPruneRefused = errors.New("prune refused")
 type PruneReport struct {
 	DryRun bool       `json:"dry_run"`
 	Sets   []SetPrune `json:"sets"`
+	// Binlog is what the prune did to the binlog archives: segments no kept backup needs.
+	Binlog []binlog.SegmentPrune `json:"binlog,omitempty"`
 }
 
 // SetPrune is what a prune did within one backup set.
@@ -214,6 +217,9 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 		if err != nil {
 			return nil, err
 		}
+		if err := keepRetained(ctx, b, &p, t); err != nil {
+			return nil, err
+		}
 		plans = append(plans, p)
 	}
 	if len(refused) > 0 {
@@ -234,7 +240,16 @@ func Prune(ctx context.Context, b storage.Bucket, opts PruneOptions) (*PruneRepo
 		}
 		rep.Sets = append(rep.Sets, p.rep)
 	}
-	return rep, nil
+	// Then the binlog segments that none of the backups left needs.
+	gone := rep.DeletedIDs()
+	var kept []*Manifest
+	for _, m := range all {
+		if !slices.Contains(gone, m.ID) {
+			kept = append(kept, m)
+		}
+	}
+	rep.Binlog, err = binlog.PruneSegments(ctx, b, kept, opts.DryRun)
+	return rep, err
 }
 
 // groupSets splits backups (newest first) into their sets, each still newest first.

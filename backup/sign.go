@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/backupctl/backupctl/backup/crypt"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -31,13 +32,16 @@ func ParseVerifyKey(s string) (*VerifyKey, error) { return format.ParseVerifyKey
 
 // VerifyID loads the manifest of backup id and verifies its object. With a key, a backup the
 // key does not authenticate is refused (an *AuthError) before its object is read; without
-// one, the report says the backup is unauthenticated.
-func VerifyID(ctx context.Context, b storage.Bucket, id string, key *VerifyKey) (*VerifyReport, error) {
+// one, the report says the backup is unauthenticated. An encrypted backup is read with ident.
+func VerifyID(ctx context.Context, b storage.Bucket, id string, key *VerifyKey, ident *Identity) (*VerifyReport, error) {
 	m, err := LoadManifest(ctx, b, id)
 	if err != nil {
 		return nil, err
 	}
 	if err := key.Check(m); err != nil {
+		return nil, err
+	}
+	if m, b, err = crypt.Open(b, m, ident); err != nil {
 		return nil, err
 	}
 	rep, err := Verify(ctx, b, m)

@@ -18,6 +18,9 @@ const (
 // the Secret like the others, only in backup Jobs, and it is never a flag.
 const EnvSigningKey = "BACKUP_SIGNING_KEY"
 
+// EnvSSECKey is the SSE-C key (base64 of 32 bytes), from the Secret when --sse c; never a flag.
+const EnvSSECKey = "BACKUP_SSE_C_KEY"
+
 // SecretEnv lists the secret environment variables, in the order a Job sets them.
 var SecretEnv = []string{EnvDBPassword, EnvAWSAccessKey, EnvAWSSecretKey}
 
@@ -47,6 +50,12 @@ type Storage struct {
 	Region   string `dumper:"s3-region"`
 	PartSize string `dumper:"s3-part-size"` // a size such as 16MiB
 	CAFile   string `dumper:"s3-ca-file"`   // a path inside the pod
+	// Cloud storage; the SSE-C key is not here: see EnvSSECKey.
+	STSEndpoint string `dumper:"s3-sts-endpoint"`
+	SSE         string `dumper:"sse"` // s3, kms, c
+	SSEKMSKeyID string `dumper:"sse-kms-key-id"`
+	RetainDays  int    `dumper:"retain-days"`
+	RetainMode  string `dumper:"retain-mode"` // governance, compliance
 }
 
 // BackupCommand is `dumper backup`: dump, upload, verify, then apply the retention rules.
@@ -70,6 +79,10 @@ type BackupCommand struct {
 	// Users is --users=true or --users=false; nil leaves the dumper's default (on without
 	// Databases).
 	Users *bool `dumper:"users"`
+	// Recipients are the age public keys the backup is encrypted to (none: not encrypted).
+	Recipients []string `dumper:"encrypt-to"`
+	// MetricsPush is the Pushgateway URL the dumper pushes its run's metrics to.
+	MetricsPush string `dumper:"metrics-push"`
 	DB
 	Storage
 }
@@ -94,6 +107,8 @@ func (c BackupCommand) Args() []string {
 	if c.Users != nil {
 		a.str("users", strconv.FormatBool(*c.Users))
 	}
+	a.each("encrypt-to", c.Recipients)
+	a.str("metrics-push", c.MetricsPush)
 	return a.conn(c.DB, c.Storage)
 }
 
@@ -114,13 +129,23 @@ type RestoreCommand struct {
 	// VerifyKey is the public key (backupctl-ed25519:...) the backup must be signed by; public,
 	// so it may be an argument.
 	VerifyKey string `dumper:"verify-key"`
+	// MetricsPush is the Pushgateway URL the dumper pushes its run's metrics to.
+	MetricsPush string `dumper:"metrics-push"`
+	// ToTime, ToGTID, ToLatest and ReplayLock make it a point-in-time restore.
+	ToTime     string `dumper:"to-time"`
+	ToGTID     string `dumper:"to-gtid"`
+	ToLatest   bool   `dumper:"to-latest"`
+	ReplayLock string `dumper:"replay-lock"`
 	DB
 	Storage
 }
 
 // Args is the dumper's argument list for c.
 func (c RestoreCommand) Args() []string {
-	a := argv{"restore", c.ID}
+	a := argv{"restore"}
+	if c.ID != "" { // a point-in-time restore may leave the base backup to the dumper
+		a = append(a, c.ID)
+	}
 	a.each("database", c.Databases)
 	a.each("table", c.Tables)
 	a.str("into", c.Into)
@@ -133,6 +158,11 @@ func (c RestoreCommand) Args() []string {
 	a.bool("users", c.Users)
 	a.str("set", c.Set)
 	a.str("verify-key", c.VerifyKey)
+	a.str("metrics-push", c.MetricsPush)
+	a.str("to-time", c.ToTime)
+	a.str("to-gtid", c.ToGTID)
+	a.bool("to-latest", c.ToLatest)
+	a.str("replay-lock", c.ReplayLock)
 	return a.conn(c.DB, c.Storage)
 }
 
@@ -179,5 +209,10 @@ func (a argv) conn(db DB, st Storage) []string {
 	a.str("s3-region", st.Region)
 	a.str("s3-part-size", st.PartSize)
 	a.str("s3-ca-file", st.CAFile)
+	a.str("s3-sts-endpoint", st.STSEndpoint)
+	a.str("sse", st.SSE)
+	a.str("sse-kms-key-id", st.SSEKMSKeyID)
+	a.int("retain-days", st.RetainDays)
+	a.str("retain-mode", st.RetainMode)
 	return a
 }

@@ -11,6 +11,8 @@ const (
 	ExitVerify   = 3 // the stored backup does not match its manifest
 	ExitNotFound = 4 // no such backup, schedule or Job
 	ExitRefused  = 5 // the restore target is not empty
+	// ExitStale: `status --max-age` found no verified backup that recent.
+	ExitStale = 6
 	// ExitTransient is a failure that a later retry may not meet: an endpoint (S3, MariaDB, the
 	// Kubernetes API) unreachable or timing out, throttling, a 5xx. sysexits' EX_TEMPFAIL.
 	ExitTransient   = 75

@@ -146,6 +146,13 @@ func checkJobSecrets(t *testing.T, j *batchv1.Job, secret string) {
 				}
 				continue
 			}
+			if ev.Name == jobs.KeyAgeIdentity {
+				// Optional, and only in restore Jobs: a backup pod cannot read any backup.
+				if ref.Optional == nil || !*ref.Optional || j.Labels[jobs.LabelComponent] != jobs.ComponentRestore {
+					t.Errorf("job %s (%s): %s must be an optional key, in restore Jobs only", j.Name, j.Labels[jobs.LabelComponent], ev.Name)
+				}
+				continue
+			}
 			fromSecret = append(fromSecret, ev.Name)
 		} else if slices.Contains(jobs.SecretKeys, ev.Name) {
 			t.Errorf("job %s: env %s is not from the Secret", j.Name, ev.Name)

@@ -53,7 +53,7 @@ func BackupJob(s Spec, now time.Time, suffix string) *batchv1.Job {
 // dumper's full restore command line (id included); id is recorded in an annotation, which, unlike
 // a label, takes any id, so `kubectl get job -o yaml` shows what was restored.
 func RestoreJob(s Spec, id string, now time.Time, suffix string) *batchv1.Job {
-	s = s.withDefaults(DefaultRestoreBackoffLimit)
+	s = withAgeIdentity(s.withDefaults(DefaultRestoreBackoffLimit))
 	name := RestoreJobName(now, suffix)
 	ann := maps.Clone(s.Annotations)
 	if ann == nil {
@@ -134,7 +134,7 @@ func jobSpec(s Spec, labels map[string]string) batchv1.JobSpec {
 // podSpec runs the dumper locked down: non-root, read-only root, no privileges, no API token.
 func podSpec(s Spec) corev1.PodSpec {
 	env := make([]corev1.EnvVar, 0, len(SecretKeys)+len(s.Env)+1)
-	for _, k := range SecretKeys {
+	for _, k := range s.secretKeys() {
 		env = append(env, corev1.EnvVar{
 			Name: k,
 			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
@@ -174,6 +174,7 @@ func podSpec(s Spec) corev1.PodSpec {
 		}
 		volumes = append(volumes, v)
 	}
+	env, mounts, volumes = s.withWebIdentity(env, mounts, volumes)
 
 	return corev1.PodSpec{
 		RestartPolicy:      corev1.RestartPolicyNever,

@@ -227,8 +227,11 @@ func TestRestoreJob(t *testing.T) {
 	want.Annotations = map[string]string{"backupctl.io/backup-id": "20261126T220000Z-ab12"}
 	want.Spec.BackoffLimit = ptr.To[int32](0) // a restore is not retried
 	container(want).Args = args
-	// A restore needs no signing key, so its pod never gets one.
-	container(want).Env = append(secretEnv("backupctl"), goMemLimit)
+	// A restore needs no signing key, so its pod never gets one; it gets the optional age
+	// identity that decrypts encrypted backups, from the Secret only.
+	container(want).Env = append(secretEnv("backupctl"), goMemLimit, corev1.EnvVar{Name: "BACKUP_AGE_IDENTITY", ValueFrom: &corev1.EnvVarSource{
+		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "backupctl"}, Key: "BACKUP_AGE_IDENTITY", Optional: ptr.To(true)},
+	}})
 
 	got := RestoreJob(Spec{Args: args}, "20261126T220000Z-ab12", testNow, testSuffix)
 	if d := cmp.Diff(want, got); d != "" {

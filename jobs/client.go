@@ -88,12 +88,12 @@ func (c *Client) PreflightReport(ctx context.Context, s Spec) (notChecked []stri
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, contract.Usagef("secret %q not found in namespace %q: create it with keys %s (see deploy/examples/secret.yaml) or pass --secret",
-				s.Secret, ns, strings.Join(SecretKeys, ", "))
+				s.Secret, ns, strings.Join(s.secretKeys(), ", "))
 		}
 		return nil, apiError(err, "read secret %s/%s", ns, s.Secret)
 	}
 	var missing []string
-	for _, k := range SecretKeys {
+	for _, k := range s.secretKeys() {
 		if sec == nil {
 			break
 		}

@@ -58,6 +58,7 @@ func Info(j *batchv1.Job, pods []corev1.Pod) JobInfo {
 	switch {
 	case !t.finished():
 		in.State = StateRunning
+		in.Reason = t.stuck // a pod that cannot start (image, Secret): said while it waits
 	case o.Succeeded:
 		in.State = StateSucceeded
 	default:

@@ -13,12 +13,16 @@ const KeySigningKey = contract.EnvSigningKey
 
 // withSigningKey gives a backup Job's pod BACKUP_SIGNING_KEY from the Secret, optional so that
 // a Secret without the key still runs. It goes before s.Env.
-func withSigningKey(s Spec) Spec {
+func withSigningKey(s Spec) Spec { return withOptionalSecret(s, KeySigningKey) }
+
+// withOptionalSecret gives the pod the Secret's key as the environment variable of its name,
+// optional so that a Secret without the key still runs. It goes before s.Env.
+func withOptionalSecret(s Spec, key string) Spec {
 	env := corev1.EnvVar{
-		Name: KeySigningKey,
+		Name: key,
 		ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: s.Secret},
-			Key:                  KeySigningKey,
+			Key:                  key,
 			Optional:             ptr.To(true),
 		}},
 	}

@@ -100,6 +100,14 @@ type Spec struct {
 	Annotations map[string]string
 	// CABundle, when set, is mounted read-only under CAMountPath.
 	CABundle *CABundle
+	// NoS3Keys leaves the S3 keys out of the pod (and of the keys the Secret must hold): the
+	// ServiceAccount provides credentials (IRSA's webhook, Pod Identity), or WebIdentity does.
+	NoS3Keys bool
+	// WebIdentity, when set, mounts a service-account token for its audience and points the
+	// dumper's web identity at it; the S3 keys are left out as with NoS3Keys.
+	WebIdentity *WebIdentity
+	// SSECKey gives the pod BACKUP_SSE_C_KEY from the Secret (--sse c).
+	SSECKey bool
 }
 
 // CABundle names a ConfigMap or a Secret (exactly one) whose Key holds a PEM CA bundle.

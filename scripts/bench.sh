@@ -392,6 +392,9 @@ cleanup() {
 	[ -f "$BENCH/dst.cnf" ] && clean_target 2>/dev/null || true
 }
 
+# shellcheck source=scripts/bench-age.sh
+source scripts/bench-age.sh # encrypted backup and restore: dump_age, restore_age, age_report
+
 main() {
 	case $CONTENDERS in all | backupctl) ;; *) die "BENCH_CONTENDERS=$CONTENDERS: use all or backupctl" ;; esac
 	need_packages
@@ -416,6 +419,7 @@ main() {
 		for ((r = 1; r <= ROUNDS; r++)); do
 			log "dump round $r of $ROUNDS"
 			dump_ours "$r"
+			dump_age "$r"
 			[ "$CONTENDERS" = backupctl ] && continue
 			dump_zstd "$r"
 			dump_gzip "$r"
@@ -429,12 +433,15 @@ main() {
 			log "restore round $r of $ROUNDS"
 			restore_ours "backupctl restore" "$r"
 			restore_ours "backupctl restore --no-verify-first" "$r" --no-verify-first
+			restore_age "$r"
 			[ "$CONTENDERS" = backupctl ] && continue
 			restore_zstd "$r"
 			restore_myloader "$r"
 		done
 	fi
 	report
+	age_report
+	scripts/bench-pitr.sh || { FAILED=1; loud "the PITR bench failed (scripts/bench-pitr.sh)"; }
 	mkdir -p "$BENCH"
 	log "results: $OUT (runs: $RUNS)"
 	if grep -qP '\t(exit[0-9]+|WRONG)\t' "$RUNS" || [ "$FAILED" = 1 ]; then

@@ -33,6 +33,7 @@ for set in "$@"; do
 		want '[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ]' containernetworking-plugins
 		want 'dpkg -s busybox-static' busybox-static
 		want 'has ip' iproute2
+		want 'has age' age # the stock decryption path of encrypted backups (e2e and dump tests)
 		;;
 	bench)
 		want '[ -x /usr/bin/time ]' time

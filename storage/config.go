@@ -80,25 +80,43 @@ type Config struct {
 	PathStyle bool
 	// CAFile is a PEM bundle trusted for the https endpoint, in addition to the system roots.
 	CAFile string
-	// PartSize is the multipart part size: 0 means DefaultPartSize, at least MinPartSize.
+	// PartSize is the first multipart part's size: 0 means DefaultPartSize, at least
+	// MinPartSize. Later parts grow so that MaxParts parts reach MaxObjectSize.
 	PartSize int64
 	// MaxParts caps parts per upload: 0 means DefaultMaxParts (S3's limit); tests set less.
 	MaxParts int
 	// Concurrency is the number of parts uploaded at once: 0 means DefaultConcurrency.
-	// A Put holds at most PartSize × (Concurrency+1) bytes.
+	// A Put holds at most (Concurrency+1) × the size of the part being filled.
 	Concurrency int
-	// AccessKey and SecretKey come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-	AccessKey, SecretKey string
+	// AccessKey and SecretKey come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and
+	// SessionToken from AWS_SESSION_TOKEN. Without them the rest of the credential chain is
+	// tried: CredEnv (see chooseCredentials for the order).
+	AccessKey, SecretKey, SessionToken string
+	CredEnv                            CredentialEnv
+	// STSEndpoint is where web identity is exchanged for credentials: empty is AWS's STS for
+	// an AWS endpoint, else the S3 endpoint itself.
+	STSEndpoint string
+	// SSE is the server-side encryption of every object written: SSENone, SSES3, SSEKMS (with
+	// SSEKMSKeyID, empty for the store's default key) or SSEC (with SSECKey, base64 of 32
+	// bytes from BACKUP_SSE_C_KEY, sent with every read too).
+	SSE, SSEKMSKeyID, SSECKey string
+	// RetainDays, when above 0, puts an object-lock retention of that many days, in
+	// RetainMode (RetainGovernance when empty, or RetainCompliance), on every object written.
+	RetainDays int
+	RetainMode string
 }
 
 // String describes the configuration without the keys.
 func (c Config) String() string {
-	secret := ""
-	if c.SecretKey != "" {
-		secret = "<redacted>"
+	redact := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "<redacted>"
 	}
-	return fmt.Sprintf("{URL:%s Bucket:%s Prefix:%s Region:%s PathStyle:%t CAFile:%s PartSize:%d MaxParts:%d Concurrency:%d AccessKey:%s SecretKey:%s}",
-		RedactURL(c.URL), c.Bucket, c.Prefix, c.Region, c.PathStyle, c.CAFile, c.PartSize, c.MaxParts, c.Concurrency, c.AccessKey, secret)
+	return fmt.Sprintf("{URL:%s Bucket:%s Prefix:%s Region:%s PathStyle:%t CAFile:%s PartSize:%d MaxParts:%d Concurrency:%d AccessKey:%s SecretKey:%s SessionToken:%s CredEnv:%+v STSEndpoint:%s SSE:%s SSEKMSKeyID:%s SSECKey:%s RetainDays:%d RetainMode:%s}",
+		RedactURL(c.URL), c.Bucket, c.Prefix, c.Region, c.PathStyle, c.CAFile, c.PartSize, c.MaxParts, c.Concurrency, c.AccessKey, redact(c.SecretKey),
+		redact(c.SessionToken), c.CredEnv, RedactURL(c.STSEndpoint), c.SSE, c.SSEKMSKeyID, redact(c.SSECKey), c.RetainDays, c.RetainMode)
 }
 
 // GoString keeps %#v from printing the secret key too.

@@ -33,7 +33,10 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 		{"endpoint with user", func(c *storage.Config) { c.URL = "http://me:pw@host:9000" }, []string{"--s3-endpoint"}},
 		{"no bucket", func(c *storage.Config) { c.Bucket = "" }, []string{"--bucket"}},
 		{"bad bucket", func(c *storage.Config) { c.Bucket = "Backups_1" }, []string{"--bucket"}},
-		{"no keys", func(c *storage.Config) { c.AccessKey, c.SecretKey = "", "" }, []string{"AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"}},
+		// The chain ends at the instance metadata service: here a closed loopback port.
+		{"no keys", func(c *storage.Config) {
+			c.AccessKey, c.SecretKey, c.CredEnv = "", "", storage.CredentialEnv{MetadataEndpoint: "http://127.0.0.1:1"}
+		}, []string{"instance metadata", "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", "AWS_WEB_IDENTITY_TOKEN_FILE"}},
 		{"no secret", func(c *storage.Config) { c.SecretKey = "" }, []string{"AWS_SECRET_ACCESS_KEY"}},
 		{"no access key", func(c *storage.Config) { c.AccessKey = "" }, []string{"AWS_ACCESS_KEY_ID"}},
 		{"small part", func(c *storage.Config) { c.PartSize = 1 << 20 }, []string{"--s3-part-size", "1 MiB", "5 MiB"}},

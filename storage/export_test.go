@@ -16,3 +16,10 @@ func LocalDir(b Bucket) string { return b.(*Local).dir }
 func SetCreateTemp(b Bucket, f func(dir, pattern string) (TempFile, error)) {
 	b.(*Local).createTemp = f
 }
+
+// LoadCAFile reads a CA bundle as Open does.
+var LoadCAFile = loadCAFile
+
+// SetDialObserver makes every bucket opened from now on report the addresses it dials to f
+// (nil: stop).
+func SetDialObserver(f func(network, addr string)) { dialObserver = f }

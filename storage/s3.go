@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -19,7 +20,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -37,9 +38,14 @@ type S3 struct {
 	endpoint    string // for messages: scheme://host, no credentials
 	bucket      string
 	prefix      string
-	partSize    int64
-	maxParts    int
+	partSize    int64 // the first part's size
+	parts       partPlan
 	concurrency int
+	credSource  string             // what the credentials are and where they came from, for messages
+	sse, ssec   encrypt.ServerSide // sent with every write; with every read (SSE-C only)
+	sseMode     string
+	kmsKeyID    string
+	retain      retention
 }
 
 var _ Bucket = (*S3)(nil)
@@ -55,16 +61,16 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 	if err := checkBucketName(c.Bucket); err != nil {
 		return nil, configErrorf("bucket %q (%s): %v", c.Bucket, settingBucket, err)
 	}
-	switch {
-	case c.AccessKey == "" && c.SecretKey == "":
-		return nil, configErrorf("no S3 access keys: set %s", settingKeys)
-	case c.AccessKey == "":
-		return nil, configErrorf("no S3 access key: set %s", settingAccessKey)
-	case c.SecretKey == "":
-		return nil, configErrorf("no S3 secret key: set %s", settingSecretKey)
-	}
+	secure := u.Scheme == "https"
 	b := &S3{endpoint: endpoint, bucket: c.Bucket, prefix: prefix,
-		partSize: c.PartSize, maxParts: c.MaxParts, concurrency: c.Concurrency}
+		partSize: c.PartSize, concurrency: c.Concurrency, sseMode: c.SSE, kmsKeyID: c.SSEKMSKeyID}
+	var err error
+	if b.sse, b.ssec, err = c.serverSide(secure); err != nil {
+		return nil, err
+	}
+	if b.retain, err = c.retention(); err != nil {
+		return nil, err
+	}
 	if b.partSize == 0 {
 		b.partSize = DefaultPartSize
 	}
@@ -72,12 +78,14 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		return nil, configErrorf("part size %s (%s) must be between %s and %s: S3 refuses other sizes",
 			sizeString(b.partSize), settingPartSize, sizeString(MinPartSize), sizeString(MaxPartSize))
 	}
-	if b.maxParts == 0 {
-		b.maxParts = DefaultMaxParts
+	maxParts := c.MaxParts
+	if maxParts == 0 {
+		maxParts = DefaultMaxParts
 	}
-	if b.maxParts < 1 || b.maxParts > DefaultMaxParts {
-		return nil, configErrorf("max parts %d must be between 1 and %d", b.maxParts, DefaultMaxParts)
+	if maxParts < 1 || maxParts > DefaultMaxParts {
+		return nil, configErrorf("max parts %d must be between 1 and %d", maxParts, DefaultMaxParts)
 	}
+	b.parts = newPartPlan(b.partSize, maxParts)
 	if b.concurrency == 0 {
 		b.concurrency = DefaultConcurrency
 	}
@@ -85,7 +93,6 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		return nil, configErrorf("upload concurrency %d must be between 1 and %d", b.concurrency, maxConcurrency)
 	}
 
-	secure := u.Scheme == "https"
 	transport, err := minio.DefaultTransport(secure)
 	if err != nil {
 		return nil, fmt.Errorf("s3 transport: %w", err)
@@ -103,8 +110,16 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 		}
 		transport.TLSClientConfig.RootCAs = pool
 	}
+	transport.DialContext = observeDial(transport.DialContext)
+	// The credential sources (STS, the metadata service) are reached through the same
+	// transport: the same CA bundle, and the same dial checks in tests.
+	src, err := chooseCredentials(c, endpoint, &http.Client{Transport: transport})
+	if err != nil {
+		return nil, err
+	}
+	b.credSource = src.what()
 	opts := &minio.Options{
-		Creds:     credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
+		Creds:     src.creds,
 		Secure:    secure,
 		Transport: transport,
 		Region:    c.Region,
@@ -127,12 +142,19 @@ func openS3(ctx context.Context, c Config, u *url.URL, prefix string) (*S3, erro
 	}
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
+	// Get the credentials first, so that a failure names the source, not the bucket.
+	if err := src.fetch(ctx, pctx, &http.Client{Transport: transport}, endpoint); err != nil {
+		return nil, err
+	}
 	ok, err := probe.BucketExists(pctx, c.Bucket)
 	if err != nil {
 		return nil, b.describeOpenError(ctx, err)
 	}
 	if !ok {
 		return nil, configErrorf("bucket %q does not exist at %s (%s): create it first", c.Bucket, endpoint, settingBucket)
+	}
+	if err := b.checkObjectLock(pctx, probe); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -163,10 +185,12 @@ func (b *S3) describeOpenError(ctx context.Context, err error) error {
 		return configErrorf(reachCause, b.endpoint, settingEndpoint, err)
 	case errors.As(err, &s3Err):
 		switch s3Err.Code {
+		case "InvalidTokenId", "ExpiredToken":
+			return configErrorf("S3 rejected %s: %s: temporary keys need their current %s", b.credSource, s3Err.Code, EnvSessionToken)
 		case minio.InvalidAccessKeyID, minio.SignatureDoesNotMatch:
-			return configErrorf("S3 rejected the access keys (%s): %s", settingKeys, s3Err.Code)
+			return configErrorf("S3 rejected %s: %s", b.credSource, s3Err.Code)
 		case minio.AccessDenied:
-			return configErrorf("S3 denied access to bucket %q (%s): check the access keys and their permissions: %s", b.bucket, settingKeys, s3Err.Code)
+			return configErrorf("S3 denied access to bucket %q to %s: check their permissions: %s", b.bucket, b.credSource, s3Err.Code)
 		case minio.NoSuchBucket:
 			return configErrorf("bucket %q does not exist at %s (%s): create it first", b.bucket, b.endpoint, settingBucket)
 		case minio.AuthorizationHeaderMalformed, minio.InvalidRegion:
@@ -236,17 +260,17 @@ func (b *S3) object(key string) (string, error) {
 	return joinKey(b.prefix, key), nil
 }
 
-// Put streams r into key with a multipart upload of PartSize parts, at most Concurrency in
-// flight; an object smaller than one part goes up in a single request. Each part is sent
-// with its SHA-256, which S3 checks.
+// Put streams r into key with a multipart upload whose parts start at PartSize and grow
+// (partPlan), at most Concurrency in flight; an object smaller than one part goes up in a
+// single request.
 func (b *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (ObjectInfo, error) {
 	name, err := b.object(key)
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("put: %w", err)
 	}
-	if limit := b.partSize * int64(b.maxParts); size > limit {
-		return ObjectInfo{}, fmt.Errorf("put %s: %s does not fit in %d parts of %s: raise %s",
-			key, sizeString(size), b.maxParts, sizeString(b.partSize), settingPartSize)
+	if limit := b.parts.capacity(); size > limit {
+		return ObjectInfo{}, fmt.Errorf("put %s: %s does not fit in %d parts growing from %s (%s at most): raise %s",
+			key, sizeString(size), b.parts.maxParts, sizeString(b.partSize), sizeString(limit), settingPartSize)
 	}
 	first := b.partSize
 	if size >= 0 && size < b.partSize {
@@ -274,21 +298,25 @@ func (b *S3) putSingle(ctx context.Context, key, name string, data []byte, size 
 		return ObjectInfo{}, fmt.Errorf("put %s: input ended after %d bytes, expected %d", key, len(data), size)
 	}
 	sum := sha256.Sum256(data)
+	opts := b.putOptions()
+	opts.DisableContentSha256 = true
 	_, err := b.core.PutObject(ctx, b.bucket, name, bytes.NewReader(data), int64(len(data)), "",
-		hex.EncodeToString(sum[:]), minio.PutObjectOptions{DisableContentSha256: true})
+		hex.EncodeToString(sum[:]), opts)
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, b.opError(err))
 	}
 	return b.verifyPut(ctx, key, int64(len(data)))
 }
 
 // putMultipart uploads first (a full part) and the rest of r. Memory is bounded by the
-// buffers: Concurrency parts in flight plus the one being filled.
+// buffers: Concurrency parts in flight plus the one being filled, each at most the size of
+// the part being filled (a buffer outgrown by the parts is dropped, not kept).
 func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, size int64, first []byte) (_ ObjectInfo, err error) {
-	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	opts := b.putOptions()
+	opts.ContentType = "application/octet-stream"
 	uploadID, err := b.core.NewMultipartUpload(ctx, b.bucket, name, opts)
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: start upload: %w", key, err)
+		return ObjectInfo{}, fmt.Errorf("put %s: start upload: %w", key, b.opError(err))
 	}
 	completed := false
 	defer func() {
@@ -321,9 +349,9 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 			// of the part on either side, which cost 0.8 CPU seconds per GB between the two. A
 			// backup reads its object back and checks its SHA-256 before it counts as one.
 			p, err := b.core.PutObjectPart(gctx, b.bucket, name, uploadID, num, bytes.NewReader(data), int64(n),
-				minio.PutObjectPartOptions{DisableContentSha256: true})
+				minio.PutObjectPartOptions{DisableContentSha256: true, SSE: b.ssec})
 			if err != nil {
-				return fmt.Errorf("upload part %d: %w", num, err)
+				return fmt.Errorf("upload part %d: %w", num, b.opError(err))
 			}
 			mu.Lock()
 			parts = append(parts, minio.CompletePart{PartNumber: num, ETag: p.ETag})
@@ -343,20 +371,23 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 			}
 			break
 		}
-		if num == b.maxParts {
+		if num == b.parts.maxParts {
 			// S3 would refuse part maxParts+1; minio-go before v7.4 completed the upload
 			// anyway and silently truncated the object.
 			if err := expectEOF(r); err != nil {
-				readErr = fmt.Errorf("input is larger than %d parts of %s (%s): raise %s: %w",
-					b.maxParts, sizeString(b.partSize), sizeString(int64(b.maxParts)*b.partSize), settingPartSize, err)
+				readErr = fmt.Errorf("input is larger than %d parts growing from %s (%s): raise %s: %w",
+					b.parts.maxParts, sizeString(b.partSize), sizeString(b.parts.capacity()), settingPartSize, err)
 			}
 			break
 		}
+		need := b.parts.size(num + 1)
 		var buf []byte
-		if allocated < b.concurrency+1 {
-			buf = make([]byte, b.partSize)
-			allocated++
-		} else {
+		for buf == nil {
+			if allocated < b.concurrency+1 {
+				buf = make([]byte, need)
+				allocated++
+				break
+			}
 			select {
 			case buf = <-free:
 			case <-gctx.Done():
@@ -364,8 +395,15 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 			if buf == nil {
 				break
 			}
+			if int64(len(buf)) < need {
+				buf = nil // outgrown: let it go and make a larger one
+				allocated--
+			}
 		}
-		n, err := io.ReadFull(r, buf)
+		if buf == nil {
+			break
+		}
+		n, err := io.ReadFull(r, buf[:need])
 		total += int64(n)
 		if n > 0 {
 			num++
@@ -399,8 +437,11 @@ func (b *S3) putMultipart(ctx context.Context, key, name string, r io.Reader, si
 		return ObjectInfo{}, fmt.Errorf("put %s: input ended after %d bytes, expected %d", key, total, size)
 	}
 	slices.SortFunc(parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
-	if _, err := b.core.CompleteMultipartUpload(ctx, b.bucket, name, uploadID, parts, opts); err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: complete upload: %w", key, err)
+	// The retention and encryption were given when the upload started; MinIO refuses a
+	// retention on the completion.
+	done := minio.PutObjectOptions{ServerSideEncryption: b.ssec}
+	if _, err := b.core.CompleteMultipartUpload(ctx, b.bucket, name, uploadID, parts, done); err != nil {
+		return ObjectInfo{}, fmt.Errorf("put %s: complete upload: %w", key, b.opError(err))
 	}
 	completed = true
 	return b.verifyPut(ctx, key, total)
@@ -441,9 +482,9 @@ func (b *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get: %w", err)
 	}
-	body, _, _, err := b.core.GetObject(ctx, b.bucket, name, minio.GetObjectOptions{})
+	body, _, _, err := b.core.GetObject(ctx, b.bucket, name, minio.GetObjectOptions{ServerSideEncryption: b.ssec})
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, mapNotFound(err))
+		return nil, fmt.Errorf("get %s: %w", key, b.opError(err))
 	}
 	return body, nil
 }
@@ -468,7 +509,7 @@ func (b *S3) GetRange(ctx context.Context, key string, offset, length int64) (io
 		}
 		return io.NopCloser(strings.NewReader("")), nil
 	}
-	var opts minio.GetObjectOptions
+	opts := minio.GetObjectOptions{ServerSideEncryption: b.ssec}
 	if err := opts.SetRange(offset, offset+length-1); err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
@@ -478,7 +519,7 @@ func (b *S3) GetRange(ctx context.Context, key string, offset, length int64) (io
 		if errors.As(err, &s3Err) && s3Err.Code == minio.InvalidRange {
 			return nil, fmt.Errorf("get %s: range %d+%d is beyond the end", key, offset, length)
 		}
-		return nil, fmt.Errorf("get %s: %w", key, mapNotFound(err))
+		return nil, fmt.Errorf("get %s: %w", key, b.opError(err))
 	}
 	if info.Size != length {
 		body.Close()
@@ -493,11 +534,17 @@ func (b *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("stat: %w", err)
 	}
-	info, err := b.core.StatObject(ctx, b.bucket, name, minio.StatObjectOptions{})
+	info, err := b.core.StatObject(ctx, b.bucket, name, minio.StatObjectOptions{ServerSideEncryption: b.ssec})
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, mapNotFound(err))
+		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, b.opError(err))
 	}
-	return ObjectInfo{Key: key, Size: info.Size, Modified: info.LastModified}, nil
+	out := ObjectInfo{Key: key, Size: info.Size, Modified: info.LastModified}
+	if v := info.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			out.RetainUntil = t
+		}
+	}
+	return out, nil
 }
 
 // List returns the objects whose key starts with prefix, sorted by key.
@@ -523,11 +570,16 @@ func (b *S3) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	return out, nil
 }
 
-// Delete removes an object; S3 already treats a missing one as deleted.
+// Delete removes an object; S3 already treats a missing one as deleted. An object under an
+// object-lock retention is refused with ErrRetained: in a locked (so versioned) bucket S3 would
+// only hide it behind a delete marker, and the backup would look gone while it is not.
 func (b *S3) Delete(ctx context.Context, key string) error {
 	name, err := b.object(key)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
+	}
+	if err := b.checkNotRetained(ctx, key, name); err != nil {
+		return err
 	}
 	if err := b.core.RemoveObject(ctx, b.bucket, name, minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("delete %s: %w", key, mapNotFound(err))
@@ -542,4 +594,19 @@ func mapNotFound(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// putOptions are the encryption and retention of every write.
+func (b *S3) putOptions() minio.PutObjectOptions {
+	opts := minio.PutObjectOptions{ServerSideEncryption: b.sse}
+	b.retain.apply(&opts, time.Now())
+	return opts
+}
+
+// opError names the setting behind an encryption refusal, else maps "no such key".
+func (b *S3) opError(err error) error {
+	if e := b.describeSSEError(err); e != nil {
+		return e
+	}
+	return mapNotFound(err)
 }

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -197,18 +198,62 @@ func TestS3PartLimit(t *testing.T) {
 	if !ok {
 		return
 	}
-	for _, size := range []int64{-1, 12 * storagetest.MiB} {
+	// Two parts growing from 5 MiB hold 5 + 10 MiB.
+	for _, size := range []int64{-1, 16 * storagetest.MiB} {
 		key := fmt.Sprintf("limit/%d", size)
-		_, err := b.Put(t.Context(), key, storagetest.Random(7, 12*storagetest.MiB), size)
+		_, err := b.Put(t.Context(), key, storagetest.Random(7, 16*storagetest.MiB), size)
 		if err == nil || !strings.Contains(err.Error(), "--s3-part-size") {
-			t.Errorf("Put of 12 MiB in 2 parts of 5 MiB (size %d) = %v; want an error naming --s3-part-size", size, err)
+			t.Errorf("Put of 16 MiB in 2 parts from 5 MiB (size %d) = %v; want an error naming --s3-part-size", size, err)
 		}
 		t.Logf("size %d: %v", size, err)
 		checkNoObject(t, c, b, key)
 	}
 	// Exactly MaxParts full parts still fit.
-	if _, err := b.Put(t.Context(), "limit/exact", storagetest.Random(8, 10*storagetest.MiB), -1); err != nil {
+	if _, err := b.Put(t.Context(), "limit/exact", storagetest.Random(8, 15*storagetest.MiB), -1); err != nil {
 		t.Errorf("Put of exactly 2 parts: %v", err)
+	}
+}
+
+// TestS3PartGrowth: the parts grow as the upload goes, so 3 parts from 5 MiB carry 30 MiB,
+// twice what 3 fixed parts could, and the stored object is exact.
+func TestS3PartGrowth(t *testing.T) {
+	const parts = 3
+	c, b, ok := openSmallParts(t, func(c *storage.Config) { c.MaxParts = parts; c.Concurrency = 1 })
+	if !ok {
+		return
+	}
+	n := int64(30*storagetest.MiB + 12345)
+	if fixed := int64(parts) * c.PartSize; n <= fixed {
+		t.Fatalf("%d bytes fit in %d fixed parts: the test proves nothing", n, parts)
+	}
+	data, _ := io.ReadAll(storagetest.Random(11, n))
+	want := sha256.Sum256(data)
+	admin := adminClient(t, c)
+	for _, size := range []int64{-1, n} {
+		key := fmt.Sprintf("grow/%d", size)
+		var err error
+		heap := storagetest.PeakHeap(func() { _, err = b.Put(t.Context(), key, storagetest.Random(11, n), size) })
+		if err != nil {
+			t.Fatalf("Put of %d bytes in %d growing parts (size %d): %v", n, parts, size, err)
+		}
+		// Memory is bounded by the largest part: Concurrency+1 buffers of 20 MiB at most, one
+		// more part of slack for HTTP, and 16 MiB for the runtime and the test.
+		bound := int64(c.Concurrency+2)*20*storagetest.MiB + 16*storagetest.MiB
+		t.Logf("%s: heap grew by %.1f MiB (bound %.1f MiB)", key, float64(heap)/storagetest.MiB, float64(bound)/storagetest.MiB)
+		if heap > bound {
+			t.Errorf("%s: heap grew by %d bytes, more than %d", key, heap, bound)
+		}
+		if got := sha256.Sum256(storagetest.Get(t, b, key)); got != want {
+			t.Errorf("%s: SHA-256 %x, want %x", key, got, want)
+		}
+		// A multipart ETag ends in the number of parts.
+		info, err := admin.StatObject(t.Context(), c.Bucket, c.Prefix+"/"+key, minio.StatObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(info.ETag, fmt.Sprintf("-%d", parts)) {
+			t.Errorf("%s: ETag %q, want an upload of %d parts", key, info.ETag, parts)
+		}
 	}
 }
 
@@ -253,20 +298,9 @@ func TestS3OpenErrors(t *testing.T) {
 // checkConfigError asserts a one-line ErrConfig that says each of want.
 func checkConfigError(t *testing.T, err error, want ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no error; want one saying %q", want)
-	}
-	t.Logf("error: %v", err)
+	checkOneLine(t, err, want...)
 	if !errors.Is(err, storage.ErrConfig) {
 		t.Errorf("error %q does not match ErrConfig", err)
-	}
-	if strings.Contains(err.Error(), "\n") {
-		t.Errorf("error spans lines: %q", err)
-	}
-	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not say %q", err, w)
-		}
 	}
 }
 

@@ -17,6 +17,9 @@ type ObjectInfo struct {
 	Key      string    `json:"key"`
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified"`
+	// RetainUntil is the end of the object's object-lock retention (zero: none); only Stat
+	// fills it.
+	RetainUntil time.Time `json:"retain_until,omitzero"`
 }
 
 // Bucket is where backups live. Keys are slash-separated and relative to the bucket's prefix.

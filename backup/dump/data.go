@@ -260,11 +260,18 @@ type progress struct {
 	tablesTotal, tablesDone int
 	rows                    int64
 	begun, last             time.Time
+	// estimate is the tables' size by information_schema (DATA_LENGTH): what a progress bar
+	// takes as 100% until the dump is written; table is the table finished last.
+	estimate int64
+	table    string
 }
 
 func (p *progress) start(dbs []*dbInfo) {
 	for _, d := range dbs {
 		p.tablesTotal += len(d.Tables)
+		for _, t := range d.Tables {
+			p.estimate += t.DataLength
+		}
 	}
 	p.begun = time.Now()
 	p.last = p.begun
@@ -279,6 +286,7 @@ func (p *progress) rowsDone(log interface{ Info(string, ...any) }, ow *objectWri
 
 func (p *progress) tableDone(log interface{ Info(string, ...any) }, ow *objectWriter, t *tableInfo, rows int64) {
 	p.tablesDone++
+	p.table = t.DB + "." + t.Name
 	log.Info("table dumped", "database", t.DB, "table", t.Name, "rows", rows)
 	p.report(log, ow, "dump progress")
 }
@@ -291,5 +299,6 @@ func (p *progress) report(log interface{ Info(string, ...any) }, ow *objectWrite
 		rate = float64(ow.raw) / secs / 1e6
 	}
 	log.Info(msg, "tables_done", p.tablesDone, "tables_total", p.tablesTotal, "rows", p.rows,
-		"bytes", ow.raw, "stored_bytes", ow.size(), "mb_per_s", float64(int(rate*10))/10)
+		"bytes", ow.raw, "stored_bytes", ow.size(), "mb_per_s", float64(int(rate*10))/10,
+		"estimated_bytes", p.estimate, "table", p.table)
 }

@@ -19,24 +19,33 @@ import (
 // target with the stock tools (`zstd -dc OBJ | mariadb`), and compares the two databases.
 func datasetRoundTrip(t *testing.T, src, dst *dbtest.Server, db, compression string) *backup.Result {
 	t.Helper()
+	dec := map[string]string{backup.CompressZstd: "zstd -dc", backup.CompressGzip: "gzip -dc", backup.CompressNone: "cat"}[compression]
+	return stockRoundTrip(t, src, dst, backup.DumpOptions{Databases: []string{db}, Compression: compression}, dec+` "$1"`)
+}
+
+// stockRoundTrip dumps opts.Databases[0] with opts into a file:// bucket, replays the object
+// into the target with the shell command replay (the object's path is $1, the client reads its
+// output), and compares the two databases.
+func stockRoundTrip(t *testing.T, src, dst *dbtest.Server, opts backup.DumpOptions, replay string) *backup.Result {
+	t.Helper()
+	db := opts.Databases[0]
 	b, dir := storagetest.Local(t)
-	res, err := backup.Dump(t.Context(), src.Config(), b, backup.DumpOptions{Databases: []string{db}, Compression: compression})
+	res, err := backup.Dump(t.Context(), src.Config(), b, opts)
 	if err != nil {
 		t.Fatalf("Dump: %v", err)
 	}
 	if !res.Verified || res.BytesRead != res.Size {
 		t.Fatalf("result %+v", res)
 	}
-	t.Logf("%s: %d tables, %d rows, %d raw bytes, %d stored (%s), %.2fs with verification",
-		db, res.Tables, res.Rows, res.RawSize, res.Size, compression, res.DurationSeconds)
+	t.Logf("%s: %d tables, %d rows, %d raw bytes, %d stored (%s, encrypted %v), %.2fs with verification",
+		db, res.Tables, res.Rows, res.RawSize, res.Size, res.Compression, res.Encrypted, res.DurationSeconds)
 	// The object is replayed with the stock decompressor and client, as a user without
 	// backupctl would, without --comments: the objects' statements travel as hex, so the
 	// client cannot strip the comments inside routine bodies.
-	dec := map[string]string{backup.CompressZstd: "zstd -dc", backup.CompressGzip: "gzip -dc", backup.CompressNone: "cat"}[compression]
 	file := filepath.Join(dir, filepath.FromSlash(res.Key))
 	conn := fmt.Sprintf("-h %s -P %d -u %s", dst.Host, dst.Port, dst.User)
 	replayDir := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), "sh", "-c", dec+` "$1" | mariadb --no-defaults `+conn, "sh", file)
+	cmd := exec.CommandContext(t.Context(), "sh", "-c", replay+` | mariadb --no-defaults `+conn, "sh", file)
 	cmd.Dir = replayDir // a shell command hidden in a name, were it run, would land here
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+string(dst.Password))
 	t.Cleanup(func() {

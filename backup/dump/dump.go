@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/backupctl/backupctl/backup/crypt"
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/sqltext"
@@ -51,6 +52,8 @@ type Options struct {
 	Users bool
 	// SigningKey signs the manifest; nil writes an unsigned backup.
 	SigningKey *format.SigningKey
+	// Recipients, when set, encrypt the backup to them with age (backup/crypt).
+	Recipients *crypt.Recipients
 }
 
 // sessionSetup is run on every connection of a dump. The timeouts are raised because a slow
@@ -105,6 +108,7 @@ type dumper struct {
 	dbs      []*dbInfo
 	accts    []*accountInfo // with Users
 	prog     progress
+	enc      *crypt.Upload // with Recipients
 }
 
 // Run takes one backup: it dumps the databases in one consistent snapshot, streams the
@@ -139,6 +143,13 @@ func Run(ctx context.Context, db dbconn.Config, b storage.Bucket, opts Options) 
 		}
 	}
 	key := path.Join(id, format.ObjectName+suffix)
+	enc, err := newEncryption(opts.Recipients)
+	if err != nil {
+		return nil, err
+	}
+	if enc != nil {
+		key = crypt.ObjectKey(key)
+	}
 
 	cfg, err := db.MySQLConfig()
 	if err != nil {
@@ -149,7 +160,7 @@ func Run(ctx context.Context, db dbconn.Config, b storage.Bucket, opts Options) 
 	if err != nil {
 		return nil, fmt.Errorf("MariaDB settings: %w", err)
 	}
-	d := &dumper{opts: opts, log: log, id: id, started: started, db: sql.OpenDB(conn)}
+	d := &dumper{opts: opts, log: log, id: id, started: started, db: sql.OpenDB(conn), enc: enc}
 	defer d.close()
 	// An id given by the caller must not name a backup that exists: a failure would delete it.
 	if _, err := b.Stat(ctx, format.ManifestKey(id)); err == nil {
@@ -180,19 +191,19 @@ func (d *dumper) store(ctx context.Context, b storage.Bucket, key string) (*Resu
 	}
 	m.FinishedAt = d.opts.Now().UTC()
 	d.log.Info("uploaded", "id", d.id, "key", key, "bucket", b.String(), "size", m.Object.Size)
-	rep, err := verify.Record(ctx, b, m, written)
+	stored, rep, err := d.recordAndSeal(ctx, b, m, written)
 	if err != nil {
 		return nil, fmt.Errorf("verify the uploaded backup: %w", err)
 	}
-	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes, "sha256", m.Object.SHA256)
-	if err := d.sign(m); err != nil {
+	d.log.Info("verified", "id", d.id, "bytes_read", rep.BytesRead, "raw_bytes", rep.RawBytes, "sha256", stored.Object.SHA256, "encrypted", stored.Encryption != nil)
+	if err := d.sign(stored); err != nil {
 		return nil, err
 	}
-	if err := format.PutManifest(ctx, b, m); err != nil {
+	if err := format.PutManifest(ctx, b, stored); err != nil {
 		return nil, err
 	}
 	d.log.Info("manifest written: backup complete", "id", d.id, "manifest", format.ManifestKey(d.id))
-	return d.result(m, rep), nil
+	return d.result(m, stored, rep), nil
 }
 
 // removeBackup deletes what a failed backup may have stored. It runs even when ctx was
@@ -207,17 +218,19 @@ func removeBackup(ctx context.Context, b storage.Bucket, id, key string, log *sl
 	}
 }
 
-func (d *dumper) result(m *format.Manifest, rep *verify.Report) *Result {
+// result reports the backup from m, its manifest, and stored, the manifest as stored (m sealed
+// when encrypted): the object's size and SHA-256, set and signature are the stored ones.
+func (d *dumper) result(m, stored *format.Manifest, rep *verify.Report) *Result {
 	fin := d.opts.Now().UTC()
 	res := &Result{
-		ID: m.ID, Key: m.Object.Key, Manifest: format.ManifestKey(m.ID), Size: m.Object.Size,
-		SHA256: m.Object.SHA256, Compression: m.Object.Compression, RawSize: m.Object.RawSize,
+		ID: m.ID, Key: stored.Object.Key, Manifest: format.ManifestKey(m.ID), Size: stored.Object.Size,
+		SHA256: stored.Object.SHA256, Compression: m.Object.Compression, RawSize: m.Object.RawSize,
 		Verified: rep.Verified, BytesRead: rep.BytesRead,
 		Databases: m.DatabaseNames(), Tables: m.TableCount(), Rows: m.RowCount(),
 		DurationSeconds: fin.Sub(d.started).Seconds(),
 		StartedAt:       m.StartedAt, FinishedAt: fin, Binlog: m.Binlog, ServerVersion: m.Server,
-		Set: m.SetName(), Origin: m.Origin,
-		Signed: m.Signature != "", KeyID: m.KeyID,
+		Set: stored.SetName(), Origin: m.Origin,
+		Signed: stored.Signature != "", KeyID: stored.KeyID, Encrypted: stored.Encryption != nil,
 	}
 	if m.Accounts != nil {
 		res.Accounts = len(m.Accounts.List)
@@ -480,7 +493,7 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*for
 	var ow *objectWriter
 	var dumpErr, putErr error
 	g.Go(func() error {
-		ow, dumpErr = d.write(gctx, pw, m)
+		ow, dumpErr = d.encryptedWrite(gctx, pw, m)
 		pw.CloseWithError(dumpErr) // nil closes cleanly: the upload sees EOF only after a whole dump
 		return dumpErr
 	})
@@ -510,8 +523,8 @@ func (d *dumper) upload(ctx context.Context, b storage.Bucket, key string) (*for
 	w := ow.written()
 	m.Object.Size = w.Size
 	m.Object.RawSize = ow.raw
-	if info.Size != 0 && info.Size != m.Object.Size {
-		return nil, w, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", format.ErrVerify, key, info.Size, m.Object.Size)
+	if info.Size != 0 && info.Size != d.storedSize(m) {
+		return nil, w, fmt.Errorf("%w: upload of %s stored %d bytes, %d were sent", format.ErrVerify, key, info.Size, d.storedSize(m))
 	}
 	return m, w, nil
 }

@@ -38,4 +38,6 @@ type Result struct {
 	// Signed says the manifest is signed, by the key KeyID names.
 	Signed bool   `json:"signed"`
 	KeyID  string `json:"key_id,omitempty"`
+	// Encrypted says the object and the manifest's index are encrypted with age.
+	Encrypted bool `json:"encrypted,omitempty"`
 }

@@ -69,6 +69,9 @@ type Manifest struct {
 	// Accounts is the accounts section (users, roles and their grants), present only in a
 	// backup taken with --users.
 	Accounts *Accounts `json:"accounts,omitempty"`
+	// Encryption, in an encrypted backup, names its recipients and holds the sealed part of
+	// the manifest (encryption.go); absent in a plaintext one.
+	Encryption *Encryption `json:"encryption,omitempty"`
 }
 
 // Accounts is the section of a backup that recreates users and roles: CREATE USER and CREATE
@@ -159,6 +162,9 @@ const (
 func (m *Manifest) SetName() string {
 	if m.Set != "" {
 		return m.Set
+	}
+	if m.Encryption != nil {
+		return EncryptedSetPrefix + m.Encryption.SetDigest
 	}
 	names := slices.Sorted(slices.Values(m.DatabaseNames()))
 	esc := strings.NewReplacer(`\`, `\\`, `,`, `\,`)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/backupctl/backupctl/backup/crypt"
 	"github.com/backupctl/backupctl/backup/format"
 )
 
@@ -45,6 +46,8 @@ type Options struct {
 	// VerifyKey, when set, makes ByID refuse a backup that it does not authenticate, before
 	// anything is read or applied.
 	VerifyKey *format.VerifyKey
+	// Identity decrypts an encrypted backup (backup/crypt); without it one is refused.
+	Identity *crypt.Identity
 }
 
 // PlannedObject is one object a restore creates.

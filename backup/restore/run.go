@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/backupctl/backupctl/backup/crypt"
 	"github.com/backupctl/backupctl/backup/dbconn"
 	"github.com/backupctl/backupctl/backup/format"
 	"github.com/backupctl/backupctl/backup/sqltext"
@@ -25,6 +26,10 @@ func ByID(ctx context.Context, target dbconn.Config, b storage.Bucket, id string
 		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
 	if err := opts.VerifyKey.Check(m); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
+	m, b, err = crypt.Open(b, m, opts.Identity)
+	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
 	return Run(ctx, target, b, m, opts, verify)
@@ -71,6 +76,7 @@ func Run(ctx context.Context, target dbconn.Config, b storage.Bucket, m *format.
 	if err := s.checkAccountsSection(ctx); err != nil {
 		return nil, s.fail(err)
 	}
+	s.logStart(secs)
 	if err := s.apply(ctx, secs); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ var testSecrets = map[string]string{
 	"AWS_ACCESS_KEY_ID":     "ak-in-env-only",
 	"AWS_SECRET_ACCESS_KEY": "sk-in-env-only",
 	"BACKUP_SIGNING_KEY":    "backupctl-ed25519-private:in-env-only",
+	"BACKUP_AGE_IDENTITY":   "AGE-SECRET-KEY-1INENVONLY",
 }
 
 // jobArgser is a command that runs the dumper in a Job.
@@ -121,6 +122,21 @@ func TestJobArgs(t *testing.T) {
 		want []string
 	}{
 		{
+			name: "point-in-time restore without an id: the dumper picks the base",
+			args: cat([]string{"restore", "--to-time", "2026-11-28T14:03:00Z", "-d", "shop"}, storageArgs),
+			want: cat([]string{"restore", "--database=shop", "--to-time=2026-11-28T14:03:00Z", "--replay-lock=read-only"}, defaultConn),
+		},
+		{
+			name: "point-in-time restore to a GTID, no lock",
+			args: cat([]string{"restore", "20240131T120000Z-a1b2c3", "--to-gtid", "0-1-42", "--replay-lock", "none"}, storageArgs),
+			want: cat([]string{"restore", "20240131T120000Z-a1b2c3", "--to-gtid=0-1-42", "--replay-lock=none"}, defaultConn),
+		},
+		{
+			name: "binlog archive as a Deployment",
+			args: cat([]string{"binlog", "archive", "--segment-interval", "30s", "--segment-size", "16MiB", "--start-gtid", "0-1-7"}, storageArgs),
+			want: cat([]string{"binlog", "archive", "--segment-interval=30s", "--segment-size=16MiB", "--start-gtid=0-1-7"}, defaultConn),
+		},
+		{
 			name: "backup defaults",
 			args: cat([]string{"backup", "now"}, storageArgs),
 			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0"}, defaultConn),
@@ -153,6 +169,18 @@ func TestJobArgs(t *testing.T) {
 			want: []string{"backup", "--compression=zstd", "--compression-level=0",
 				"--db-socket=/run/mysqld/mysqld.sock", "--db-user=root", "--db-tls=skip-verify", "--db-timeout=0s", "--db-io-timeout=10m0s",
 				"--s3-endpoint=https://s3.example", "--bucket=b", "--s3-region=us-east-1", "--s3-part-size=8MiB"},
+		},
+		{
+			name: "schedule set passes the Pushgateway to its Jobs",
+			args: cat([]string{"schedule", "set", "--metrics-push", "http://pushgateway.monitoring:9091"}, storageArgs),
+			want: cat([]string{"backup", "--compression=zstd", "--compression-level=0", "--set=backupctl-nightly", "--scheduled",
+				"--metrics-push=http://pushgateway.monitoring:9091"}, defaultConn),
+		},
+		{
+			name: "restore with metrics from the env twin",
+			env:  map[string]string{"BACKUP_METRICS_PUSH": "http://pg:9091"},
+			args: cat([]string{"restore", "20261126T220405Z-ab12"}, storageArgs),
+			want: cat([]string{"restore", "20261126T220405Z-ab12", "--metrics-push=http://pg:9091"}, defaultConn),
 		},
 		{
 			name: "a CA bundle without TLS to MariaDB",
@@ -244,6 +272,8 @@ func TestJobArgsRefuseLocalSettings(t *testing.T) {
 		{cat([]string{"restore", "x", "--db-password-file", "/here/pw"}, storageArgs), "--db-password-file applies to --local only"},
 		{[]string{"backup", "now", "--to", "file:///tmp/b"}, "a Job cannot write"},
 		{cat([]string{"schedule", "set", "--s3-ca-file", "/here/ca.pem"}, storageArgs), "--ca-configmap"},
+		{cat([]string{"schedule", "set", "--metrics-push", "http://u:p@pg:9091"}, storageArgs), "must not hold credentials"},
+		{cat([]string{"backup", "now", "--metrics-push", "pg:9091"}, storageArgs), "is not an http(s) URL"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -44,7 +44,14 @@ func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kube
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.MetricsFlags.Check(); err != nil {
+		return nil, err
+	}
 	conn, bucket, err := dumperConn(db, st, k)
+	if err != nil {
+		return nil, err
+	}
+	rcpts, err := o.RecipientArgs()
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +60,7 @@ func backupArgs(o cli.BackupOptions, db cli.DBFlags, st cli.StorageFlags, k kube
 		Parallel: o.Parallel, Set: o.Set, Scheduled: o.Scheduled,
 		KeepLast: r.KeepLast, KeepHourly: r.KeepHourly, KeepDaily: r.KeepDaily, KeepWeekly: r.KeepWeekly,
 		KeepMonthly: r.KeepMonthly, KeepWithin: r.KeepWithin, IncludeManual: r.IncludeManual,
-		Users: o.Users, DB: conn, Storage: bucket,
+		Users: o.Users, Recipients: rcpts, DB: conn, Storage: bucket,
+		MetricsPush: o.MetricsPush,
 	}.Args(), nil
 }

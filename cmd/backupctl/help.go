@@ -8,20 +8,23 @@ func (*backupNowCmd) Help() string {
 	return `Examples:
   backupctl backup now -d shop                 # a Job in namespace backupctl, followed to its end
   backupctl backup now -d shop --wait=false    # start it; then backupctl logs -f / wait
-  backupctl backup now --local -d shop --to file:///var/backups`
+  backupctl backup now --local -d shop --to file:///var/backups
+  backupctl backup now -d shop --encrypt-to age1...   # encrypted: the Job gets the public key only`
 }
 
 func (*restoreCmd) Help() string {
 	return `Examples:
   backupctl restore 20261126T220405Z-ab12 -d shop --into shop_copy
   backupctl restore 20261126T220405Z-ab12 -t shop.orders --into shop_copy --dry-run
-  backupctl restore 20261126T220405Z-ab12 --local --db-host 127.0.0.1 --drop-existing`
+  backupctl restore 20261126T220405Z-ab12 --local --db-host 127.0.0.1 --drop-existing
+  backupctl restore 20261126T220405Z-ab12 --local --age-identity-file age.key   # an encrypted backup`
 }
 
 func (*listCmd) Help() string {
 	return `Examples:
   backupctl list
-  backupctl list -o json --prefix nightly`
+  backupctl list -o json --prefix nightly
+  backupctl list --age-identity-file age.key   # the databases of encrypted backups too`
 }
 
 func (*scheduleSetCmd) Help() string {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/backupctl/backupctl/contract"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/jobs"
 )
@@ -22,7 +24,7 @@ func (c *jobsCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(js)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)
@@ -58,12 +60,16 @@ func (c *logsCmd) Run(ctx context.Context, g *cli.Globals) error {
 		return err
 	}
 	_, err = kc.Wait(ctx, c.Namespace, c.Job, jobs.RunOptions{Wait: true, Logs: g.Out()})
+	if err != nil && ctx.Err() != nil {
+		return &contract.ExitError{Code: contract.ExitInterrupted, Err: errors.New("stopped following: " + detachedMessage(c.Namespace, c.Job, false))}
+	}
 	return err
 }
 
 type waitCmd struct {
-	Job      string `arg:"" help:"Job name (see backupctl jobs)."`
-	kubeConn `embed:"" group:"kubernetes"`
+	Job           string `arg:"" help:"Job name (see backupctl jobs)."`
+	kubeConn      `embed:"" group:"kubernetes"`
+	interruptFlag `embed:"" group:"kubernetes"`
 }
 
 func (c *waitCmd) Run(ctx context.Context, g *cli.Globals) error {
@@ -71,8 +77,9 @@ func (c *waitCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
-	if _, err := kc.GetJob(ctx, c.Namespace, c.Job); err != nil {
+	j, err := kc.GetJob(ctx, c.Namespace, c.Job)
+	if err != nil {
 		return err
 	}
-	return followJob(ctx, g, kc, c.Namespace, c.Job)
+	return followJob(ctx, g, kc, c.Namespace, c.Job, j.Labels[jobs.LabelComponent], c.interruptFlag)
 }

@@ -17,6 +17,7 @@ type keygenCmd struct {
 	Out       string `name:"out" env:"BACKUP_KEYGEN_OUT" required:"" help:"File to write the private signing key to (mode 0600; never overwritten), or - to print it on stdout."`
 	Namespace string `name:"namespace" short:"n" env:"BACKUP_NAMESPACE" default:"backupctl" help:"Namespace named in the printed kubectl command."`
 	Secret    string `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret named in the printed kubectl command."`
+	Age       bool   `name:"age" env:"BACKUP_KEYGEN_AGE" help:"Make an age identity for encryption (as age-keygen does) instead of a signing key: the secret key to --out, the public key (for --encrypt-to) on stdout."`
 }
 
 // keygenResult is what keygen prints with -o json.
@@ -27,6 +28,9 @@ type keygenResult struct {
 }
 
 func (c *keygenCmd) Run(g *cli.Globals) error {
+	if c.Age {
+		return c.runAge(g)
+	}
 	k, err := backup.GenerateSigningKey(rand.Reader)
 	if err != nil {
 		return err
@@ -47,7 +51,7 @@ func (c *keygenCmd) Run(g *cli.Globals) error {
 			"then delete the file or keep it offline. Give the public key to restore, verify, list and prune as --verify-key (or BACKUP_VERIFY_KEY).\n",
 			pub.ID(), c.Out, contract.EnvSigningKey, c.Namespace, c.Secret, contract.EnvSigningKey, c.Out)
 	}
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(keygenResult{PublicKey: pub.String(), KeyID: pub.ID(), PrivateKeyFile: c.Out})
 	}
 	_, err = fmt.Fprintln(g.Out(), pub)

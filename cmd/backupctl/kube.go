@@ -42,7 +42,8 @@ func (k kubeConn) connect(ctx context.Context) (*jobs.Client, error) {
 
 // waitFlag says whether to follow a Job to its end.
 type waitFlag struct {
-	Wait bool `name:"wait" env:"BACKUP_WAIT" default:"true" help:"Follow the Job to its end (--wait=false returns once it is created)."`
+	Wait          bool `name:"wait" env:"BACKUP_WAIT" default:"true" help:"Follow the Job to its end (--wait=false returns once it is created)."`
+	interruptFlag `embed:""`
 }
 
 // kubeFlags say where and how the dumper's Job runs.
@@ -50,12 +51,13 @@ type kubeFlags struct {
 	kubeConn         `embed:"" group:"kubernetes"`
 	Image            string        `name:"image" env:"BACKUP_IMAGE" help:"Dumper image (default: ghcr.io/backupctl/dumper tagged with this version)."`
 	ImagePullPolicy  string        `name:"image-pull-policy" env:"BACKUP_IMAGE_PULL_POLICY" enum:",Always,IfNotPresent,Never" default:"" help:"Image pull policy."`
-	Secret           string        `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret holding BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."`
+	Secret           string        `name:"secret" env:"BACKUP_SECRET" default:"backupctl" help:"Secret holding BACKUP_DB_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (no S3 keys with --web-identity-audience or --no-s3-keys-from-secret; BACKUP_SSE_C_KEY with --sse c)."`
 	ServiceAccount   string        `name:"service-account" env:"BACKUP_SERVICE_ACCOUNT" default:"backupctl-dumper" help:"ServiceAccount the dumper's pod runs as."`
 	BackoffLimit     int32         `name:"backoff-limit" env:"BACKUP_BACKOFF_LIMIT" default:"-1" help:"Retries of a failed pod (-1: 1 for a backup, 0 for a restore)."`
 	ActiveDeadline   time.Duration `name:"active-deadline" env:"BACKUP_ACTIVE_DEADLINE" default:"6h" help:"Kill the Job after this long."`
 	TTLAfterFinished time.Duration `name:"ttl-after-finished" env:"BACKUP_TTL_AFTER_FINISHED" default:"168h" help:"Keep the finished Job and its logs this long."`
 	CAConfigMap      string        `name:"ca-configmap" env:"BACKUP_CA_CONFIGMAP" help:"ConfigMap whose ca.crt is the CA bundle for S3 (and MariaDB with --db-tls=on), mounted into the pod."`
+	cloudFlags       `embed:""`
 }
 
 // spec turns the flags and the dumper's arguments into a Job spec.
@@ -115,6 +117,7 @@ func dumperConn(db cli.DBFlags, st cli.StorageFlags, k kubeFlags) (contract.DB, 
 		Endpoint: st.S3Endpoint, Bucket: st.Bucket, Prefix: st.Prefix, Region: st.S3Region,
 		PartSize: st.S3PartSize, CAFile: caFile,
 	}
+	cloudStorage(st, &s)
 	return c, s, nil
 }
 
@@ -137,12 +140,15 @@ func (k jobFlags) launch(ctx context.Context, g *cli.Globals, jobArgs func() ([]
 		return err
 	}
 	s := k.spec(args)
-	return runJob(ctx, g, k.Wait, kc, build(s), s, check)
+	if err := k.cloudFlags.apply(&s, k.StorageFlags); err != nil {
+		return err
+	}
+	return runJob(ctx, g, k.waitFlag, kc, build(s), s, check)
 }
 
 // runJob preflights, runs check (if any) once the cluster side is known good, submits and, with
 // wait, follows a Job, and turns its outcome into the dumper's result or a one-line error.
-func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job *batchv1.Job, s jobs.Spec, check func(context.Context) error) error {
+func runJob(ctx context.Context, g *cli.Globals, w waitFlag, c *jobs.Client, job *batchv1.Job, s jobs.Spec, check func(context.Context) error) error {
 	if err := c.Preflight(ctx, s); err != nil {
 		return err
 	}
@@ -151,20 +157,28 @@ func runJob(ctx context.Context, g *cli.Globals, wait bool, c *jobs.Client, job 
 			return err
 		}
 	}
-	out, err := c.Run(ctx, job, jobs.RunOptions{Wait: wait, Logs: g.LogWriter()})
+	created, err := c.Run(ctx, job, jobs.RunOptions{Wait: false})
+	if err != nil && ctx.Err() != nil {
+		return interruptedBeforeJob(job.Namespace)
+	}
 	if err != nil {
 		return fmt.Errorf("job %s/%s: %w", job.Namespace, job.Name, err)
 	}
-	if !wait {
-		return printCreated(g, out.Namespace, out.JobName)
+	if !w.Wait {
+		return printCreated(g, created.Namespace, created.JobName)
 	}
-	return reportOutcome(g, out)
+	return followJob(ctx, g, c, created.Namespace, created.JobName, job.Labels[jobs.LabelComponent], w.interruptFlag)
 }
 
 // followJob follows a Job that already exists (one made from the CronJob, or one started with
 // --wait=false) and reports it as runJob does.
-func followJob(ctx context.Context, g *cli.Globals, c *jobs.Client, namespace, name string) error {
+// component (jobs.ComponentBackup or ComponentRestore) and onInterrupt say what a Ctrl-C says
+// and does.
+func followJob(ctx context.Context, g *cli.Globals, c *jobs.Client, namespace, name, component string, onInterrupt interruptFlag) error {
 	out, err := c.Wait(ctx, namespace, name, jobs.RunOptions{Wait: true, Logs: g.LogWriter()})
+	if err != nil && ctx.Err() != nil {
+		return onInterrupt.interrupted(ctx, c, namespace, name, component)
+	}
 	if err != nil {
 		return fmt.Errorf("job %s/%s: %w", namespace, name, err)
 	}

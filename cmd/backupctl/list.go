@@ -9,6 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/backupctl/backupctl/backup"
+	"github.com/backupctl/backupctl/backup/binlog"
 	"github.com/backupctl/backupctl/internal/cli"
 	"github.com/backupctl/backupctl/storage"
 )
@@ -16,6 +17,7 @@ import (
 type listCmd struct {
 	cli.StorageFlags   `embed:"" group:"storage"`
 	cli.VerifyKeyFlags `embed:""`
+	cli.IdentityFlags  `embed:""`
 }
 
 // listEntry is one line of `backupctl list -o json`.
@@ -37,6 +39,12 @@ type listEntry struct {
 	// key the manifest names.
 	Authenticated bool   `json:"authenticated"`
 	KeyID         string `json:"key_id,omitempty"`
+	// Encrypted: the backup is encrypted with age; Sealed: and its databases, tables, rows and
+	// binlog position stay hidden, for want of the identity.
+	Encrypted bool `json:"encrypted,omitempty"`
+	Sealed    bool `json:"sealed,omitempty"`
+	// Recoverable is how far the archived binlog can bring the backup (point-in-time restore).
+	Recoverable *binlog.Window `json:"recoverable,omitempty"`
 }
 
 // openWithKey reads the --verify-key given (nil without one) and opens the storage.
@@ -61,27 +69,47 @@ func (c *listCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
+	ident, err := c.Identity()
+	if err != nil {
+		return err
+	}
+	opened := make([]*backup.Manifest, len(ms))
+	for i, stored := range ms {
+		if opened[i], err = openForList(stored, ident); err != nil {
+			return err
+		}
+	}
+	// A sealed manifest (no identity) names no binlog position: it gets no window.
+	windows, err := binlog.Windows(ctx, b, opened)
+	if err != nil {
+		return err
+	}
 	entries := make([]listEntry, 0, len(ms))
-	for _, m := range ms {
+	for i, stored := range ms {
+		m := opened[i]
 		entries = append(entries, listEntry{
 			ID: m.ID, StartedAt: m.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			FinishedAt: m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			Databases:  m.DatabaseNames(), Set: m.SetName(), Origin: m.OriginName(), Tables: m.TableCount(), Rows: m.RowCount(),
 			Key: m.Object.Key, Size: m.Object.Size, SHA256: m.Object.SHA256,
 			Compression: m.Object.Compression, Binlog: m.Binlog,
-			Authenticated: key.Authenticated(m), KeyID: m.Signer(),
+			Authenticated: key.Authenticated(stored), KeyID: m.Signer(), Recoverable: windows[i],
+			Encrypted: m.Encryption != nil, Sealed: m.Encryption != nil && len(m.Databases) == 0,
 		})
 	}
 	if n := len(ms) - len(backup.OnlyAuthenticated(ms, key)); n > 0 && !g.Quiet {
 		fmt.Fprintf(g.Err(), "%d backup(s) marked NO are not signed by key %s: they were not written by your backups' dumper or were changed after; restore, verify and prune ignore them\n", n, key.ID())
 	}
-	if g.Output == "json" {
+	if !g.Quiet {
+		sealedNote(g.Err(), entries)
+	}
+	if g.Machine() {
 		return g.Print(entries)
 	}
 	tw := tabwriter.NewWriter(g.Out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tSIGNED\tDATABASES\tSET")
+	fmt.Fprintln(tw, "ID\tFINISHED\tSIZE\tTABLES\tROWS\tSIGNED\tDATABASES\tSET\tRECOVERABLE-TO")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), e.Tables, e.Rows, signedColumn(e, key != nil), strings.Join(e.Databases, ","), e.Set)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.FinishedAt, humanize.IBytes(uint64(e.Size)), sealedOr(e, fmt.Sprint(e.Tables)), sealedOr(e, fmt.Sprint(e.Rows)), signedColumn(e, key != nil), sealedOr(e, strings.Join(e.Databases, ",")), e.Set, recoverableColumn(e.Recoverable))
 	}
 	return tw.Flush()
 }
@@ -98,4 +126,15 @@ func signedColumn(e listEntry, checked bool) string {
 		return "unchecked:" + e.KeyID
 	}
 	return "-"
+}
+
+// recoverableColumn is the end of a backup's point-in-time window, "-" without an archive.
+func recoverableColumn(w *binlog.Window) string {
+	if w == nil || w.Reason != "" {
+		return "-"
+	}
+	if w.GapAfter {
+		return w.To.Format("2006-01-02T15:04:05Z") + " (gap after)"
+	}
+	return w.To.Format("2006-01-02T15:04:05Z")
 }

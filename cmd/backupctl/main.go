@@ -22,6 +22,7 @@ type backupctlCLI struct {
 	Verify   verifyCmd   `cmd:"" help:"Read a stored backup back and check it against its manifest."`
 	List     listCmd     `cmd:"" help:"List the backups, newest first."`
 	Schedule scheduleCmd `cmd:"" help:"Install, show, remove or run the nightly backup CronJob."`
+	Status   statusCmd   `cmd:"" help:"The schedule's next and last run, the newest verified backup and its age, and what is wrong (--max-age: exit 6 when too old)."`
 	Prune    pruneCmd    `cmd:"" help:"Delete the backups the retention rules do not keep, within each backup set."`
 	Delete   deleteCmd   `cmd:"" help:"Delete backups by id (or latest)."`
 	Keygen   keygenCmd   `cmd:"" help:"Make the key pair that signs backups: the private key to a file, the public key on stdout."`
@@ -29,6 +30,7 @@ type backupctlCLI struct {
 	Logs     logsCmd     `cmd:"" help:"Print (or follow with -f) the dumper's log of a Job."`
 	Wait     waitCmd     `cmd:"" help:"Follow a Job to its end and exit as if it had been run here."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
+	Binlog   binlogCmd   `cmd:"" help:"Archive the binary log for point-in-time restores, show or stop the archive."`
 }
 
 func main() {

@@ -17,19 +17,26 @@ type pruneCmd struct {
 	DryRun             bool   `name:"dry-run" env:"BACKUP_PRUNE_DRY_RUN" help:"Show per set what would be kept and deleted; delete nothing."`
 	cli.StorageFlags   `embed:""`
 	cli.VerifyKeyFlags `embed:""`
+	cli.MetricsFlags   `embed:""`
 }
 
-func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) error {
+func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) (err error) {
 	if !c.RetentionFlags.Enabled() {
 		return contract.Usagef("%v", backup.ErrNoPolicy)
 	}
+	if err := c.MetricsFlags.Check(); err != nil {
+		return err
+	}
+	start := time.Now()
+	var rep *backup.PruneReport
+	defer func() { c.MetricsFlags.PushPrune(ctx, g, c.Set, start, rep, err) }()
 	b, key, err := openWithKey(ctx, c.StorageFlags, c.VerifyKeyFlags)
 	if err != nil {
 		return err
 	}
 	opts := c.RetentionFlags.Options()
 	opts.Set, opts.DryRun, opts.VerifyKey = c.Set, c.DryRun, key
-	rep, err := backup.Prune(ctx, b, opts)
+	rep, err = backup.Prune(ctx, b, opts)
 	if rep != nil {
 		if perr := printPrune(g, rep); err == nil {
 			err = perr
@@ -41,7 +48,7 @@ func (c *pruneCmd) Run(ctx context.Context, g *cli.Globals) error {
 // printPrune prints the report: JSON with -o json, else per set a line a backup saying what
 // became of it and why.
 func printPrune(g *cli.Globals, rep *backup.PruneReport) error {
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(rep)
 	}
 	var sb strings.Builder

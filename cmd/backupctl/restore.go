@@ -16,7 +16,7 @@ import (
 )
 
 type restoreCmd struct {
-	ID                 string `arg:"" help:"Backup id (see backupctl list), or latest (with --set when the storage holds several sets)."`
+	ID                 string `arg:"" optional:"" help:"Backup id (see backupctl list), or latest (with --set when the storage holds several sets); a point-in-time restore picks one when none is given."`
 	Local              bool   `name:"local" env:"BACKUP_LOCAL" help:"Restore from this process instead of a Kubernetes Job."`
 	cli.RestoreOptions `embed:""`
 	jobFlags           `embed:""`
@@ -25,6 +25,16 @@ type restoreCmd struct {
 func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if err := c.RestoreOptions.Check(); err != nil {
 		return err
+	}
+	if err := c.RestoreOptions.CheckPITR(c.ID); err != nil {
+		return err
+	}
+	if c.Local && c.PITR.Enabled() {
+		res, err := cli.LocalPITR(ctx, g, c.DBFlags, c.StorageFlags, c.ID, c.RestoreOptions)
+		if err != nil {
+			return err
+		}
+		return g.Print(res)
 	}
 	if c.Local {
 		res, err := cli.LocalRestore(ctx, g, c.DBFlags, c.StorageFlags, c.ID, c.RestoreOptions)
@@ -42,6 +52,9 @@ func (c *restoreCmd) Run(ctx context.Context, g *cli.Globals) error {
 // the keys, so a missing backup or a table not in it is said before a Job is created; without
 // the keys it says on stderr that the Job will check.
 func (c *restoreCmd) checkBackup(ctx context.Context, g *cli.Globals) error {
+	if c.ID == "" {
+		return nil // a point-in-time restore: the Job picks the base backup
+	}
 	if c.To == "" && !haveS3Keys() {
 		if !g.Quiet {
 			fmt.Fprintf(g.Err(), "not checked here: that backup %s exists (no %s and %s in this environment); the Job checks it\n",
@@ -58,6 +71,9 @@ func (c *restoreCmd) checkBackup(ctx context.Context, g *cli.Globals) error {
 		return contract.NotFound(fmt.Errorf("backup %s not found at %s (pruned, or another --prefix?): see backupctl list", c.ID, storage.RedactURL(c.S3Endpoint)))
 	}
 	if err != nil {
+		return err
+	}
+	if m, err = c.openEncrypted(m, g); m == nil || err != nil {
 		return err
 	}
 	return c.RestoreOptions.CheckRestore(m)
@@ -83,5 +99,15 @@ func (c *restoreCmd) jobArgs() ([]string, error) {
 		WithoutFKs: o.WithoutFKs, WithoutTrig: o.WithoutTrig,
 		DropExisting: o.DropExisting, DryRun: o.DryRun, NoVerifyFirst: o.NoVerifyFirst, Parallel: o.Parallel,
 		Users: o.Users, Set: o.Set, VerifyKey: verifyKey, DB: conn, Storage: bucket,
+		MetricsPush: o.MetricsPush,
+		ToTime:      o.PITR.ToTime, ToGTID: o.PITR.ToGTID, ToLatest: o.PITR.ToLatest, ReplayLock: pitrLock(o.PITR),
 	}.Args(), nil
+}
+
+// pitrLock passes --replay-lock to the Job only for a point-in-time restore.
+func pitrLock(f cli.PITRFlags) string {
+	if !f.Enabled() {
+		return ""
+	}
+	return f.ReplayLock
 }

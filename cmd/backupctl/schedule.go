@@ -174,6 +174,9 @@ func (c *scheduleSetCmd) cronJob(given map[string][]string) (*batchv1.CronJob, j
 	}
 	sd := int64(c.StartingDeadline / time.Second)
 	s := c.spec(args)
+	if err := c.cloudFlags.apply(&s, c.StorageFlags); err != nil {
+		return nil, s, err
+	}
 	cj, err := jobs.CronJob(s, jobs.CronSpec{
 		Name: c.Name, Schedule: c.Schedule, TimeZone: c.TimeZone, StartingDeadlineSeconds: &sd,
 		SuccessfulJobsHistoryLimit: &c.SuccessfulHistory, FailedJobsHistoryLimit: &c.FailedHistory,
@@ -385,27 +388,41 @@ type scheduleRef struct {
 type scheduleShowCmd scheduleRef
 
 func (c *scheduleShowCmd) Run(ctx context.Context, g *cli.Globals) error {
-	kc, err := c.connect(ctx)
+	in, _, err := scheduleRef(*c).show(ctx)
 	if err != nil {
 		return err
 	}
-	cj, err := kc.GetCronJob(ctx, c.Namespace, c.Name)
+	return g.Print(in)
+}
+
+// show reads the schedule, its last run and the newest backup of its set, and returns the
+// schedule's Jobs too, newest first.
+func (r scheduleRef) show(ctx context.Context) (scheduleInfo, []jobs.JobInfo, error) {
+	kc, err := r.connect(ctx)
 	if err != nil {
-		return err
+		return scheduleInfo{}, nil, err
+	}
+	cj, err := kc.GetCronJob(ctx, r.Namespace, r.Name)
+	if err != nil {
+		return scheduleInfo{}, nil, err
 	}
 	in := infoOf(cj)
-	js, err := kc.ListJobs(ctx, c.Namespace)
+	all, err := kc.ListJobs(ctx, r.Namespace)
 	if err != nil {
-		return err
+		return scheduleInfo{}, nil, err
 	}
-	for _, j := range js { // newest first
-		if j.Schedule == c.Name {
-			in.LastRun = &lastRun{Job: j.Name, State: j.State, Started: j.Started, Finished: j.Finished, BackupID: j.BackupID, Reason: j.Reason}
-			break
+	var js []jobs.JobInfo
+	for _, j := range all { // newest first
+		if j.Schedule == r.Name {
+			js = append(js, j)
 		}
 	}
+	if len(js) > 0 {
+		j := js[0]
+		in.LastRun = &lastRun{Job: j.Name, State: j.State, Started: j.Started, Finished: j.Finished, BackupID: j.BackupID, Reason: j.Reason}
+	}
 	in.addNewestBackup(ctx)
-	return g.Print(in)
+	return in, js, nil
 }
 
 type scheduleSuspendCmd scheduleRef
@@ -462,5 +479,5 @@ func (c *scheduleRunCmd) Run(ctx context.Context, g *cli.Globals) error {
 	if !c.Wait {
 		return printCreated(g, job.Namespace, job.Name)
 	}
-	return followJob(ctx, g, kc, job.Namespace, job.Name)
+	return followJob(ctx, g, kc, job.Namespace, job.Name, jobs.ComponentBackup, c.interruptFlag)
 }

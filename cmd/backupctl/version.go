@@ -21,7 +21,7 @@ type versionInfo struct {
 }
 
 func (versionCmd) Run(g *cli.Globals) error {
-	if g.Output == "json" {
+	if g.Machine() {
 		return g.Print(versionInfo{Version: version.Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, Zstd: backup.ZstdEncoder()})
 	}
 	_, err := fmt.Fprintln(g.Out(), cli.VersionString("backupctl"))

@@ -20,6 +20,7 @@ type dumperCLI struct {
 	Restore restoreCmd    `cmd:"" help:"Restore a backup into MariaDB."`
 	Verify  cli.VerifyCmd `cmd:"" help:"Read a stored backup back and check it against its manifest."`
 	Version versionCmd    `cmd:"" help:"Print the version."`
+	Binlog  binlogCmd     `cmd:"" help:"Archive the binary log for point-in-time recovery."`
 }
 
 func main() {

@@ -49,7 +49,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"both storages", map[string]string{"BACKUP_TO": "file:///tmp/x", "BACKUP_S3_ENDPOINT": "http://127.0.0.1:1"}, []string{"verify", "x"}, "choose one"},
 		{"to not a file URL", nil, []string{"verify", "x", "--to", "/tmp/x"}, "file:///path"},
 		{"bad part size", map[string]string{"BACKUP_TO": "file:///tmp/x"}, []string{"verify", "x", "--s3-part-size", "lots"}, "--s3-part-size"},
-		{"bad output", nil, []string{"-o", "yaml", "verify", "x"}, "must be one of"},
+		{"bad output", nil, []string{"-o", "xml", "verify", "x"}, "must be one of"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,7 +42,7 @@ func ExitCode(err error) int {
 		return contract.ExitInterrupted
 	case errors.Is(err, backup.ErrNoManifest), errors.Is(err, backup.ErrUnknownSet):
 		return contract.ExitNotFound
-	case errors.Is(err, backup.ErrTargetNotEmpty), errors.Is(err, backup.ErrPruneRefused):
+	case errors.Is(err, backup.ErrTargetNotEmpty), errors.Is(err, backup.ErrPruneRefused), errors.Is(err, storage.ErrRetained):
 		return contract.ExitRefused
 	case errors.Is(err, backup.ErrVerify):
 		return contract.ExitVerify
@@ -98,5 +98,5 @@ func (g *Globals) Report(result any, runErr error) error {
 // WriteTerminationLog records the outcome of the dumper's run, with its exit code, for whoever
 // watches the pod. It never fails the run.
 func WriteTerminationLog(result any, runErr error) {
-	contract.WriteTerminationLog(contract.NewJobResult(result, ExitCode(runErr), runErr))
+	contract.WriteTerminationLog(contract.NewJobResult(result, ExitCode(runErr), forPeople(runErr)))
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -115,5 +116,17 @@ func TestReportInPod(t *testing.T) {
 	}
 	if err := g.Report(res, nil); err != nil || !strings.Contains(out.String(), "id: 20261129T050000Z-ab12") {
 		t.Errorf("outside a pod: stdout %q (%v)", out.String(), err)
+	}
+}
+
+// TestInterruptedSaidForPeople: a run stopped by a signal exits 130 and its message says what
+// was going on, not "context canceled".
+func TestInterruptedSaidForPeople(t *testing.T) {
+	err := fmt.Errorf("BACKUP STAGE START: %w", context.Canceled)
+	var buf bytes.Buffer
+	code := Exit(&Globals{Stderr: &buf}, "backupctl", err)
+	if code != contract.ExitInterrupted || strings.Contains(buf.String(), "context canceled") ||
+		!strings.Contains(buf.String(), "interrupted by a signal during: BACKUP STAGE START") {
+		t.Errorf("exit %d, %q", code, buf.String())
 	}
 }

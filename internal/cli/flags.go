@@ -63,7 +63,13 @@ type StorageFlags struct {
 	Prefix     string `name:"prefix" env:"BACKUP_S3_PREFIX" help:"Key prefix inside the bucket (or directory)."`
 	S3Region   string `name:"s3-region" env:"BACKUP_S3_REGION" default:"us-east-1" help:"S3 region."`
 	S3CAFile   string `name:"s3-ca-file" env:"BACKUP_S3_CA_FILE" help:"CA bundle to verify the S3 endpoint's certificate."`
-	S3PartSize string `name:"s3-part-size" env:"BACKUP_S3_PART_SIZE" default:"8MiB" help:"Multipart upload part size (5MiB to 5GiB). An object has at most 10,000 parts (8MiB: 78GiB compressed); memory use is about 5 x the part size."`
+	S3PartSize string `name:"s3-part-size" env:"BACKUP_S3_PART_SIZE" default:"8MiB" help:"First multipart upload part size (5MiB to 5GiB). Later parts grow (8MiB parts for the first 8GiB, then doubling), so an object reaches S3's 5TiB; memory use is about 5 x the part in flight."`
+	// Cloud storage: credentials beyond static keys, server-side encryption, object lock.
+	S3STSEndpoint string `name:"s3-sts-endpoint" env:"BACKUP_S3_STS_ENDPOINT" help:"STS endpoint for web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN); default: AWS's regional STS for AWS, else the S3 endpoint."`
+	SSE           string `name:"sse" env:"BACKUP_SSE" enum:",s3,kms,c" default:"" help:"Server-side encryption: s3, kms (--sse-kms-key-id) or c (key in BACKUP_SSE_C_KEY, base64 of 32 bytes, needed to read too)."`
+	SSEKMSKeyID   string `name:"sse-kms-key-id" env:"BACKUP_SSE_KMS_KEY_ID" help:"KMS key for --sse kms (default: the store's default key)."`
+	RetainDays    int    `name:"retain-days" env:"BACKUP_RETAIN_DAYS" help:"Object-lock retention in days on every object and manifest of the backup (the bucket needs object lock); 0: none."`
+	RetainMode    string `name:"retain-mode" env:"BACKUP_RETAIN_MODE" enum:"governance,compliance" default:"governance" help:"Object-lock mode of --retain-days: governance or compliance (nobody, root included, can delete early)."`
 }
 
 // Config returns the storage settings with the keys from the environment.
@@ -73,6 +79,7 @@ func (f StorageFlags) Config() (storage.Config, error) {
 		Bucket: f.Bucket, Prefix: f.Prefix, Region: f.S3Region, CAFile: f.S3CAFile,
 		AccessKey: os.Getenv(contract.EnvAWSAccessKey), SecretKey: os.Getenv(contract.EnvAWSSecretKey),
 	}
+	f.cloudConfig(&c)
 	switch {
 	case f.To != "" && f.S3Endpoint != "":
 		return c, contract.Usagef("both --to and --s3-endpoint are set: choose one place to store backups")

@@ -41,12 +41,15 @@ func GrammarOptions(name, description string) []kong.Option {
 // uploadCommands are the commands that upload a backup: --s3-part-size matters to them only.
 var uploadCommands = map[string]bool{"backup now": true, "schedule set": true, "backup": true}
 
-// hideUploadFlags leaves --s3-part-size out of the help of the commands that upload nothing
+// uploadFlags matter only to the commands that upload.
+var uploadFlags = map[string]bool{"s3-part-size": true, "sse-kms-key-id": true, "retain-days": true, "retain-mode": true}
+
+// hideUploadFlags leaves --s3-part-size (and the other uploadFlags) out of the help of the commands that upload nothing
 // (list, verify, restore, prune...); the flag is still accepted there, as the Jobs pass it.
 func hideUploadFlags(n *kong.Node) {
 	path := strings.TrimSpace(n.Path())
 	for _, f := range n.Flags {
-		if f.Name == "s3-part-size" && !uploadCommands[path] {
+		if uploadFlags[f.Name] && !uploadCommands[path] {
 			f.Hidden = true
 		}
 	}
@@ -114,6 +117,8 @@ func Parse(ctx context.Context, name, description string, cliStruct hasGlobals, 
 
 // Exit prints err, if any, in one line on the Globals' stderr and returns the exit code.
 func Exit(g *Globals, name string, err error) int {
+	err = forPeople(err)
+	g.finishProgress(err == nil)
 	var pe *parseError
 	switch {
 	case err == nil:

@@ -18,7 +18,7 @@ import (
 
 // Globals are the flags every command has.
 type Globals struct {
-	Output    string           `short:"o" name:"output" env:"BACKUP_OUTPUT" enum:"text,json" default:"text" group:"output" help:"Output format of results: text or json."`
+	Output    string           `short:"o" name:"output" env:"BACKUP_OUTPUT" enum:"text,json,yaml" default:"text" group:"output" help:"Output format of results: text (on a terminal a one-line summary of a backup, verify or restore), json or yaml."`
 	LogFormat string           `name:"log-format" env:"BACKUP_LOG_FORMAT" enum:"auto,text,json" default:"auto" group:"output" help:"Progress and log lines on stderr: auto (text on a terminal, json otherwise), text, json."`
 	Quiet     bool             `short:"q" name:"quiet" env:"BACKUP_QUIET" group:"output" help:"No progress lines, only errors and the result."`
 	Version   kong.VersionFlag `name:"version" group:"output" help:"Print the version and exit."`
@@ -27,6 +27,8 @@ type Globals struct {
 
 	Stdout io.Writer `kong:"-"`
 	Stderr io.Writer `kong:"-"`
+
+	ui *progressUI // the progress line on a terminal, made on first use
 }
 
 // Out returns where results go.
@@ -53,6 +55,9 @@ func (g *Globals) Logger() *slog.Logger {
 		level = slog.LevelWarn
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	if ui := g.progress(); ui != nil {
+		return slog.New(&progressHandler{ui: ui, text: slog.NewTextHandler(ui, opts)})
+	}
 	if g.logText() {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
@@ -79,6 +84,9 @@ func (g *Globals) LogWriter() io.Writer {
 	}
 	if !g.logText() {
 		return g.Err()
+	}
+	if ui := g.progress(); ui != nil {
+		return &textLines{h: &progressHandler{ui: ui, text: slog.NewTextHandler(ui, nil)}, out: ui}
 	}
 	return &textLines{h: slog.NewTextHandler(g.Err(), nil), out: g.Err()}
 }
@@ -165,12 +173,17 @@ func jsonRecord(line []byte) (slog.Record, bool) {
 	return rec, true
 }
 
-// Print writes a result: indented JSON with -o json, else "key: value" lines.
+// Print writes a result: indented JSON with -o json, YAML with -o yaml, on a terminal the
+// summary line of a backup, verify or restore, else "key: value" lines.
 func (g *Globals) Print(v any) error {
-	if g.Output == "json" {
+	g.finishProgress(true)
+	switch g.Output {
+	case "json":
 		enc := json.NewEncoder(g.Out())
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
+	case "yaml":
+		return g.printYAML(v)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -178,6 +191,10 @@ func (g *Globals) Print(v any) error {
 	}
 	var generic any
 	if err := json.Unmarshal(b, &generic); err != nil {
+		return err
+	}
+	if line, ok := summaryOf(generic); ok && g.outTerminal() {
+		_, err := io.WriteString(g.Out(), line)
 		return err
 	}
 	var sb strings.Builder

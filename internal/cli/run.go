@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/contract"
+	"github.com/backupctl/backupctl/metrics"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -22,6 +24,8 @@ type BackupOptions struct {
 	Scheduled        bool     `name:"scheduled" env:"BACKUP_SCHEDULED" help:"Mark the backup as taken by a schedule, so retention applies to it without --include-manual (schedule set adds it)."`
 	RetentionFlags   `embed:"" set:"retention_scope=the new backup's set once it is verified"`
 	Users            *bool `name:"users" env:"BACKUP_USERS" help:"Also back up users, roles and their grants (all but root, mariadb.sys, mysql, PUBLIC) after the databases. Default: on without --database, off with it; --users=false turns it off."`
+	EncryptFlags     `embed:""`
+	MetricsFlags     `embed:""`
 }
 
 // WithUsers says whether the backup holds the accounts: as asked, else when every database is
@@ -90,6 +94,8 @@ func (r RetentionFlags) Options() backup.PruneOptions {
 type BackupResult struct {
 	*backup.Result
 	Pruned *backup.PruneReport `json:"pruned,omitempty"`
+	// Location is where the backup lies, in full (the keys above are relative to the prefix).
+	Location *Location `json:"location,omitempty"`
 }
 
 // RestoreOptions choose what a restore applies and where.
@@ -106,11 +112,18 @@ type RestoreOptions struct {
 	Users          bool     `name:"users" env:"BACKUP_RESTORE_USERS" help:"Also create the backup's users and roles with their grants (whole-backup restore only); an existing account that differs is refused without --drop-existing."`
 	Set            string   `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to restore (needed when the storage holds several sets)."`
 	VerifyKeyFlags `embed:""`
+	IdentityFlags  `embed:""`
+	MetricsFlags   `embed:""`
+	PITR           PITRFlags `embed:""`
 }
 
 // LocalBackup dumps, uploads and verifies a backup from this process, then applies the
 // retention rules if any. A failed prune fails the run: the backup itself is kept and listed.
-func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, o BackupOptions) (*BackupResult, error) {
+func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, o BackupOptions) (res *BackupResult, err error) {
+	start := time.Now()
+	defer func() {
+		o.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Backup, Schedule: o.Set, DBHost: dbHost(dbf)}, backupRun(start, res), err)
+	}()
 	db, err := dbf.Config()
 	if err != nil {
 		return nil, err
@@ -127,7 +140,14 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.MetricsFlags.Check(); err != nil {
+		return nil, err
+	}
 	sk, err := SigningKeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	rcpts, err := o.Recipients()
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +156,7 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		// Retention counts and deletes only the backups this key signed.
 		retention.VerifyKey = sk.Public()
 	}
-	res, pruned, err := backup.DumpAndPrune(ctx, db, b, backup.DumpOptions{
+	dumped, pruned, err := backup.DumpAndPrune(ctx, db, b, backup.DumpOptions{
 		Databases:   o.Database,
 		Compression: o.Compression,
 		Level:       o.CompressionLevel,
@@ -147,11 +167,12 @@ func LocalBackup(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, 
 		Now:         time.Now,
 		Users:       o.WithUsers(),
 		SigningKey:  sk,
+		Recipients:  rcpts,
 	}, retention)
-	if res == nil {
+	if dumped == nil {
 		return nil, explainDB(err)
 	}
-	return &BackupResult{Result: res, Pruned: pruned}, err
+	return &BackupResult{Result: dumped, Pruned: pruned, Location: st.Location(dumped.ID, dumped.Key, dumped.Manifest)}, err
 }
 
 // Check checks the combinations of restore options, before any Job or connection. (Not named
@@ -168,7 +189,7 @@ func (o RestoreOptions) Check() error {
 			return contract.Usagef("--table %q is not of the form database.table", t)
 		}
 	}
-	return nil
+	return o.MetricsFlags.Check()
 }
 
 // CheckRestore checks the options against the backup's manifest: the databases and tables
@@ -201,12 +222,23 @@ func (o RestoreOptions) CheckRestore(m *backup.Manifest) error {
 }
 
 // LocalRestore restores a backup from this process.
-func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (*backup.RestoreReport, error) {
+func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags, id string, o RestoreOptions) (rep *backup.RestoreReport, err error) {
+	start := time.Now()
+	defer func() {
+		o.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Restore, Schedule: o.Set, DBHost: dbHost(dbf)}, restoreRun(start, rep), err)
+	}()
+	if err := o.MetricsFlags.Check(); err != nil {
+		return nil, err
+	}
 	db, err := dbf.Config()
 	if err != nil {
 		return nil, err
 	}
 	key, err := o.Key()
+	if err != nil {
+		return nil, err
+	}
+	ident, err := o.Identity()
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +249,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 	if id, err = ResolveID(ctx, b, id, o.Set); err != nil {
 		return nil, err
 	}
-	rep, err := backup.Restore(ctx, db, b, id, backup.RestoreOptions{
+	rep, err = backup.Restore(ctx, db, b, id, backup.RestoreOptions{
 		Databases:     o.Database,
 		Into:          o.Into,
 		Tables:        o.Table,
@@ -228,6 +260,7 @@ func LocalRestore(ctx context.Context, g *Globals, dbf DBFlags, st StorageFlags,
 		Logger:        g.Logger(),
 		Users:         o.Users,
 		VerifyKey:     key,
+		Identity:      ident,
 
 		WithoutForeignKeys: o.WithoutFKs,
 		WithoutTriggers:    o.WithoutTrig,
@@ -250,8 +283,13 @@ func ResolveID(ctx context.Context, b storage.Bucket, id, set string) (string, e
 }
 
 // LocalVerify reads a stored backup back and checks it against its manifest; id may be latest.
-func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags) (*backup.VerifyReport, error) {
+// Its progress goes to log.
+func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf VerifyKeyFlags, idf IdentityFlags, log *slog.Logger) (*backup.VerifyReport, error) {
 	key, err := kf.Key()
+	if err != nil {
+		return nil, err
+	}
+	ident, err := idf.Identity()
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +300,16 @@ func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf Verify
 	if id, err = ResolveID(ctx, b, id, set); err != nil {
 		return nil, err
 	}
-	return backup.VerifyID(ctx, b, id, key)
+	var total int64
+	if m, err := backup.LoadManifest(ctx, b, id); err == nil {
+		total = m.Object.Size
+	}
+	counted := &readCounter{Bucket: b, log: log, total: total, last: time.Now()}
+	rep, err := backup.VerifyID(ctx, counted, id, key, ident)
+	if err == nil {
+		counted.done()
+	}
+	return rep, err
 }
 
 // VerifyCmd is `verify ID`, the same in backupctl and the dumper.
@@ -271,14 +318,28 @@ type VerifyCmd struct {
 	Set            string `name:"set" env:"BACKUP_SET" help:"With the id latest: the backup set whose newest backup to verify (needed when the storage holds several sets)."`
 	StorageFlags   `embed:""`
 	VerifyKeyFlags `embed:""`
+	IdentityFlags  `embed:""`
+	MetricsFlags   `embed:""`
 }
 
 // Run verifies the backup and prints the report; in a pod it also writes the termination log.
 func (c *VerifyCmd) Run(ctx context.Context, g *Globals) error {
-	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags)
-	WriteTerminationLog(res, err)
+	start := time.Now()
+	if err := c.MetricsFlags.Check(); err != nil {
+		return err
+	}
+	res, err := LocalVerify(ctx, c.StorageFlags, c.ID, c.Set, c.VerifyKeyFlags, c.IdentityFlags, g.Logger())
+	c.MetricsFlags.push(ctx, g, metrics.Group{Operation: metrics.Verify, Schedule: c.Set}, verifyRun(start, res), err)
+	var out any = res
+	if res != nil {
+		out = struct {
+			*backup.VerifyReport
+			Location *Location `json:"location"`
+		}{res, c.StorageFlags.Location(res.ID, res.Key, res.ID+"/"+backup.ManifestName)}
+	}
+	WriteTerminationLog(out, err)
 	if err != nil {
 		return err
 	}
-	return g.Print(res)
+	return g.Print(out)
 }

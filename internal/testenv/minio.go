@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,6 +22,8 @@ type MinIOServer struct {
 	User     string // the root user, MINIO_ROOT_USER
 	Password string // MINIO_ROOT_PASSWORD
 	CertsDir string // when set: public.crt and private.key, and the server speaks https
+	// Settings are more MINIO_* variables (KEY=VALUE): a KMS key, an OpenID provider.
+	Settings []string
 }
 
 // MinIOBinary is the minio that `make up` builds once with go install: $(go env GOPATH)/bin/minio.
@@ -44,11 +48,11 @@ func (s MinIOServer) Args() []string {
 	return append(args, s.Dir+"/data")
 }
 
-// Env is what MinIO's environment adds to the caller's: the root user and no browser, update
-// check or call home.
+// Env is what MinIO's environment adds to the caller's: the root user, no browser, update
+// check or call home, and Settings.
 func (s MinIOServer) Env() []string {
-	return []string{"MINIO_ROOT_USER=" + s.User, "MINIO_ROOT_PASSWORD=" + s.Password,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CALLHOME_ENABLE=off"}
+	return append([]string{"MINIO_ROOT_USER=" + s.User, "MINIO_ROOT_PASSWORD=" + s.Password,
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CALLHOME_ENABLE=off"}, s.Settings...)
 }
 
 // Log is Dir/minio.log.
@@ -94,4 +98,23 @@ func (s MinIOServer) WaitReady(d time.Duration, alive func() bool, hc *http.Clie
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("MinIO did not become ready within %s (see %s)", d, s.Log())
+}
+
+// Client is an HTTP client for the server: the default one over http, and over https one
+// that trusts the certificates of CertsDir/CAs (where MinIO itself finds the CAs it trusts).
+func (s MinIOServer) Client() (*http.Client, error) {
+	if s.CertsDir == "" {
+		return http.DefaultClient, nil
+	}
+	pool := x509.NewCertPool()
+	cas, _ := filepath.Glob(filepath.Join(s.CertsDir, "CAs", "*.crt"))
+	for _, f := range cas {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		pool.AppendCertsFromPEM(b)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
 }

@@ -623,3 +623,7 @@ func readKB(field string) (int64, bool) {
 	}
 	return 0, false
 }
+
+// PeakHeap runs f and returns the largest growth of live heap objects while it ran (see
+// measureMemory), for tests of a memory bound of their own.
+func PeakHeap(f func()) int64 { return measureMemory(f).heap }

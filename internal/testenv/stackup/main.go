@@ -3,7 +3,10 @@
 // testenv.MinIOServer.
 //
 //	go run ./internal/testenv/stackup mariadb DIR PORT USER PASSWORD
-//	go run ./internal/testenv/stackup minio DIR PORT USER PASSWORD MINIO-BINARY
+//	go run ./internal/testenv/stackup minio DIR PORT USER PASSWORD MINIO-BINARY [CERTS-DIR [MINIO_KEY=VALUE...]]
+//
+// With CERTS-DIR (public.crt, private.key, CAs/) MinIO speaks https, and the KEY=VALUE
+// settings (a KMS key, an OpenID provider) are added to its environment.
 //
 // Each starts its server in a session of its own, writes its pid to DIR/pid (what
 // `scripts/stack.sh down` stops) and waits until it answers. mariadb initialises DIR/data when
@@ -24,7 +27,7 @@ import (
 	"github.com/backupctl/backupctl/internal/testenv"
 )
 
-const usage = "usage: stackup mariadb DIR PORT USER PASSWORD | stackup minio DIR PORT USER PASSWORD MINIO-BINARY"
+const usage = "usage: stackup mariadb DIR PORT USER PASSWORD | stackup minio DIR PORT USER PASSWORD MINIO-BINARY [CERTS-DIR [MINIO_KEY=VALUE...]]"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -50,8 +53,12 @@ func run(args []string) error {
 	switch {
 	case args[0] == "mariadb" && len(args) == 5:
 		return mariadb(testenv.MariaDBServer{Dir: dir, Port: port}, args[3], args[4])
-	case args[0] == "minio" && len(args) == 6:
-		return minio(testenv.MinIOServer{Dir: dir, Port: port, User: args[3], Password: args[4]}, args[5])
+	case args[0] == "minio" && len(args) >= 6:
+		s := testenv.MinIOServer{Dir: dir, Port: port, User: args[3], Password: args[4]}
+		if len(args) > 6 {
+			s.CertsDir, s.Settings = args[6], args[7:]
+		}
+		return minio(s, args[5])
 	}
 	return fmt.Errorf(usage)
 }
@@ -80,7 +87,11 @@ func mariadb(s testenv.MariaDBServer, user, password string) error {
 }
 
 func minio(s testenv.MinIOServer, bin string) error {
-	if pidAlive(s.Dir+"/pid") && s.WaitReady(time.Second, func() bool { return true }, nil) == nil {
+	hc, err := s.Client()
+	if err != nil {
+		return err
+	}
+	if pidAlive(s.Dir+"/pid") && s.WaitReady(time.Second, func() bool { return true }, hc) == nil {
 		logf("minio already running on port %d", s.Port)
 		return nil
 	}
@@ -97,7 +108,7 @@ func minio(s testenv.MinIOServer, bin string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.WaitReady(60*time.Second, alive, nil); err != nil {
+	if err := s.WaitReady(60*time.Second, alive, hc); err != nil {
 		return fmt.Errorf("minio failed to start: %v", err)
 	}
 	return nil

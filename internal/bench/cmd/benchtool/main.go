@@ -82,6 +82,9 @@ func rows(ctx context.Context, b storage.Bucket, id string, out io.Writer) error
 	if err != nil {
 		return fmt.Errorf("decode manifest of %s: %w", id, err)
 	}
+	if m, err = openEncrypted(m); err != nil {
+		return err
+	}
 	for _, d := range m.Databases {
 		for _, t := range d.Tables {
 			if _, err := fmt.Fprintf(out, "%s.%s\t%d\n", d.Name, t.Name, t.Rows); err != nil {
