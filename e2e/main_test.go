@@ -78,11 +78,13 @@ type stack struct {
 	kubeconfig, kubectl, image string
 	// podDBHost is where pods reach the MariaDB servers (on the ports the host uses); the S3
 	// endpoint is the one pods reach MinIO at, which the host reaches too.
-	podDBHost                  string
-	nodeLogs, nodeCgroup       string // the local node's logs and cgroup root (empty elsewhere)
-	s3Endpoint, bucket, region string
-	accessKey, secretKey       string
-	dbUser, dbPassword         string
+	podDBHost string
+	// podPushgateway and podS3TLSEndpoint: where pods reach the Pushgateway and the TLS MinIO.
+	podPushgateway, podS3TLSEndpoint string
+	nodeLogs, nodeCgroup             string // the local node's logs and cgroup root (empty elsewhere)
+	s3Endpoint, bucket, region       string
+	accessKey, secretKey             string
+	dbUser, dbPassword               string
 }
 
 // needStack fails the test when a server is missing (CI must not pass by skipping); only -short
@@ -93,8 +95,9 @@ func needStack(t *testing.T) *stack {
 	get := func(k string) string { t.Helper(); return testenv.Get(t, k) }
 	s := &stack{
 		kubeconfig: get("KUBECONFIG"), kubectl: get("BACKUP_K8S_KUBECTL"), image: get("BACKUP_K8S_DUMPER_IMAGE"),
-		podDBHost: get("BACKUP_K8S_POD_DB_HOST"),
-		nodeLogs:  os.Getenv("BACKUP_K8S_NODE_LOGS"), nodeCgroup: os.Getenv("BACKUP_K8S_NODE_CGROUP"),
+		podDBHost: get("BACKUP_K8S_POD_DB_HOST"), podPushgateway: get("BACKUP_K8S_POD_PUSHGATEWAY"),
+		podS3TLSEndpoint: get("BACKUP_K8S_POD_S3_TLS_ENDPOINT"),
+		nodeLogs:         os.Getenv("BACKUP_K8S_NODE_LOGS"), nodeCgroup: os.Getenv("BACKUP_K8S_NODE_CGROUP"),
 		dbUser: get("BACKUP_DB_USER"), dbPassword: get("BACKUP_DB_PASSWORD"),
 	}
 	s3 := testenv.MinIO(t)

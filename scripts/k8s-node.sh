@@ -12,7 +12,8 @@
 #   (ip_forward) are bind-mounted copies: the host's kernel settings never change.
 # - containerd's CRI restricts oom_score_adj (runc fails without CAP_SYS_RESOURCE otherwise).
 # - The pods' network is a bridge with host-local addresses and no routes beyond the subnet;
-#   gatewayfwd makes MariaDB and MinIO (on loopback) reachable at the bridge's gateway address.
+#   gatewayfwd makes MariaDB, both MinIOs and the Pushgateway (on loopback) reachable at the
+#   bridge's gateway address.
 
 NODE_DIR=$K8S/node
 POD_SUBNET=${K8S_POD_SUBNET:-10.213.0.0/24}
@@ -69,6 +70,12 @@ core_env() {
 	(set +u; source "$f"; echo "${!1}")
 }
 s3_port() { local e; e=$(core_env BACKUP_S3_ENDPOINT); echo "${e##*:}"; }
+# pod_ports: the loopback ports gatewayfwd forwards from the gateway: both MariaDB servers, both
+# MinIOs, the Pushgateway, and K8S_POD_FORWARD_PORTS.
+pod_ports() {
+	echo "$(core_env BACKUP_DB_PORT) $(core_env BACKUP_TEST_DST_PORT) $(s3_port)" \
+		"$(core_env BACKUP_TEST_MINIO_TLS_PORT) $(core_env BACKUP_TEST_PUSHGATEWAY_PORT) ${K8S_POD_FORWARD_PORTS:-}"
+}
 
 node_configs() {
 	mkdir -p "$NODE_DIR/cni/net.d" "$NODE_DIR/cni/ipam" "$NODE_DIR/pod-logs" "$NODE_DIR/kubelet" "$NODE_DIR/volume-plugins"
@@ -142,10 +149,12 @@ podLogsDir: $NODE_DIR/pod-logs
 volumePluginDir: $NODE_DIR/volume-plugins
 resolvConf: ""
 serializeImagePulls: false
-# The images are imported, never pulled again: never collect them; evict only when really full.
+# The images are imported, never pulled again: never collect them; evict only when really full
+# (a fixed size: 1% of a large shared disk is gigabytes), and say so again soon after.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+evictionHard: {memory.available: "100Mi", nodefs.available: "500Mi", imagefs.available: "500Mi", nodefs.inodesFree: "1%"}
+evictionPressureTransitionPeriod: 30s
 YAML
 }
 
@@ -198,10 +207,8 @@ node_up() {
 	node_configs
 	bridge_up
 	cgroups_up
-	local ports
-	ports="$(core_env BACKUP_DB_PORT) $(core_env BACKUP_TEST_DST_PORT) $(s3_port) ${K8S_POD_FORWARD_PORTS:-}"
-	# shellcheck disable=SC2086
-	start gatewayfwd -listen "$GATEWAY" $ports
+	# shellcheck disable=SC2046
+	start gatewayfwd -listen "$GATEWAY" $(pod_ports)
 	if ! alive containerd; then
 		rm -rf "$NODE_DIR/run" # runtime state of a node that stopped: like /run after a reboot
 		LAUNCH=(unshare -m --propagation private "$ROOT/scripts/k8s.sh" node-ns)

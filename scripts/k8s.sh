@@ -245,6 +245,9 @@ export BACKUP_K8S_MISSING_IMAGE=$REGISTRY/none:1
 # Where pods reach MariaDB (both servers, each on its own port) and MinIO: the pod bridge's gateway.
 export BACKUP_K8S_POD_DB_HOST=$GATEWAY
 export BACKUP_K8S_POD_S3_ENDPOINT=http://$GATEWAY:$(s3_port)
+# ... and the TLS MinIO (its certificate names the gateway too) and the Pushgateway.
+export BACKUP_K8S_POD_S3_TLS_ENDPOINT=https://$GATEWAY:$(core_env BACKUP_TEST_MINIO_TLS_PORT)
+export BACKUP_K8S_POD_PUSHGATEWAY=http://$GATEWAY:$(core_env BACKUP_TEST_PUSHGATEWAY_PORT)
 # The node's logs (kubelet, containerd) and the kubelet's cgroup root, for tests that look inside.
 export BACKUP_K8S_NODE_LOGS=$LOGS
 export BACKUP_K8S_NODE_CGROUP=$CGROUP_ROOT
