@@ -23,7 +23,7 @@ lint: cc ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
-up: ## Start MariaDB (source and restore target), MinIO and the local Kubernetes control plane under .stack/
+up: ## Start MariaDB (source and restore target), MinIO and a local Kubernetes cluster (control plane, kubelet, containerd) under .stack/
 	scripts/stack.sh up
 	@if [ -x scripts/k8s.sh ]; then scripts/k8s.sh up; fi
 	scripts/stack.sh minio-tls-up
@@ -36,11 +36,12 @@ test-unit: ## Unit tests (no servers)
 	go test -count=1 -short ./...
 
 test-integration: build ## All root-module tests against the servers from `make up`
+	@if [ -x scripts/k8s.sh ]; then scripts/k8s.sh images; fi
 	$(ENV) go test -count=1 -p 1 -timeout 40m ./...
 	@echo "without cgo: the Go zstd encoder and decoder, through a backup, its verification and a restore, and its window limit"
 	$(ENV) CGO_ENABLED=0 go test -count=1 -run 'TestFrames|TestChunk|TestZstdWindow|TestOwnFrames|TestRestoreDatasetParallelChunks' ./backup/format/ ./backup/restore/
 
-test-kube: ## Control-plane and node-agent tests under e2e/kube
+test-kube: ## Cluster tests under e2e/kube (control plane, the real node, the image builder)
 	@if [ -x scripts/k8s.sh ]; then scripts/k8s.sh test; fi
 
 test: lint up test-integration test-kube ## Everything: lint, start the servers, every test

@@ -157,7 +157,7 @@ func TestAgeIdentityOnlyInRestoreJobs(t *testing.T) {
 	}
 	into := dbtest.UniqueName("e2e_age_job")
 	e.dst.DropAtEnd(t, into)
-	must(t, e.job("restore", b.ID, "--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port), "--into", into))
+	must(t, e.job("restore", b.ID, "--db-host", e.st.podDBHost, "--db-port", strconv.Itoa(e.dst.Port), "--into", into))
 	dbtest.Compare(t, e.src, db, e.dst, into)
 	seen := map[string]bool{}
 	for _, j := range e.jobsIn() {

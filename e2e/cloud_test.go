@@ -150,7 +150,8 @@ func TestCloudJobsWebIdentity(t *testing.T) {
 	}
 	e.apply([]map[string]any{{"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": "minio-ca", "namespace": e.ns}, "data": map[string]any{"ca.crt": string(ca)}}})
-	jobEnv := []string{"BACKUP_S3_ENDPOINT=" + c.s.Endpoint, "BACKUP_S3_BUCKET=" + c.s.LockBucket, "BACKUP_SSE=c",
+	// The pods reach the TLS MinIO (and its STS) at the pod address its certificate names too.
+	jobEnv := []string{"BACKUP_S3_ENDPOINT=" + e.st.podS3TLSEndpoint, "BACKUP_S3_BUCKET=" + c.s.LockBucket, "BACKUP_SSE=c",
 		"BACKUP_SECRET=keyless", "BACKUP_CA_CONFIGMAP=minio-ca",
 		"BACKUP_WEB_IDENTITY_AUDIENCE=" + c.s.Audience, "BACKUP_WEB_IDENTITY_ROLE_ARN=" + c.s.RoleARN}
 
@@ -158,7 +159,7 @@ func TestCloudJobsWebIdentity(t *testing.T) {
 	checkVerified(t, b)
 	into := dbtest.UniqueName("e2e_cloud_job")
 	e.dst.DropAtEnd(t, into)
-	must(t, e.runEnv(jobEnv, "restore", b.ID, "--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port), "--into", into, "-o", "json"))
+	must(t, e.runEnv(jobEnv, "restore", b.ID, "--db-host", e.st.podDBHost, "--db-port", strconv.Itoa(e.dst.Port), "--into", into, "-o", "json"))
 	dbtest.Compare(t, e.src, db, e.dst, into)
 	for _, j := range e.jobsIn() {
 		for _, v := range j.Spec.Template.Spec.Containers[0].Env {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -195,26 +196,43 @@ func (e *env) runningPod(timeout time.Duration) corev1.Pod {
 	return corev1.Pod{}
 }
 
-// dumperPID is the pid the node agent recorded when it started pod's dumper, checked against the
-// process's working directory (the agent's directory for that pod) before anyone signals it.
+// dumperPID is the host pid of pod's dumper on the local node: the one process in the cgroup the
+// kubelet made for its container (BACKUP_K8S_NODE_CGROUP). Before anyone signals it, it checks
+// that it is the container's pid 1, runs as 65532 (its /proc/1/status, read through the
+// container's own root and /proc) and has a read-only root filesystem.
 func (e *env) dumperPID(p corev1.Pod) int {
 	e.t.Helper()
-	re := regexp.MustCompile(`msg="container started" pod=` + regexp.QuoteMeta(e.ns+"/"+p.Name) + ` container=dumper pid=(\d+)`)
-	for _, l := range agentLog(e.st, "pod="+e.ns+"/"+p.Name+" ") {
-		m := re.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		pid, _ := strconv.Atoi(m[1])
-		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-		want := filepath.Join(e.st.agentRoot, "pods", string(p.UID), "work")
-		if err != nil || cwd != want {
-			e.t.Fatalf("pid %d from the agent's log: cwd %q (%v), want %q", pid, cwd, err, want)
-		}
-		return pid
+	if e.st.nodeCgroup == "" {
+		e.t.Fatal("BACKUP_K8S_NODE_CGROUP is not set: this test signals the dumper on the node's host (the local node from `make up`)")
 	}
-	e.t.Fatalf("the node agent's log does not record the dumper of pod %s (BACKUP_K8S_AGENT_ROOT=%q)", p.Name, e.st.agentRoot)
-	return 0
+	var id string
+	for _, st := range p.Status.ContainerStatuses {
+		if st.Name == "dumper" {
+			_, id, _ = strings.Cut(st.ContainerID, "://")
+		}
+	}
+	var procs []byte
+	root := filepath.Join("/sys/fs/cgroup/pids", e.st.nodeCgroup)
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && id != "" && d.Name() == id {
+			procs, _ = os.ReadFile(filepath.Join(path, "cgroup.procs"))
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	pids := strings.Fields(string(procs))
+	if len(pids) != 1 {
+		e.t.Fatalf("container %q of pod %s: processes %v under %s, want the dumper alone", id, p.Name, pids, root)
+	}
+	pid, _ := strconv.Atoi(pids[0])
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/root/proc/1/status", pid))
+	if err != nil || !regexp.MustCompile(`(?m)^Uid:\s+65532\s+65532\s+65532\s+65532$`).Match(status) {
+		e.t.Fatalf("the dumper container's /proc/1/status (%v) does not show uid 65532:\n%s", err, status)
+	}
+	if mi, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid)); !regexp.MustCompile(`(?m)^\S+ \S+ \S+ \S+ / (ro,|ro$|\S*,ro\b)`).Match(mi) {
+		e.t.Fatalf("the dumper's root filesystem is not read-only:\n%s", mi)
+	}
+	return pid
 }
 
 // waitPod waits until pod satisfies ok.

@@ -66,7 +66,7 @@ func backupRestoreViaJob(t *testing.T, c dbtest.Case, tables int, rows int64) {
 
 	into := dbtest.UniqueName("e2e_restored")
 	e.dst.DropAtEnd(e.t, into)
-	rr := must(t, e.job("restore", b.ID, "--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port), "--into", into, "-o", "json"))
+	rr := must(t, e.job("restore", b.ID, "--db-host", e.st.podDBHost, "--db-port", strconv.Itoa(e.dst.Port), "--into", into, "-o", "json"))
 	if !strings.Contains(rr.Stdout, into) {
 		t.Errorf("restore result does not name %s:\n%s", into, rr)
 	}

@@ -1,6 +1,6 @@
 // Package e2e proves backupctl end to end: the real backupctl binary, run as a user runs it,
-// against the local Kubernetes control plane (whose node agent runs the dumper image as
-// bin/dumper), MariaDB and MinIO from `make up`. Every test has its own namespace, S3 prefix and
+// against the local Kubernetes cluster (whose kubelet and containerd run the dumper image in real
+// containers), MariaDB and MinIO from `make up`. Every test has its own namespace, S3 prefix and
 // source database, so the tests run in parallel and see only their own Jobs and backups.
 package e2e
 
@@ -40,8 +40,8 @@ var backupctlBin string
 
 // TestMain builds backupctl from the current code into a temp dir, so the tests prove what this
 // checkout does. BACKUP_E2E_BIN_DIR names a directory with a prebuilt backupctl instead. The
-// Jobs run whatever the node agent maps the dumper image to: the checkout's bin/dumper, which
-// `make build` (a prerequisite of `make test-integration`) refreshes.
+// Jobs run the image BACKUP_K8S_DUMPER_IMAGE, which `make test-integration` rebuilds from the
+// checkout's bin/dumper and imports into the node (scripts/k8s.sh images).
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
@@ -75,10 +75,16 @@ func TestMain(m *testing.M) {
 
 // stack is what `make up` started, read from .stack/env.
 type stack struct {
-	kubeconfig, kubectl, image, agentRoot string
-	s3Endpoint, bucket, region            string
-	accessKey, secretKey                  string
-	dbUser, dbPassword                    string
+	kubeconfig, kubectl, image string
+	// podDBHost is where pods reach the MariaDB servers (on the ports the host uses); the S3
+	// endpoint is the one pods reach MinIO at, which the host reaches too.
+	podDBHost string
+	// podPushgateway and podS3TLSEndpoint: where pods reach the Pushgateway and the TLS MinIO.
+	podPushgateway, podS3TLSEndpoint string
+	nodeLogs, nodeCgroup             string // the local node's logs and cgroup root (empty elsewhere)
+	s3Endpoint, bucket, region       string
+	accessKey, secretKey             string
+	dbUser, dbPassword               string
 }
 
 // needStack fails the test when a server is missing (CI must not pass by skipping); only -short
@@ -89,11 +95,14 @@ func needStack(t *testing.T) *stack {
 	get := func(k string) string { t.Helper(); return testenv.Get(t, k) }
 	s := &stack{
 		kubeconfig: get("KUBECONFIG"), kubectl: get("BACKUP_K8S_KUBECTL"), image: get("BACKUP_K8S_DUMPER_IMAGE"),
-		agentRoot: os.Getenv("BACKUP_K8S_AGENT_ROOT"),
-		dbUser:    get("BACKUP_DB_USER"), dbPassword: get("BACKUP_DB_PASSWORD"),
+		podDBHost: get("BACKUP_K8S_POD_DB_HOST"), podPushgateway: get("BACKUP_K8S_POD_PUSHGATEWAY"),
+		podS3TLSEndpoint: get("BACKUP_K8S_POD_S3_TLS_ENDPOINT"),
+		nodeLogs:         os.Getenv("BACKUP_K8S_NODE_LOGS"), nodeCgroup: os.Getenv("BACKUP_K8S_NODE_CGROUP"),
+		dbUser: get("BACKUP_DB_USER"), dbPassword: get("BACKUP_DB_PASSWORD"),
 	}
 	s3 := testenv.MinIO(t)
-	s.s3Endpoint, s.bucket, s.region, s.accessKey, s.secretKey = s3.Endpoint, s3.Bucket, s3.Region, s3.AccessKey, s3.SecretKey
+	s.bucket, s.region, s.accessKey, s.secretKey = s3.Bucket, s3.Region, s3.AccessKey, s3.SecretKey
+	s.s3Endpoint = get("BACKUP_K8S_POD_S3_ENDPOINT")
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
@@ -276,7 +285,7 @@ func (e *env) baseEnv() []string {
 		"KUBECONFIG=" + e.st.kubeconfig,
 		"BACKUP_NAMESPACE=" + e.ns,
 		"BACKUP_IMAGE=" + e.st.image,
-		"BACKUP_DB_HOST=" + e.src.Host,
+		"BACKUP_DB_HOST=" + e.st.podDBHost,
 		fmt.Sprintf("BACKUP_DB_PORT=%d", e.src.Port),
 		"BACKUP_DB_USER=" + e.st.dbUser,
 		"BACKUP_S3_ENDPOINT=" + e.st.s3Endpoint,
@@ -284,6 +293,8 @@ func (e *env) baseEnv() []string {
 		"BACKUP_S3_REGION=" + e.st.region,
 		"BACKUP_S3_PREFIX=" + e.prefix,
 		"BACKUP_LOG_FORMAT=json",
+		// The pods reach MariaDB and MinIO over the node's own bridge, without TLS: known, so quiet.
+		"BACKUP_INSECURE_TRANSPORT=true",
 		// A run without S3 keys ends its credential chain at this closed loopback port, never
 		// at the link-local metadata address.
 		"BACKUP_S3_METADATA_ENDPOINT=http://127.0.0.1:1",

@@ -23,7 +23,7 @@ func TestMetricsPush(t *testing.T) {
 	pg := testenv.Pushgateway(t)
 	db := e.smallDB()
 	schedule := "metrics-" + e.ns
-	group := map[string]string{"job": metrics.JobName, "operation": metrics.Backup, "schedule": schedule, "db_host": e.src.Host}
+	group := map[string]string{"job": metrics.JobName, "operation": metrics.Backup, "schedule": schedule, "db_host": e.st.podDBHost}
 	scrape := func(what string, g map[string]string) map[string]float64 {
 		t.Helper()
 		got, text := testenv.ScrapeGroup(t, pg, g)
@@ -145,9 +145,10 @@ func TestMetricsPushFromJob(t *testing.T) {
 	pg := testenv.Pushgateway(t)
 	db := e.smallDB()
 	schedule := "metrics-job-" + e.ns
-	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "--set", schedule, "--metrics-push", pg, "-o", "json")))
+	// The pod pushes to the Pushgateway at its own address for it; the test reads it at its own.
+	b := decode[backupResult](t, must(t, e.job("backup", "now", "-d", db, "--set", schedule, "--metrics-push", e.st.podPushgateway, "-o", "json")))
 	checkVerified(t, b)
-	got, text := testenv.ScrapeGroup(t, pg, map[string]string{"job": metrics.JobName, "operation": metrics.Backup, "schedule": schedule, "db_host": e.src.Host})
+	got, text := testenv.ScrapeGroup(t, pg, map[string]string{"job": metrics.JobName, "operation": metrics.Backup, "schedule": schedule, "db_host": e.st.podDBHost})
 	e.record("Pushgateway metrics after a Job backup", text)
 	if got[metrics.NameSuccess] != 1 || got[metrics.NameVerified] != 1 || got[metrics.NameStored] != float64(b.Size) || got[metrics.NameRows] != float64(b.Rows) {
 		t.Errorf("after a Job backup: %v, want success, verified, %d bytes stored, %d rows", got, b.Size, b.Rows)

@@ -21,12 +21,13 @@ import (
 
 // scanSecrets runs at the end of every test that made an env: no secret value may appear in
 // what backupctl printed, in any Job, CronJob, Pod or Event of the namespace, in any pod's log
-// (read with kubectl logs), in a manifest, or in a dumper's argv as the node agent started it.
+// (read with kubectl logs), in a manifest, or in what the local node's kubelet and containerd
+// logged about the namespace.
 func (e *env) scanSecrets() {
 	t := e.t
 	e.collectCluster()
 	e.collectManifests()
-	e.collectArgv()
+	e.collectNodeLogs()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.scanned = true
@@ -98,35 +99,28 @@ func (e *env) collectManifests() {
 	}
 }
 
-// collectArgv records the argv of every container the node agent started in the namespace (the
-// agent logs "container started" with pid and argv; the processes are gone by now).
-func (e *env) collectArgv() {
-	for _, l := range agentLog(e.st, "pod="+e.ns+"/") {
-		if strings.Contains(l, `msg="container started"`) {
-			e.record("argv", l)
+// collectNodeLogs records the lines of the local node's logs (kubelet, containerd) that name the
+// namespace: how the runtime created, started and stopped its containers. Elsewhere
+// (BACKUP_K8S_NODE_LOGS unset) there is nothing to read.
+func (e *env) collectNodeLogs() {
+	if e.st.nodeLogs == "" {
+		return
+	}
+	for _, name := range []string{"kubelet.log", "containerd.log"} {
+		f, err := os.Open(filepath.Join(e.st.nodeLogs, name))
+		if err != nil {
+			e.t.Errorf("node log: %v", err)
+			continue
 		}
-	}
-}
-
-// agentLog returns the node agent's log lines containing substr.
-func agentLog(st *stack, substr string) []string {
-	if st.agentRoot == "" {
-		return nil
-	}
-	f, err := os.Open(filepath.Join(filepath.Dir(st.agentRoot), "logs", "nodeagent.log"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), substr) {
-			out = append(out, sc.Text())
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), e.ns) {
+				e.record("node "+name, sc.Text())
+			}
 		}
+		f.Close()
 	}
-	return out
 }
 
 // checkJobSecrets checks a Job as stored by the API server: the secrets reach the dumper only as

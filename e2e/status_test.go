@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backupctl/backupctl/internal/testenv"
 )
 
 // statusReport is what `status -o json` prints.
@@ -93,8 +95,9 @@ func TestStatus(t *testing.T) {
 	}
 	must(t, e.job("schedule", "resume"))
 
-	// An image the node cannot pull: said while the run waits for it.
-	must(t, e.job("schedule", "set", "-d", db, "--image", "backupctl/no-such-image:dev"))
+	// An image the node cannot pull (from a registry address on loopback where nothing listens):
+	// said while the run waits for it.
+	must(t, e.job("schedule", "set", "-d", db, "--image", testenv.Get(t, "BACKUP_K8S_MISSING_IMAGE")))
 	must(t, e.job("schedule", "run", "--wait=false"))
 	deadline := time.Now().Add(time.Minute)
 	for s = status(e.job("status", "-o", "json")); !s.problem("image"); s = status(e.job("status", "-o", "json")) {

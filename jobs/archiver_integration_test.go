@@ -13,9 +13,9 @@ import (
 )
 
 // TestKubeArchiverDeployment: the archiver's Deployment applied twice is one Deployment, the
-// second apply changes nothing, new flags update it in place, and delete removes it. (The pod
-// runs this tree's `dumper binlog archive` only once the node agent's dumper has it, so the
-// test stops at the objects and the API calls.)
+// second apply changes nothing, new flags update it in place, and delete removes it. (The local
+// control plane runs no Deployment controller, so the test stops at the objects and the API
+// calls.)
 func TestKubeArchiverDeployment(t *testing.T) {
 	c, ns := kubeTest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -18,9 +18,9 @@ import (
 	"github.com/backupctl/backupctl/internal/testenv"
 )
 
-// These tests run real Jobs on the local control plane from `make up`, whose node agent maps
-// the image BACKUP_K8S_TEST_IMAGE (backupctl/testshell) to /bin/sh. Without it they fail (skip
-// only under -short): in CI a missing service is a failure.
+// These tests run real Jobs on the local cluster from `make up`: its kubelet and containerd run
+// the image BACKUP_K8S_TEST_IMAGE (a static busybox, entrypoint /bin/sh) in real containers.
+// Without it they fail (skip only under -short): in CI a missing service is a failure.
 
 // kubeTest returns a client and a fresh namespace holding the Secret and ServiceAccount a Job
 // of ours needs; the namespace is deleted afterwards.
@@ -169,10 +169,53 @@ func TestKubeDeadlineExceeded(t *testing.T) {
 func TestKubeImageCannotBePulled(t *testing.T) {
 	c, ns := kubeTest(t)
 	s := shellSpec(t, ns, "true")
-	s.Image = "backupctl/no-such-image:1"
+	// A registry on loopback where nothing listens: the pull fails for real, on this machine.
+	s.Image = testenv.Get(t, "BACKUP_K8S_MISSING_IMAGE")
 	o, _ := runShell(t, c, s)
-	if o.Succeeded || !strings.Contains(o.Reason, `"backupctl/no-such-image:1"`) || !strings.HasSuffix(o.Reason, "; deleted Job "+o.JobName) {
+	if o.Succeeded || !strings.Contains(o.Reason, `"`+s.Image+`"`) || !strings.HasSuffix(o.Reason, "; deleted Job "+o.JobName) {
 		t.Errorf("outcome = %+v", *o)
+	}
+}
+
+// TestKubeSecretKeyMissing: the Secret lost a key the Job's env names after the CLI checked it.
+// The kubelet cannot configure the container (CreateContainerConfigError, naming the key); Wait
+// gives up, deletes the Job and says why.
+func TestKubeSecretKeyMissing(t *testing.T) {
+	c, ns := kubeTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := shellSpec(t, ns, "true")
+	if err := c.Preflight(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	gone := SecretKeys[0]
+	if _, err := c.CoreV1().Secrets(ns).Update(ctx, secret(ns, DefaultSecret, SecretKeys[1:]...), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.Run(ctx, BackupJob(s, time.Now(), NameSuffix()), RunOptions{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Succeeded || !o.Stuck || !strings.Contains(o.Reason, "(CreateContainerConfigError: ") ||
+		!strings.Contains(o.Reason, gone) || !strings.HasSuffix(o.Reason, "; deleted Job "+o.JobName) {
+		t.Errorf("outcome = %+v", *o)
+	}
+}
+
+// TestKubeContainerLockedDown: the Job's container really runs as 65532 (its pid 1's
+// /proc/1/status), cannot write its root filesystem, and writes /tmp (the emptyDir).
+func TestKubeContainerLockedDown(t *testing.T) {
+	c, ns := kubeTest(t)
+	o, logs := runShell(t, c, shellSpec(t, ns, `grep '^Uid:' /proc/1/status; id -u; id -g
+touch /probe 2>&1 || echo "root fs: refused"
+echo ok > /tmp/probe && echo "tmp: $(cat /tmp/probe)"`))
+	if !o.Succeeded {
+		t.Fatalf("outcome = %+v", *o)
+	}
+	for _, want := range []string{"Uid:\t65532\t65532\t65532\t65532\n65532\n65532\n", "Read-only file system\nroot fs: refused\n", "tmp: ok\n"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
 	}
 }
 

@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 set -a; . .stack/env; set +a
 export MYSQL_PWD=$BACKUP_DB_PASSWORD
+# The Jobs run on the local node: its image, and the servers where its pods reach them (the pod
+# bridge's gateway, which this host reaches too; plain transport on the machine's own bridge).
+export BACKUP_IMAGE=$BACKUP_K8S_DUMPER_IMAGE BACKUP_DB_HOST=$BACKUP_K8S_POD_DB_HOST
+export BACKUP_S3_ENDPOINT=$BACKUP_K8S_POD_S3_ENDPOINT BACKUP_INSECURE_TRANSPORT=true
 NS=backupctl-demo
 K=$BACKUP_K8S_KUBECTL
 DB=shop RESTORED=shop_restored

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Local Kubernetes control plane (etcd from Debian, kube-apiserver,
-# kube-controller-manager, kube-scheduler built from e2e/kube) plus our node
-# agent, all on loopback under .stack/. Subcommands: build, up, down, test.
+# Local Kubernetes cluster under .stack/: etcd from Debian; kube-apiserver,
+# kube-controller-manager, kube-scheduler and the kubelet built from e2e/kube;
+# containerd and runc from Debian as the node's runtime (see scripts/k8s-node.sh).
+# Subcommands: build, images, up, down, test.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,12 @@ SCHED_PORT=${K8S_SCHED_PORT:-16259}
 KUBELET_PORT=${K8S_KUBELET_PORT:-16250}
 NODE_NAME=${K8S_NODE_NAME:-backupctl-node}
 
-CONTROL_PLANE=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+LAUNCH=() # see start
+
+CONTROL_PLANE=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
+
+# shellcheck source=scripts/k8s-node.sh
+source "$ROOT/scripts/k8s-node.sh"
 
 log() { printf '[k8s %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -37,26 +43,44 @@ newer_than() {
 	done
 }
 
+# kube_ldflags: the version the binaries report (kubectl version, the node's kubeletVersion),
+# taken from the k8s.io/kubernetes module that go.mod requires.
+kube_ldflags() {
+	local v major minor p=k8s.io/component-base/version
+	v=$(cd "$MOD" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+	major=${v#v}; major=${major%%.*}
+	minor=${v#v"$major".}; minor=${minor%%.*}
+	echo "-s -w -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+}
+
 cmd_build() {
 	mkdir -p "$BIN"
-	local stale=() b
+	local stale=() b ldflags
+	ldflags=$(kube_ldflags)
+	# A change of version (or a binary built before versions were stamped) rebuilds them all.
+	local same=1
+	[[ $(cat "$BIN/.ldflags" 2>/dev/null) == "$ldflags" ]] || same=0
 	for b in "${CONTROL_PLANE[@]}"; do
-		newer_than "$BIN/$b" "$MOD/go.sum" "$MOD/go.mod" || stale+=("k8s.io/kubernetes/cmd/$b")
+		((same)) && newer_than "$BIN/$b" "$MOD/go.sum" "$MOD/go.mod" || stale+=("k8s.io/kubernetes/cmd/$b")
 	done
 	if ((${#stale[@]})); then
-		log "building ${stale[*]##*/} from k8s.io/kubernetes (cold: ~8 min on 2 cores; cached afterwards)"
+		log "building ${stale[*]##*/} from k8s.io/kubernetes (cold: ~10 min on 2 cores; cached afterwards)"
 		local t0=$SECONDS
-		(cd "$MOD" && CGO_ENABLED=0 go build -ldflags '-s -w' -o "$BIN/" "${stale[@]}")
-		log "control plane built in $((SECONDS - t0))s"
+		(cd "$MOD" && CGO_ENABLED=0 nice -n 10 go build -ldflags "$ldflags" -o "$BIN/" "${stale[@]}")
+		echo "$ldflags" >"$BIN/.ldflags"
+		touch "${CONTROL_PLANE[@]/#/$BIN/}"
+		log "kubernetes binaries built in $((SECONDS - t0))s"
 	else
-		log "control-plane binaries up to date in $BIN"
+		log "kubernetes binaries up to date in $BIN"
 	fi
 	local srcs
-	mapfile -t srcs < <(find "$MOD/cmd/nodeagent" "$MOD/internal" -name '*.go' ! -name '*_test.go' 2>/dev/null)
-	if ! newer_than "$BIN/nodeagent" "$MOD/go.sum" "$MOD/go.mod" "${srcs[@]}"; then
-		log "building nodeagent"
-		(cd "$MOD" && CGO_ENABLED=0 go build -o "$BIN/nodeagent" ./cmd/nodeagent)
-	fi
+	mapfile -t srcs < <(find "$MOD/cmd" -name '*.go' ! -name '*_test.go')
+	for b in ociimage gatewayfwd pause; do
+		if ! newer_than "$BIN/$b" "$MOD/go.sum" "$MOD/go.mod" "${srcs[@]}"; then
+			log "building $b"
+			(cd "$MOD" && CGO_ENABLED=0 go build -ldflags '-s -w' -o "$BIN/$b" "./cmd/$b")
+		fi
+	done
 }
 
 # --- certificates -----------------------------------------------------------
@@ -96,15 +120,19 @@ subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubern
 	sign admin "/O=system:masters/CN=kubernetes-admin" "$client"
 	sign controller-manager "/CN=system:kube-controller-manager" "$client"
 	sign scheduler "/CN=system:kube-scheduler" "$client"
-	# The agent acts for the whole node (secrets, tokens, pod status): admin-level.
-	sign nodeagent "/O=system:masters/CN=system:node:$NODE_NAME" "$client"
+	# The kubelet is a node as the Node authorizer knows it: group system:nodes, its node's name.
+	sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "$client"
+	sign kubelet-serving "/CN=$NODE_NAME" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME"
 	sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
 	if [[ ! -s $PKI/sa.key ]]; then
 		openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
 		openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
 	fi
 	local who
-	for who in admin controller-manager scheduler nodeagent; do
+	for who in admin controller-manager scheduler kubelet; do
 		write_kubeconfig "$K8S/$who.kubeconfig" "$who"
 	done
 }
@@ -148,6 +176,7 @@ alive() {
 binary_of() {
 	case $1 in
 	etcd) echo /usr/bin/etcd ;;
+	containerd) echo /usr/bin/containerd ;;
 	*) echo "$BIN/$1" ;;
 	esac
 }
@@ -161,7 +190,8 @@ start() {
 		return 0
 	fi
 	log "starting $name (log: $LOGS/$name.log)"
-	setsid "$(binary_of "$name")" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	# LAUNCH: an optional command that execs the binary (into the node's mount namespace).
+	setsid ${LAUNCH[@]+"${LAUNCH[@]}"} "$(binary_of "$name")" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
 	echo $! >"$RUN/$name.pid"
 }
 
@@ -185,10 +215,10 @@ node_ready() {
 	local out
 	out=$(kubectl_admin get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.spec.taints}') || return 1
 	[[ $out == "True " ]] || return 1
-	# The agent itself must answer, with the client certificate the API
+	# The kubelet itself must answer, with the client certificate the API
 	# server uses for logs (the Node object may be left from an earlier run).
-	[[ $(curl -fsSk --max-time 5 --cert "$PKI/apiserver-kubelet-client.crt" --key "$PKI/apiserver-kubelet-client.key" \
-		"https://127.0.0.1:$KUBELET_PORT/healthz" 2>/dev/null) == ok ]]
+	[[ $(curl -fsS --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/apiserver-kubelet-client.crt" --key "$PKI/apiserver-kubelet-client.key" \
+		"https://$NODE_IP:$KUBELET_PORT/healthz" 2>/dev/null) == ok ]]
 }
 
 default_sa() { kubectl_admin -n default get serviceaccount default; }
@@ -205,13 +235,22 @@ oidc_discovery() {
 write_env() {
 	mkdir -p "$ENVD"
 	cat >"$ENVD/k8s.env" <<ENV
-# Written by scripts/k8s.sh: the local Kubernetes control plane and node agent.
+# Written by scripts/k8s.sh: the local Kubernetes cluster (control plane, kubelet, containerd).
 export KUBECONFIG=$K8S/admin.kubeconfig
 export BACKUP_K8S_NODE=$NODE_NAME
 export BACKUP_K8S_KUBECTL=$BIN/kubectl
-export BACKUP_K8S_DUMPER_IMAGE=backupctl/dumper:dev
-export BACKUP_K8S_TEST_IMAGE=backupctl/testshell:dev
-export BACKUP_K8S_AGENT_ROOT=$K8S/agent
+export BACKUP_K8S_DUMPER_IMAGE=$DUMPER_IMAGE
+export BACKUP_K8S_TEST_IMAGE=$SHELL_IMAGE
+export BACKUP_K8S_MISSING_IMAGE=$REGISTRY/none:1
+# Where pods reach MariaDB (both servers, each on its own port) and MinIO: the pod bridge's gateway.
+export BACKUP_K8S_POD_DB_HOST=$GATEWAY
+export BACKUP_K8S_POD_S3_ENDPOINT=http://$GATEWAY:$(s3_port)
+# ... and the TLS MinIO (its certificate names the gateway too) and the Pushgateway.
+export BACKUP_K8S_POD_S3_TLS_ENDPOINT=https://$GATEWAY:$(core_env BACKUP_TEST_MINIO_TLS_PORT)
+export BACKUP_K8S_POD_PUSHGATEWAY=http://$GATEWAY:$(core_env BACKUP_TEST_PUSHGATEWAY_PORT)
+# The node's logs (kubelet, containerd) and the kubelet's cgroup root, for tests that look inside.
+export BACKUP_K8S_NODE_LOGS=$LOGS
+export BACKUP_K8S_NODE_CGROUP=$CGROUP_ROOT
 export BACKUP_K8S_OIDC_ISSUER=https://127.0.0.1:$APISERVER_PORT
 export BACKUP_K8S_CA=$PKI/ca.crt
 ENV
@@ -231,8 +270,8 @@ regen_env() {
 cmd_up() {
 	command -v etcd >/dev/null || die "etcd not found: apt-get install etcd-server"
 	command -v openssl >/dev/null || die "openssl not found: apt-get install openssl"
-	mkdir -p "$K8S" "$LOGS" "$RUN" "$K8S/agent"
-	if alive kube-apiserver && alive nodeagent && apiserver_ready && node_ready; then
+	mkdir -p "$K8S" "$LOGS" "$RUN"
+	if alive kube-apiserver && alive containerd && alive kubelet && alive gatewayfwd && apiserver_ready && node_ready; then
 		log "already running: apiserver https://127.0.0.1:$APISERVER_PORT, node $NODE_NAME"
 		write_env
 		return 0
@@ -252,7 +291,7 @@ cmd_up() {
 		--etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
 		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
 		--endpoint-reconciler-type none \
-		--authorization-mode RBAC \
+		--authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
 		--client-ca-file "$PKI/ca.crt" \
 		--tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
 		--service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
@@ -270,7 +309,7 @@ cmd_up() {
 		--authentication-kubeconfig "$K8S/controller-manager.kubeconfig" \
 		--authorization-kubeconfig "$K8S/controller-manager.kubeconfig" \
 		--bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
-		--controllers job-controller,cronjob-controller,deployment-controller,replicaset-controller,ttl-after-finished-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller \
+		--controllers job-controller,cronjob-controller,deployment-controller,replicaset-controller,ttl-after-finished-controller,garbage-collector-controller,node-lifecycle-controller,pod-garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller \
 		--use-service-account-credentials \
 		--service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
 		--leader-elect=false --profiling=false --v=1
@@ -282,12 +321,7 @@ cmd_up() {
 		--bind-address 127.0.0.1 --secure-port "$SCHED_PORT" \
 		--leader-elect=false --profiling=false --v=1
 
-	start nodeagent --kubeconfig "$K8S/nodeagent.kubeconfig" \
-		--node-name "$NODE_NAME" --node-ip 127.0.0.1 --listen "127.0.0.1:$KUBELET_PORT" \
-		--client-ca-file "$PKI/ca.crt" --root-dir "$K8S/agent" \
-		--image-map "backupctl/dumper=$ROOT/bin/dumper" \
-		--image-map "backupctl/testshell=/bin/sh"
-
+	node_up
 	wait_for "node $NODE_NAME Ready" 60 node_ready
 	wait_for "default service account (controller-manager)" 90 default_sa
 	oidc_discovery
@@ -295,23 +329,30 @@ cmd_up() {
 	log "up: KUBECONFIG=$K8S/admin.kubeconfig (source .stack/env)"
 }
 
-cmd_down() {
-	local name pid i
-	for name in nodeagent kube-scheduler kube-controller-manager kube-apiserver etcd; do
-		if alive "$name"; then
-			pid=$(<"$RUN/$name.pid")
-			log "stopping $name (pid $pid)"
-			kill -TERM "$pid" 2>/dev/null || true
-			for ((i = 0; i < 150; i++)); do
-				[[ -d /proc/$pid ]] || break
-				sleep 0.1
-			done
-			if [[ -d /proc/$pid ]]; then
-				log "$name did not stop in 15s, killing it"
-				kill -KILL "$pid" 2>/dev/null || true
-			fi
+# stop NAME: stop the process its pid file names (TERM, then KILL after 15s).
+stop() {
+	local name=$1 pid i
+	if alive "$name"; then
+		pid=$(<"$RUN/$name.pid")
+		log "stopping $name (pid $pid)"
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 150; i++)); do
+			[[ -d /proc/$pid ]] || break
+			sleep 0.1
+		done
+		if [[ -d /proc/$pid ]]; then
+			log "$name did not stop in 15s, killing it"
+			kill -KILL "$pid" 2>/dev/null || true
 		fi
-		rm -f "$RUN/$name.pid"
+	fi
+	rm -f "$RUN/$name.pid"
+}
+
+cmd_down() {
+	local name
+	node_down
+	for name in kube-scheduler kube-controller-manager kube-apiserver etcd; do
+		stop "$name"
 	done
 	if [[ -e $ENVD/k8s.env ]]; then
 		rm -f "$ENVD/k8s.env"
@@ -334,10 +375,12 @@ main() {
 	local sub=${1:-}
 	case $sub in
 	build) cmd_build ;;
+	images) cmd_images ;;
+	node-ns) shift; node_ns "$@" ;;
 	up) cmd_build; cmd_up ;;
 	down) cmd_down ;;
 	test) shift; cmd_test "$@" ;;
-	*) echo "usage: $0 build|up|down|test" >&2; exit 2 ;;
+	*) echo "usage: $0 build|images|up|down|test" >&2; exit 2 ;;
 	esac
 }
 

@@ -3,6 +3,7 @@
 #   cc     the C compiler and static libc: the binaries compress with the zstd library through cgo
 #          (make build, make lint)
 #   stack  the MariaDB server and client, and the tools of scripts/stack.sh and scripts/k8s.sh
+#          (etcd, and containerd, runc, the CNI plugins and a static busybox for the node)
 #          (make up)
 #   bench  what scripts/bench.sh compares with and measures by
 # Only what is missing is installed; nothing runs when everything is there.
@@ -26,6 +27,12 @@ for set in "$@"; do
 		want 'has curl' curl
 		want 'has openssl' openssl
 		want 'has etcd' etcd-server
+		# the local node (scripts/k8s-node.sh): runtime, CNI plugins, the tests' shell image
+		want 'has containerd && has ctr' containerd
+		want 'has runc' runc
+		want '[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ]' containernetworking-plugins
+		want 'dpkg -s busybox-static' busybox-static
+		want 'has ip' iproute2
 		want 'has age' age # the stock decryption path of encrypted backups (e2e and dump tests)
 		;;
 	bench)

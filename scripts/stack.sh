@@ -116,6 +116,9 @@ export BACKUP_TEST_MINIO_DATA=$STACK/minio/data
 export BACKUP_TEST_DATASETS=$(cd "$ROOT/.." && pwd)/shared/datasets
 # Tests never reach the link-local instance metadata address: a closed loopback port instead.
 export BACKUP_S3_METADATA_ENDPOINT=http://127.0.0.1:1
+# The ports of the TLS MinIO and the Pushgateway, which the local node forwards to its pods too.
+export BACKUP_TEST_MINIO_TLS_PORT=$MINIO_TLS_PORT
+export BACKUP_TEST_PUSHGATEWAY_PORT=$PUSHGATEWAY_PORT
 ENV
 	regen_env
 }
@@ -154,16 +157,24 @@ stack_ca() {
 		-keyout "$ca/ca.key" -out "$ca/ca.crt" 2>/dev/null
 }
 
+# minio_tls_certs: the server certificate is valid for 127.0.0.1 and, once scripts/k8s.sh has
+# started the local node, for the pod bridge's gateway where pods reach this MinIO (made again
+# when the gateway changed).
 minio_tls_certs() {
-	local certs=$MINIO_TLS/certs
+	local certs=$MINIO_TLS/certs san='IP:127.0.0.1,DNS:localhost' pod
 	mkdir -p "$certs/CAs"
 	cp "$STACK/ca/ca.crt" "$certs/CAs/stack-ca.crt"
 	[ -f "$STACK/k8s/pki/ca.crt" ] && cp "$STACK/k8s/pki/ca.crt" "$certs/CAs/k8s-ca.crt"
-	[ -f "$certs/public.crt" ] && return
+	if [ -f "$STACK/env.d/k8s.env" ]; then
+		pod=$(sed -n 's/^export BACKUP_K8S_POD_S3_TLS_ENDPOINT=https:\/\/\([^:]*\):.*/\1/p' "$STACK/env.d/k8s.env")
+		[ -n "$pod" ] && san+=",IP:$pod"
+	fi
+	[ -f "$certs/public.crt" ] && openssl x509 -in "$certs/public.crt" -noout -ext subjectAltName 2>/dev/null |
+		tr -d ' ' | grep -qx "${san//IP:/IPAddress:}" && return
 	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$certs/private.key" -out "$certs/server.csr" 2>/dev/null
 	openssl x509 -req -in "$certs/server.csr" -CA "$STACK/ca/ca.crt" -CAkey "$STACK/ca/ca.key" -CAcreateserial \
 		-days 825 -out "$certs/public.crt" \
-		-extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+		-extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san") 2>/dev/null
 	rm -f "$certs/server.csr"
 }
 

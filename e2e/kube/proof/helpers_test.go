@@ -1,6 +1,8 @@
-// Package proof holds the end-to-end tests of the local control plane and
-// the node agent. They need `scripts/k8s.sh up` (make up) and fail, never
-// skip, when it has not run.
+// Package proof holds the end-to-end tests of the local cluster: the control
+// plane and the real node (kubelet, containerd, runc). They need
+// `scripts/k8s.sh up` (make up), or a cluster named by KUBECONFIG with the
+// images of BACKUP_K8S_TEST_IMAGE and BACKUP_K8S_MISSING_IMAGE (see
+// docs/KUBERNETES.md), and fail, never skip, when it has not run.
 package proof
 
 import (
@@ -86,12 +88,21 @@ func client(t *testing.T) kubernetes.Interface {
 	return c
 }
 
-// testImage runs /bin/sh on the node agent (its image table maps it).
+// testImage is the tests' shell image (a static busybox as /bin/sh), imported into the node.
 func testImage() string {
 	if v := stackEnv("BACKUP_K8S_TEST_IMAGE"); v != "" {
 		return v
 	}
-	return "backupctl/testshell:dev"
+	return "127.0.0.1:5999/backupctl/testshell:dev"
+}
+
+// missingImage is an image that no registry serves: its registry is an address on loopback
+// where nothing listens, so a pull fails without leaving the machine.
+func missingImage() string {
+	if v := stackEnv("BACKUP_K8S_MISSING_IMAGE"); v != "" {
+		return v
+	}
+	return "127.0.0.1:5999/none:1"
 }
 
 func kubectlPath(t *testing.T) string {

@@ -150,7 +150,8 @@ func TestJobBackoffLimit(t *testing.T) {
 		if p.Status.Phase != v1.PodFailed || term == nil || term.ExitCode != 3 || term.Reason != "Error" {
 			t.Fatalf("pod %s: phase %s, terminated %+v", p.Name, p.Status.Phase, term)
 		}
-		if term.Message != "about to fail" {
+		// The kubelet's fallback is the log's tail as written, newline included.
+		if term.Message != "about to fail\n" {
 			t.Fatalf("FallbackToLogsOnError message = %q", term.Message)
 		}
 	}
@@ -215,45 +216,50 @@ func TestCronJobCreatesJob(t *testing.T) {
 	_, _ = c.BatchV1().CronJobs(ns).Patch(ctx, "every-minute", "application/merge-patch+json", []byte(`{"spec":{"suspend":true}}`), metav1.PatchOptions{})
 }
 
-// An image outside the agent's table behaves like a failed pull: the
-// container waits with ErrImagePull, then the pod fails.
-func TestUnknownImageFailsPod(t *testing.T) {
+// An image that is not on the node is pulled from its registry; where nothing
+// listens (a loopback address) the pull fails for real: the container waits
+// with ErrImagePull, then ImagePullBackOff, and the pod stays Pending.
+func TestMissingImageCannotBePulled(t *testing.T) {
 	c, ns, ctx := setup(t)
 
+	image := missingImage()
 	pod := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "nope"},
 		Spec: v1.PodSpec{
 			RestartPolicy: v1.RestartPolicyNever,
-			Containers:    []v1.Container{{Name: "main", Image: "example.com/not/mapped:1"}},
+			Containers:    []v1.Container{{Name: "main", Image: image, ImagePullPolicy: v1.PullIfNotPresent}},
 		},
 	}
 	if _, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sawPending := false
-	eventually(t, 60*time.Second, "the pod to fail", func() (bool, error) {
+	seen := map[string]bool{}
+	eventually(t, 90*time.Second, "ErrImagePull and then ImagePullBackOff", func() (bool, error) {
 		p, err := c.CoreV1().Pods(ns).Get(ctx, "nope", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
+		if p.Status.Phase != v1.PodPending {
+			t.Fatalf("pod phase %s, want Pending while the image cannot be pulled", p.Status.Phase)
+		}
 		if len(p.Status.ContainerStatuses) == 1 {
-			w := p.Status.ContainerStatuses[0].State.Waiting
-			if w == nil || w.Reason != "ErrImagePull" {
-				return false, nil
-			}
-			if p.Status.Phase == v1.PodPending {
-				sawPending = true
+			if w := p.Status.ContainerStatuses[0].State.Waiting; w != nil {
+				seen[w.Reason] = true
+				if w.Reason == "ErrImagePull" && !strings.Contains(w.Message, image) {
+					t.Fatalf("ErrImagePull message %q does not name %s", w.Message, image)
+				}
 			}
 		}
-		return p.Status.Phase == v1.PodFailed, nil
+		return seen["ErrImagePull"] && seen["ImagePullBackOff"], nil
 	})
-	if !sawPending {
-		t.Fatal("never saw the pod Pending with ErrImagePull before it failed")
+	ev, err := kubectl(t, "-n", ns, "get", "events", "--field-selector", "involvedObject.name=nope,reason=Failed", "-o", "jsonpath={.items[*].message}")
+	if err != nil || !strings.Contains(ev, "Failed to pull image \""+image+"\"") {
+		t.Fatalf("no Failed event for the pull of %s: %q, %v", image, ev, err)
 	}
 }
 
 // Deleting a running pod sends SIGTERM to its process, which may clean up
-// within the grace period; the agent then removes the pod object.
+// within the grace period; the kubelet then removes the pod object.
 func TestPodDeletionSendsSIGTERM(t *testing.T) {
 	c, ns, ctx := setup(t)
 	out := t.TempDir()
