@@ -31,7 +31,7 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	e := newParallelEnv(t)
 	db := e.smallDB()
 	q := dbtest.QuoteIdent(db)
-	dst := []string{"--db-host", e.dst.Host, "--db-port", strconv.Itoa(e.dst.Port)}
+	dst := []string{"--db-host", e.st.podDBHost, "--db-port", strconv.Itoa(e.dst.Port)} // as a pod reaches the target
 
 	archive := []string{"binlog", "archive", "--segment-interval", "3s", "-o", "json"}
 	first := decode[archiverResult](t, must(t, e.job(archive...)))
@@ -95,10 +95,10 @@ func TestBinlogArchiverDeployment(t *testing.T) {
 	beyond := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	// Both restore Jobs push their metrics: a point-in-time restore reports the whole run.
 	pg := testenv.Pushgateway(t)
-	dst = append(dst, "--metrics-push", pg)
+	dst = append(dst, "--metrics-push", e.st.podPushgateway)
 	restoreMetrics := func(what string) map[string]float64 {
 		t.Helper()
-		got, text := testenv.ScrapeGroup(t, pg, map[string]string{"job": metrics.JobName, "operation": metrics.Restore, "schedule": metrics.NoSchedule, "db_host": e.dst.Host})
+		got, text := testenv.ScrapeGroup(t, pg, map[string]string{"job": metrics.JobName, "operation": metrics.Restore, "schedule": metrics.NoSchedule, "db_host": e.st.podDBHost})
 		e.record("Pushgateway metrics after "+what, text)
 		return got
 	}
