@@ -8,10 +8,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/backupctl/backupctl/backup/binlog"
 	"github.com/backupctl/backupctl/internal/dbtest"
@@ -176,14 +174,12 @@ type archiverResult struct {
 	Applied    string `json:"applied"`
 }
 
-// archiverPod waits for the pod of the archiver's Deployment and returns its name. A control
-// plane without the Deployment controller (its status never observed) gets the pod the
-// ReplicaSet controller would make: the Deployment's template, owned by it so that deleting the
-// Deployment deletes the pod.
+// archiverPod waits for the pod the Deployment and ReplicaSet controllers make of the archiver's
+// current template, and returns its name.
 func (e *env) archiverPod(d *appsv1.Deployment) string {
 	e.t.Helper()
 	sel := metav1.FormatLabelSelector(d.Spec.Selector)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	args := d.Spec.Template.Spec.Containers[0].Args
 	for time.Now().Before(deadline) {
 		for _, p := range listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: sel}).Items {
@@ -198,26 +194,8 @@ func (e *env) archiverPod(d *appsv1.Deployment) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if cur.Status.ObservedGeneration != 0 {
-		e.t.Fatalf("the Deployment controller saw %s but no pod of it started: %+v", d.Name, cur.Status)
-	}
-	e.t.Logf("no Deployment controller runs: the test creates the pod of %s's template", d.Name)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: d.Name + "-", Namespace: e.ns,
-			Labels: cur.Spec.Template.Labels, Annotations: cur.Spec.Template.Annotations,
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "apps/v1", Kind: "Deployment", Name: cur.Name, UID: cur.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-			}},
-		},
-		Spec: cur.Spec.Template.Spec,
-	}
-	p, err := e.kube.CoreV1().Pods(e.ns).Create(e.t.Context(), pod, metav1.CreateOptions{})
-	if err != nil {
-		e.t.Fatalf("create the archiver's pod: %v", err)
-	}
-	return p.Name
+	e.t.Fatalf("no pod of the current template of Deployment %s after 90 s: %+v", d.Name, cur.Status)
+	return ""
 }
 
 // gtidPos is the source's current GTID position.
