@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/backupctl/backupctl/contract"
@@ -59,32 +60,48 @@ func ArchiverDeployment(s Spec) *appsv1.Deployment {
 }
 
 // ApplyDeployment creates d, or updates the existing one in place to match it: applying it twice
-// leaves one Deployment, unchanged. Labels and annotations set by others are kept.
+// leaves one Deployment, unchanged. Labels and annotations set by others are kept. An update
+// that meets a newer version (the Deployment controller writes its status all the time) reads
+// the Deployment again and retries.
 func (c *Client) ApplyDeployment(ctx context.Context, d *appsv1.Deployment) (*appsv1.Deployment, Applied, error) {
 	api := c.AppsV1().Deployments(d.Namespace)
-	cur, err := api.Get(ctx, d.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		out, err := api.Create(ctx, d, metav1.CreateOptions{})
-		if err != nil {
-			return nil, "", apiError(err, "create deployment %s/%s", d.Namespace, d.Name)
+	var out *appsv1.Deployment
+	var applied Applied
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := api.Get(ctx, d.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			if out, err = api.Create(ctx, d, metav1.CreateOptions{}); err != nil {
+				return apiError(err, "create deployment %s/%s", d.Namespace, d.Name)
+			}
+			applied = AppliedCreated
+			return nil
 		}
-		return out, AppliedCreated, nil
-	}
+		if err != nil {
+			return apiError(err, "read deployment %s/%s", d.Namespace, d.Name)
+		}
+		upd := cur.DeepCopy()
+		upd.Labels = merge(upd.Labels, d.Labels)
+		upd.Annotations = merge(upd.Annotations, d.Annotations)
+		upd.Spec = *d.Spec.DeepCopy()
+		if out, err = api.Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			if apierrors.IsConflict(err) {
+				return err // RetryOnConflict reads it again
+			}
+			return apiError(err, "update deployment %s/%s", d.Namespace, d.Name)
+		}
+		applied = AppliedUpdated
+		if out.Generation == cur.Generation {
+			applied = AppliedUnchanged
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, "", apiError(err, "read deployment %s/%s", d.Namespace, d.Name)
+		if apierrors.IsConflict(err) {
+			return nil, "", apiError(err, "update deployment %s/%s", d.Namespace, d.Name)
+		}
+		return nil, "", err
 	}
-	upd := cur.DeepCopy()
-	upd.Labels = merge(upd.Labels, d.Labels)
-	upd.Annotations = merge(upd.Annotations, d.Annotations)
-	upd.Spec = *d.Spec.DeepCopy()
-	out, err := api.Update(ctx, upd, metav1.UpdateOptions{})
-	if err != nil {
-		return nil, "", apiError(err, "update deployment %s/%s", d.Namespace, d.Name)
-	}
-	if out.Generation == cur.Generation {
-		return out, AppliedUnchanged, nil
-	}
-	return out, AppliedUpdated, nil
+	return out, applied, nil
 }
 
 // DeleteDeployment removes the archiver's Deployment; its pod gets SIGTERM and stores its open
