@@ -85,6 +85,24 @@ func (m Mode) escapes(q byte) bool {
 func QuotedEnd(s string, i int, m Mode) int {
 	q := s[i]
 	esc := m.escapes(q)
+	if m.Multibyte == "" { // no character hides a quote or a backslash: jump between them
+		for j := i + 1; j < len(s); {
+			k := stopIndex(s[j:], q, esc, strings.IndexByte)
+			if k < 0 {
+				break
+			}
+			j += k
+			switch {
+			case s[j] == '\\':
+				j += 2 // and the byte it escapes
+			case j+1 < len(s) && s[j+1] == q:
+				j += 2 // a doubled quote
+			default:
+				return j + 1
+			}
+		}
+		return len(s)
+	}
 	for j := i + 1; j < len(s); j++ {
 		c := s[j]
 		if c >= 0x80 && m.Multibyte != "" && m.mbLen([]byte(s[j:min(j+2, len(s))])) == 2 {
@@ -393,4 +411,22 @@ func (m *Mode) Track(stmt string) {
 			m.SetCharset(v.Text)
 		}
 	}
+}
+
+// stopIndex returns the index in b of the first quote q or, when esc, the first backslash,
+// whichever comes first; -1 when there is neither. indexByte is strings.IndexByte or
+// bytes.IndexByte, which read many bytes at a time: a dump's strings are long and hold few of
+// either.
+func stopIndex[T string | []byte](b T, q byte, esc bool, indexByte func(T, byte) int) int {
+	i := indexByte(b, q)
+	if !esc {
+		return i
+	}
+	if i >= 0 {
+		b = b[:i]
+	}
+	if j := indexByte(b, '\\'); j >= 0 {
+		return j
+	}
+	return i
 }

@@ -365,11 +365,15 @@ func (s *Splitter) quoted(q byte) error {
 	if err := s.keep(1); err != nil {
 		return err
 	}
-	stops := quoteStops[q]
-	if s.Mode.escapes(q) {
-		stops = escapeStops[q]
-	}
+	esc := s.Mode.escapes(q)
 	mb := s.Mode.Multibyte != ""
+	stops := ""
+	if mb {
+		stops = quoteStops[q]
+		if esc {
+			stops = escapeStops[q]
+		}
+	}
 	for {
 		if !s.fill(1) {
 			if err := s.readErr(); err != nil {
@@ -382,7 +386,7 @@ func (s *Splitter) quoted(q byte) error {
 		if mb {
 			i, n = s.nextStop(stops)
 		} else {
-			i = bytes.IndexAny(s.buf[s.pos:s.end], stops)
+			i = stopIndex(s.buf[s.pos:s.end], q, esc, bytes.IndexByte)
 		}
 		if i < 0 {
 			if n == 0 {
@@ -416,7 +420,8 @@ func (s *Splitter) quoted(q byte) error {
 	}
 }
 
-// quoteStops and escapeStops are the bytes that end a run of a quoted token's content.
+// quoteStops and escapeStops are the bytes that end a run of a quoted token's content in a
+// multi-byte character set (stopIndex finds them otherwise).
 var (
 	quoteStops  = map[byte]string{'\'': "'", '"': `"`, '`': "`"}
 	escapeStops = map[byte]string{'\'': `'\`, '"': `"\`}
