@@ -11,7 +11,8 @@ import (
 // data sets exercise chunked dumps and restores.
 func SetFrameBytes(o *dump.Options, n int) { o.FrameBytes = n }
 
-// SetRestoreExecHook runs hook before every data statement of the parallel restores of test t.
+// SetRestoreExecHook runs hook before every data statement, and every ALTER TABLE adding
+// indexes back, of the parallel restores of test t.
 func SetRestoreExecHook(t *testing.T, hook func(conn *sql.Conn, q string) error) {
 	execHook = hook
 	t.Cleanup(func() { execHook = nil })

@@ -2,11 +2,14 @@ package restore_test
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -63,6 +66,45 @@ func TestRestoreIndexesAfterRows(t *testing.T) {
 	if !strings.Contains(logs.String(), "table=sb indexes=3") || !strings.Contains(logs.String(), "added secondary indexes") {
 		t.Errorf("sb's three plain keys were not deferred and added:\n%s", logs.String())
 	}
+	t.Run("a worker loads the next table while the indexes of the last are added", func(t *testing.T) {
+		into := name + "_aside"
+		dst.DropAtEnd(t, into)
+		// One worker: sb (the largest) is loaded first; its ALTER TABLE waits here until the
+		// worker has sent a row of parent, which it can only do when the ALTER runs elsewhere.
+		parentLoading := make(chan struct{})
+		var once sync.Once
+		restore.SetRestoreExecHook(t, func(_ *sql.Conn, q string) error {
+			switch {
+			case strings.HasPrefix(q, "INSERT INTO `parent`"):
+				once.Do(func() { close(parentLoading) })
+			case strings.HasPrefix(q, "ALTER TABLE") && strings.Contains(q, "`sb`"):
+				select {
+				case <-parentLoading:
+				case <-time.After(time.Minute):
+					return errors.New("no row of parent was sent in a minute while sb's indexes were being added")
+				}
+			}
+			return nil
+		})
+		if _, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Parallel: 1, Into: into}); err != nil {
+			t.Fatal(err)
+		}
+		restoreCompareRenamed(t, src, name, dst, into)
+	})
+	t.Run("a failed ALTER TABLE fails the restore and names the table", func(t *testing.T) {
+		into := name + "_alterfails"
+		dst.DropAtEnd(t, into)
+		restore.SetRestoreExecHook(t, func(_ *sql.Conn, q string) error {
+			if strings.HasPrefix(q, "ALTER TABLE") && strings.Contains(q, "`parent`") {
+				return &mysql.MySQLError{Number: 1114, Message: "The table 'parent' is full (injected)"}
+			}
+			return nil
+		})
+		rep, err := backup.Restore(t.Context(), dst.Config(), b, res.ID, backup.RestoreOptions{Parallel: 2, Into: into})
+		if err == nil || !strings.Contains(err.Error(), "parent") || !strings.Contains(err.Error(), "adding its secondary indexes") || !strings.Contains(err.Error(), "partial") {
+			t.Fatalf("restore with a failing ALTER TABLE: %v (report %+v), want an error naming parent's indexes and a partial target", err, rep)
+		}
+	})
 	// The constraints hold on the restored tables.
 	db := dst.DB(t, name)
 	var me *mysql.MySQLError

@@ -272,7 +272,8 @@ type workerPool struct {
 	m       *format.Manifest
 	header  []string // the header's statements, captured as the main connection applied them
 	workers []*worker
-	// execHook, in tests, runs before each data statement and may fail it.
+	// execHook, in tests, runs before each data statement and each ALTER TABLE that adds
+	// indexes back, and may fail it.
 	execHook func(conn *sql.Conn, q string) error
 	// deferred are the ALTER TABLEs that add back the indexes of tables created without them.
 	deferred map[*format.Table]string
@@ -289,20 +290,31 @@ func (p *workerPool) closeAll() {
 // open connects up to n workers (fewer when there are fewer jobs).
 func (p *workerPool) open(ctx context.Context, n int) error {
 	for len(p.workers) < n {
-		conn, closeConn, err := openConn(ctx, p.cfg.Clone())
+		w, err := p.connect(ctx)
 		if err != nil {
-			return &dbconn.ConnectError{Addr: p.cfg.Addr, Err: err}
+			return err
 		}
-		w := &worker{conn: conn, close: closeConn}
-		w.tx.conn = conn
 		p.workers = append(p.workers, w)
-		for _, q := range append(p.header, "SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0") {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("restore connection: %s: %w", stmtPreview(q), err)
-			}
-		}
 	}
 	return nil
+}
+
+// connect opens a connection in the session a worker loads in: the header's settings, then
+// foreign key and unique checks off.
+func (p *workerPool) connect(ctx context.Context) (*worker, error) {
+	conn, closeConn, err := openConn(ctx, p.cfg.Clone())
+	if err != nil {
+		return nil, &dbconn.ConnectError{Addr: p.cfg.Addr, Err: err}
+	}
+	w := &worker{conn: conn, close: closeConn}
+	w.tx.conn = conn
+	for _, q := range append(p.header, "SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0") {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			closeConn()
+			return nil, fmt.Errorf("restore connection: %s: %w", stmtPreview(q), err)
+		}
+	}
+	return w, nil
 }
 
 // load applies the data sections of one step and returns the object bytes it read and the rows
@@ -317,6 +329,7 @@ func (p *workerPool) load(ctx context.Context, data []*section, chunked bool) (i
 	rows := map[*format.Table]int64{}
 	q := newQueue(jobs)
 	g, gctx := errgroup.WithContext(ctx)
+	indexing := make(chan struct{}, p.n) // ALTER TABLEs running at once
 	for _, w := range p.workers[:min(p.n, len(jobs))] {
 		g.Go(func() error {
 			var cur *tableLoad
@@ -335,8 +348,9 @@ func (p *workerPool) load(ctx context.Context, data []*section, chunked bool) (i
 					return err
 				}
 				if q.done(t) {
-					if err := p.finish(gctx, w, t.sec); err != nil {
-						return err
+					if alter, ok := p.deferred[t.sec.table]; ok {
+						sec := t.sec
+						g.Go(func() error { return p.addIndexes(gctx, indexing, sec, alter) })
 					}
 				}
 			}
@@ -347,15 +361,30 @@ func (p *workerPool) load(ctx context.Context, data []*section, chunked bool) (i
 	return bytes.Load(), rows, err
 }
 
-// finish runs, on w, the ALTER TABLE that adds the secondary indexes a table was created
-// without, once its last job has loaded.
-func (p *workerPool) finish(ctx context.Context, w *worker, sec *section) error {
-	q, ok := p.deferred[sec.table]
-	if !ok {
-		return nil
+// addIndexes runs the ALTER TABLE that adds back the secondary indexes a table was created
+// without, once its last job has loaded, on a connection of its own: the worker that loaded the
+// table goes on with the next one meanwhile (InnoDB's index build waits on reads of the table
+// as much as it computes). At most cap(indexing) run at once.
+func (p *workerPool) addIndexes(ctx context.Context, indexing chan struct{}, sec *section, alter string) error {
+	select {
+	case indexing <- struct{}{}:
+		defer func() { <-indexing }()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
+	w, err := p.connect(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: adding its secondary indexes after its rows: %w", sec.what(), err)
+	}
+	defer w.close()
 	started := time.Now()
-	if _, err := w.conn.ExecContext(ctx, q); err != nil {
+	if p.execHook != nil {
+		err = p.execHook(w.conn, alter)
+	}
+	if err == nil {
+		_, err = w.conn.ExecContext(ctx, alter)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: adding its secondary indexes after its rows: %w", sec.what(), err)
 	}
 	p.log.Info("added secondary indexes", "database", sec.db.target, "table", sec.table.Name, "seconds", time.Since(started).Seconds())
