@@ -126,6 +126,13 @@ prepare() {
 	free=$(df -Pk "$RS" | awk 'NR==2 {print $4 * 1024}')
 	need=$(($(size_bytes "$size") * 5))
 	[ "$free" -gt "$need" ] || die "$size needs about $((need >> 30)) GiB free under $RS, there are $((free >> 30)): free space or lower BENCH_RESTORE_SIZES"
+	# The dumps of an earlier run are reused when they were made of this size and generation;
+	# the source's copy of the data is needed only to make them.
+	if [ "$(cat "$d/spec" 2>/dev/null)" = "$size/$SPEC" ] && [ -s "$d/source.tsv" ] && [ -s "$d/our.id" ] &&
+		{ [ "$CONTENDERS" = backupctl ] || { [ -s "$d/dump.sql.zst" ] && [ -f "$d/mydumper/metadata" ]; }; }; then
+		log "$size: reusing the dumps in $d"
+		return
+	fi
 	have=$(sql src -e "SELECT CONCAT(size, '/', spec) FROM $DB.bench_marker" 2>/dev/null || true)
 	if [ "$have" != "$size/$SPEC" ]; then
 		log "generating $size of sysbench-like data on the private source"
@@ -134,6 +141,7 @@ prepare() {
 	fi
 	mkdir -p "$d"
 	state src >"$d/source.tsv"
+	echo "$size/$SPEC" >"$d/spec"
 	if [ ! -s "$d/our.id" ]; then
 		log "$size: backupctl backup"
 		rm -rf "$d/objects" && mkdir -p "$d/objects"
@@ -152,6 +160,7 @@ prepare() {
 		rm -rf "$d/mydumper"
 		mydumper --defaults-file="$RS/src.cnf" -B "$DB" -t "$NPROC" -c -o "$d/mydumper" -v 1
 	fi
+	sql src -e "DROP DATABASE $DB" # the dumps hold it now; its space goes to the targets
 }
 
 # --- measuring ------------------------------------------------------------------------------
