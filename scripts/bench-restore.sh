@@ -11,7 +11,8 @@
 # It starts private MariaDB servers of its own under .bench/rs/ (never the shared ones), with the
 # settings of every server of the project (internal/testenv) but the buffer pool, generates the
 # data on its own source, dumps it once per size with each tool, restores it round by round and
-# checks every restore (COUNT(*) and CHECKSUM TABLE of every table against the source). It stops
+# checks every restore (COUNT(*), CHECKSUM TABLE and SHOW CREATE TABLE of every table against the
+# source). It stops
 # the servers it started when it ends. A failed or wrong run makes it exit 1.
 set -euo pipefail
 export LC_ALL=C
@@ -26,7 +27,7 @@ CONTENDERS=${BENCH_RESTORE_CONTENDERS:-all}
 TIMEOUT=${BENCH_TIMEOUT:-30m}
 BACKUPCTL=${BENCH_BACKUPCTL:-bin/backupctl}
 DB=sbrestore
-SPEC=1 # bump when the generated data changes
+SPEC=2 # bump when the generated data, or what is recorded of it (state), changes
 NPROC=$(nproc)
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$ROOT/.bench/restore-results-$STAMP.md
@@ -107,7 +108,8 @@ gen_sql() {
 	echo "INSERT INTO bench_marker VALUES ('$1', $SPEC);"
 }
 
-# state SERVER: "table<TAB>rows<TAB>checksum" of every table of $DB, sorted.
+# state SERVER: "table<TAB>rows<TAB>checksum" of every table of $DB, sorted, then each one's
+# SHOW CREATE TABLE (its indexes, in their order, and its AUTO_INCREMENT among them).
 state() {
 	local s=$1 tables t counts="" list=""
 	tables=$(sql "$s" -e "SELECT table_name FROM information_schema.tables WHERE table_schema = '$DB' ORDER BY 1")
@@ -117,6 +119,9 @@ state() {
 		list+="${list:+, }\`$DB\`.\`$t\`"
 	done
 	join -t $'\t' <(sql "$s" -e "$counts" | sort) <(sql "$s" -e "CHECKSUM TABLE $list" | sed "s/^$DB\.//" | sort)
+	for t in $tables; do
+		sql "$s" -e "SHOW CREATE TABLE \`$DB\`.\`$t\`"
+	done
 }
 
 # prepare SIZE: the data on the source and its dumps by each tool, in $RS/SIZE/.
@@ -168,11 +173,39 @@ prepare() {
 TICKS=$(getconf CLK_TCK)
 server_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$RS/$1/pid")/stat"; }
 
+# quiesce waits, up to 5 minutes, until no target is still writing out an earlier run: its
+# dirty pages flushed (the page cleaner at full speed meanwhile) and its purge done, so that
+# one contender's aftermath, on either target, is not timed in the next one's run.
+quiesce() {
+	local t n pct=() i=0 waited=0
+	for t in "${TARGETS[@]}"; do
+		pct+=("$(sql "$t" -e "SELECT @@innodb_max_dirty_pages_pct")")
+		sql "$t" -e "SET GLOBAL innodb_max_dirty_pages_pct = 0"
+	done
+	for _ in $(seq 1 300); do
+		n=0
+		for t in "${TARGETS[@]}"; do
+			n=$((n + $(sql "$t" -e "SELECT (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY') +
+				IFNULL((SELECT IF(COUNT > 1000, COUNT, 0) FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'), 0)")))
+		done
+		[ "$n" -eq 0 ] && break
+		sleep 1
+		waited=$((waited + 1))
+	done
+	[ "$waited" -eq 0 ] || log "waited ${waited}s for the targets to write out earlier runs"
+	[ "$n" -eq 0 ] || log "the targets still had $n dirty pages and old versions after 5 minutes: measuring anyway"
+	for t in "${TARGETS[@]}"; do
+		sql "$t" -e "SET GLOBAL innodb_max_dirty_pages_pct = ${pct[i]}"
+		i=$((i + 1))
+	done
+}
+
 # measure SIZE POOL NAME ROUND CMD...: one timed restore into target t$POOL, then its check.
 measure() {
 	local size=$1 pool=$2 name=$3 round=$4 tf=$RS/time.txt ef=$RS/last.stderr s0 s1 rc=0
 	shift 4
 	sql "t$pool" -e "DROP DATABASE IF EXISTS \`$DB\`; RESET MASTER"
+	quiesce
 	s0=$(server_ticks "t$pool")
 	/usr/bin/time -f '%e %U %S %M' -o "$tf" timeout "$TIMEOUT" "$@" >"$RS/last.stdout" 2>"$ef" || rc=$?
 	s1=$(server_ticks "t$pool")
@@ -253,6 +286,7 @@ main() {
 	local port=$PORT pool size r
 	server src "$port"
 	IFS=, read -ra pools <<<"$POOLS"
+	TARGETS=("${pools[@]/#/t}")
 	IFS=, read -ra sizes <<<"$SIZES"
 	for pool in "${pools[@]}"; do
 		port=$((port + 1))
