@@ -58,6 +58,13 @@ var stuckReasons = map[string]string{
 	"CreateContainerConfigError": "container cannot be configured (check the Secret and its keys)",
 }
 
+// kubeletRetries says whether a stuck reason's message is about the kubelet itself, which tries
+// again (its watch of Secrets and ConfigMaps not synced yet on a busy node: "failed to sync
+// secret cache: timed out waiting for the condition"), rather than about the pod's spec.
+func kubeletRetries(msg string) bool {
+	return strings.HasPrefix(msg, "failed to sync secret cache") || strings.HasPrefix(msg, "failed to sync configmap cache")
+}
+
 // tracker folds what the API reports about a Job and its pods into an Outcome. It does no I/O,
 // so every classification is tested without a cluster.
 type tracker struct {
@@ -93,7 +100,7 @@ func (t *tracker) observePod(p *corev1.Pod) {
 		if w == nil {
 			continue
 		}
-		if what, ok := stuckReasons[w.Reason]; ok {
+		if what, ok := stuckReasons[w.Reason]; ok && !kubeletRetries(w.Message) {
 			t.stuck = oneLine(fmt.Sprintf("%s: %q (%s: %s)", what, st.Image, w.Reason, w.Message))
 			return
 		}

@@ -196,6 +196,15 @@ func TestTrackerOutcome(t *testing.T) {
 			want: stuck(`container cannot be configured (check the Secret and its keys): "ghcr.io/backupctl/dumper:v1" (CreateContainerConfigError: couldn't find key AWS_ACCESS_KEY_ID in Secret backupctl/backupctl)`),
 		},
 		{
+			name: "the kubelet's secret cache not synced yet: it retries, not stuck",
+			feed: func(tr *tracker) {
+				tr.observeJob(jobWith("", "", 0))
+				tr.observePod(podWith(0, waiting("CreateContainerConfigError", `failed to sync secret cache: timed out waiting for the condition`), corev1.PodPending))
+			},
+			done: false,
+			want: failed("the Job has not finished"),
+		},
+		{
 			name: "pod deleted, then the retry budget is spent",
 			feed: func(tr *tracker) {
 				tr.observePod(podWith(0, running, corev1.PodRunning))
