@@ -179,7 +179,15 @@ type archiverResult struct {
 func (e *env) archiverPod(d *appsv1.Deployment) string {
 	e.t.Helper()
 	sel := metav1.FormatLabelSelector(d.Spec.Selector)
-	deadline := time.Now().Add(90 * time.Second)
+	// Recreate starts the new pod once the old one is gone, which can take the old pod's whole
+	// grace period: a pod asked to stop as it starts may ignore SIGTERM, being PID 1 in its
+	// container until its Go runtime has set up the handler. Seen once, on a loaded machine:
+	// the first pod, updated a second after it started, went after exactly its 120 s.
+	wait := 90 * time.Second
+	if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g != nil {
+		wait += time.Duration(*g) * time.Second
+	}
+	deadline := time.Now().Add(wait)
 	args := d.Spec.Template.Spec.Containers[0].Args
 	for time.Now().Before(deadline) {
 		for _, p := range listIn(e, e.kube.CoreV1().Pods(e.ns).List, metav1.ListOptions{LabelSelector: sel}).Items {
@@ -194,7 +202,7 @@ func (e *env) archiverPod(d *appsv1.Deployment) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Fatalf("no pod of the current template of Deployment %s after 90 s: %+v", d.Name, cur.Status)
+	e.t.Fatalf("no pod of the current template of Deployment %s after %s: %+v", d.Name, wait, cur.Status)
 	return ""
 }
 
