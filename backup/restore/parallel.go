@@ -372,23 +372,28 @@ func (p *workerPool) addIndexes(ctx context.Context, indexing chan struct{}, sec
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	w, err := p.connect(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: adding its secondary indexes after its rows: %w", sec.what(), err)
-	}
-	defer w.close()
 	started := time.Now()
-	if p.execHook != nil {
-		err = p.execHook(w.conn, alter)
-	}
-	if err == nil {
-		_, err = w.conn.ExecContext(ctx, alter)
-	}
-	if err != nil {
+	if err := p.alter(ctx, alter); err != nil {
 		return fmt.Errorf("%s: adding its secondary indexes after its rows: %w", sec.what(), err)
 	}
 	p.log.Info("added secondary indexes", "database", sec.db.target, "table", sec.table.Name, "seconds", time.Since(started).Seconds())
 	return nil
+}
+
+// alter runs q on a connection of its own, in a worker's session.
+func (p *workerPool) alter(ctx context.Context, q string) error {
+	w, err := p.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	if p.execHook != nil {
+		if err := p.execHook(w.conn, q); err != nil {
+			return err
+		}
+	}
+	_, err = w.conn.ExecContext(ctx, q)
+	return err
 }
 
 // run applies one job on w: its statements in transactions, committed at the end of the job.
