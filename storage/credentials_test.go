@@ -214,12 +214,7 @@ func TestNoCredentialsStaysOnLoopback(t *testing.T) {
 	if !ok {
 		return
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
+	closed := "http://" + testenv.FreeAddr(t)
 	var mu sync.Mutex
 	var dialed []string
 	storage.SetDialObserver(func(_, addr string) {
@@ -230,7 +225,7 @@ func TestNoCredentialsStaysOnLoopback(t *testing.T) {
 	t.Cleanup(func() { storage.SetDialObserver(nil) })
 
 	start := time.Now()
-	_, err = storage.Open(t.Context(), keyless(c, storage.CredentialEnv{MetadataEndpoint: closed}))
+	_, err := storage.Open(t.Context(), keyless(c, storage.CredentialEnv{MetadataEndpoint: closed}))
 	took := time.Since(start)
 	checkConfigError(t, err, "no S3 credentials", "instance metadata", closed, "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", "AWS_WEB_IDENTITY_TOKEN_FILE")
 	if took > 5*time.Second {

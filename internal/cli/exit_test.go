@@ -17,6 +17,7 @@ import (
 
 	"github.com/backupctl/backupctl/backup"
 	"github.com/backupctl/backupctl/contract"
+	"github.com/backupctl/backupctl/internal/testenv"
 	"github.com/backupctl/backupctl/storage"
 )
 
@@ -54,12 +55,7 @@ func TestExitCodeTable(t *testing.T) {
 func TestUnreachableEndpointIsTransient(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "k")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := testenv.FreeAddr(t) // nothing listens there now
 	code, stderr := runMain(t, map[string]string{"BACKUP_S3_ENDPOINT": "http://" + addr, "BACKUP_S3_BUCKET": "backups"}, "verify", "x")
 	if code != contract.ExitTransient || !strings.Contains(stderr, "cannot reach S3 endpoint") {
 		t.Errorf("exit %d, want %d; stderr: %s", code, contract.ExitTransient, stderr)
