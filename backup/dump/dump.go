@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/backupctl/backupctl/backup/crypt"
@@ -94,8 +95,8 @@ type dumper struct {
 	started time.Time
 
 	db   *sql.DB
-	lock *sql.Conn // BACKUP STAGE / FTWRL while the snapshot is taken
-	tl   *sql.Conn // LOCK TABLES ... READ on non-transactional tables until they are dumped
+	lock *lockConn // BACKUP STAGE / FTWRL while the snapshot is taken
+	tl   *lockConn // LOCK TABLES ... READ on non-transactional tables until they are dumped
 	conn *sql.Conn // reads the catalog, then plans in the snapshot
 	// workers read the data, each in a transaction started inside the same commit block as
 	// conn's, so all of them see one snapshot.
@@ -245,11 +246,11 @@ func (d *dumper) close() {
 		_ = w.conn.Close()
 	}
 	d.workers = nil
-	for _, c := range []*sql.Conn{d.conn, d.tl, d.lock} {
-		if c != nil {
-			_ = c.Close()
-		}
+	if d.conn != nil {
+		_ = d.conn.Close()
 	}
+	d.tl.Close()
+	d.lock.Close()
 	d.conn, d.tl, d.lock = nil, nil, nil
 	if d.db != nil {
 		_ = d.db.Close()
@@ -270,6 +271,78 @@ func (d *dumper) connect(ctx context.Context) (*sql.Conn, error) {
 		}
 	}
 	return c, nil
+}
+
+// lockIdle is how long the server keeps a lock-holding session of the dump whose client has
+// gone silent; see lockConn.
+var lockIdle = 30 * time.Second
+
+// testLockHeld, when set, runs while the dump holds BACKUP STAGE BLOCK_DDL (or FTWRL).
+var testLockHeld func()
+
+// lockConn is a connection that holds locks other sessions wait for: BACKUP STAGE or FTWRL
+// while the snapshot is taken, LOCK TABLES on the non-transactional tables while they are
+// dumped. If the dumper dies without closing it (its pod killed with its network namespace, its
+// node gone, a network that drops packets without a reset), the server would keep the session,
+// and the locks, until wait_timeout (a day, as the dump sets it for its readers) or until TCP
+// keepalive gives up (two hours by default): every DDL, or every commit, on the server would
+// wait that long. So this session ends after lockIdle without a word from the dump, and the
+// dump, while it lives, pings it four times as often. A dump whose lock session was ended fails
+// at its next statement on it; it never goes on without the lock.
+type lockConn struct {
+	*sql.Conn
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// connectLock opens a connection with the dump's settings and lockIdle's wait_timeout, pinged
+// until stopPings or Close.
+func (d *dumper) connectLock(ctx context.Context) (*lockConn, error) {
+	c, err := d.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := fmt.Sprintf("SET SESSION wait_timeout = %d", max(1, int(lockIdle.Seconds())))
+	if _, err := c.ExecContext(ctx, set); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("%s: %w", set, err)
+	}
+	l := &lockConn{Conn: c, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.ping(ctx)
+	return l, nil
+}
+
+func (l *lockConn) ping(ctx context.Context) {
+	defer close(l.done)
+	t := time.NewTicker(lockIdle / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = l.PingContext(ctx) // a lost session shows in the next statement
+		}
+	}
+}
+
+// stopPings ends the pings once the locks are released; the session then ends after lockIdle
+// of silence. It waits for a ping under way, so that the connection is free afterwards.
+func (l *lockConn) stopPings() {
+	l.once.Do(func() { close(l.stop) })
+	<-l.done
+}
+
+// Close ends the pings and the session, and with it every lock it holds; nil is closed.
+func (l *lockConn) Close() {
+	if l == nil {
+		return
+	}
+	l.stopPings()
+	_ = l.Conn.Close()
 }
 
 // prepare connects, checks the databases, reads the catalog and takes the snapshot. Nothing is
@@ -300,7 +373,7 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 		}
 		d.workers = append(d.workers, &worker{conn: c})
 	}
-	if d.lock, err = d.connect(ctx); err != nil {
+	if d.lock, err = d.connectLock(ctx); err != nil {
 		return &dbconn.ConnectError{Addr: addr, Err: err}
 	}
 	r, err := queryOne(ctx, d.conn, "SELECT VERSION() AS v")
@@ -343,6 +416,9 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 			return fmt.Errorf("BACKUP STAGE BLOCK_DDL: %w", err)
 		}
 	}
+	if testLockHeld != nil {
+		testLockHeld()
+	}
 	t0 := time.Now()
 	for _, db := range d.dbs {
 		if err := readCatalog(ctx, d.conn, db); err != nil {
@@ -378,10 +454,14 @@ func (d *dumper) prepare(ctx context.Context, addr string) error {
 	if _, err := d.lock.ExecContext(ctx, release); err != nil {
 		return fmt.Errorf("%s: %w", release, err)
 	}
-	// The lock connection is free now: it probes which tables need innodb_strict_mode off.
-	if err := probeStrict(ctx, d.lock, d.dbs); err != nil {
+	// The lock connection is free now: it probes which tables need innodb_strict_mode off,
+	// and is closed.
+	d.lock.stopPings()
+	if err := probeStrict(ctx, d.lock.Conn, d.dbs); err != nil {
 		return err
 	}
+	d.lock.Close()
+	d.lock = nil
 	d.log.Info("snapshot taken", "id", d.id, "databases", len(d.dbs), "connections", len(d.workers), "ddl_blocked_seconds", time.Since(t0).Seconds(),
 		"commits_blocked_seconds", time.Since(t1).Seconds(), "locked_tables", d.nLock, "binlog", d.binlog)
 	// Everything is read as raw bytes from here on; see the data section's SET NAMES binary.
@@ -422,7 +502,7 @@ func (d *dumper) lockNonTransactional(ctx context.Context) error {
 		return nil
 	}
 	var err error
-	if d.tl, err = d.connect(ctx); err != nil {
+	if d.tl, err = d.connectLock(ctx); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	if _, err := d.tl.ExecContext(ctx, "LOCK TABLES "+string(names)); err != nil {
@@ -440,6 +520,8 @@ func (d *dumper) unlockOne(ctx context.Context) error {
 	if _, err := d.tl.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 		return fmt.Errorf("unlock the non-transactional tables: %w", err)
 	}
+	d.tl.Close()
+	d.tl = nil
 	d.log.Debug("non-transactional tables dumped and unlocked")
 	return nil
 }
