@@ -504,3 +504,45 @@ func purgeAll(t *testing.T, p *private) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestStopStoresEverythingLoggedBefore stops the archiver right after a burst of writes, round
+// after round: each stop must return well within its grace period, and the archive must then
+// hold the last transaction the server had logged before the stop, though its events may still
+// have been on their way to the archiver.
+func TestStopStoresEverythingLoggedBefore(t *testing.T) {
+	src := startPrivate(t, "src")
+	_, b := fileBucket(t)
+	db := testenv.UniqueName("pitr")
+	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
+	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (id INT PRIMARY KEY, v TEXT)")
+	archive := archiveName(t, src.server)
+	var rec records
+	for round := range 5 {
+		a := startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Hour, MaxBackoff: time.Second, Log: slog.New(&rec)})
+		for i := range 300 {
+			exec1(t, src.server, fmt.Sprintf("INSERT INTO `%s`.t VALUES (%d, REPEAT('v', %d))", db, round*1000+i, 10+i*7))
+		}
+		last := lastGTID(t, src.server)
+		t0 := time.Now()
+		if err := a.stop(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if took := time.Since(t0); took > 20*time.Second {
+			t.Errorf("round %d: the stop took %s: the archiver should have been done as soon as it had read up to the server's position", round, took.Round(time.Second))
+		}
+		es, err := binlog.LoadIndex(t.Context(), b, archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkChain(t, es)
+		g, _ := binlog.ParseGTID(last)
+		if n := len(es); n == 0 {
+			t.Fatalf("round %d: nothing archived", round)
+		} else if st, _ := binlog.ParseState(es[n-1].EndState); !st.Contains(g) {
+			t.Fatalf("round %d: the stopped archiver's archive ends at %s: the last write before the stop, %s, is not in it", round, es[n-1].EndState, last)
+		}
+	}
+	if w := rec.find("stopping"); len(w) != 0 {
+		t.Errorf("a stop logged %q", w[0].Message)
+	}
+}

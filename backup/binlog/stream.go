@@ -110,70 +110,133 @@ type reader struct {
 	state  State // after the last whole transaction read
 	group  *gtidEvent
 	stored int
+
+	// Once stopping: the server's position then, the time to be done by, and the context the
+	// last events and segments are handled in.
+	stopAt     State
+	stopBy     time.Time
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
 }
 
 // run reads events until ctx ends or something fails.
 func (r *reader) run(ctx context.Context) error {
+	defer func() {
+		if r.stopCancel != nil {
+			r.stopCancel()
+		}
+	}()
 	for {
 		ev, err := r.next(ctx)
 		if err != nil {
 			return err
 		}
 		if ev == nil {
-			continue // a deadline to close the open segment, or shutdown
+			continue // a deadline to close the open segment
 		}
-		if err := r.handle(ctx, ev); err != nil {
+		hctx := ctx
+		if r.stopCtx != nil {
+			hctx = r.stopCtx // stopping: segments filled meanwhile are still stored
+		}
+		if err := r.handle(hctx, ev); err != nil {
 			return err
 		}
 	}
 }
 
 // next waits for an event. It closes the open segment when its interval passes between
-// transactions, and stores it and returns errStopped when ctx ends between transactions.
+// transactions; once ctx ends it goes on as stopping says.
 func (r *reader) next(ctx context.Context) (*replication.BinlogEvent, error) {
+	if ctx.Err() != nil {
+		return r.stopping(ctx)
+	}
 	wait := ctx
-	stopping := ctx.Err() != nil
-	if stopping {
-		// Stopping inside a transaction: the rest of it is already in the server's binlog.
-		var cancel context.CancelFunc
-		wait, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-		defer cancel()
-	} else if r.seg != nil && !r.seg.inGroup {
+	if r.seg != nil && !r.seg.inGroup {
 		var cancel context.CancelFunc
 		wait, cancel = context.WithDeadline(ctx, r.seg.opened.Add(r.a.o.SegmentInterval))
 		defer cancel()
 	}
-	ev, err := r.st.GetEvent(wait)
-	if err == nil {
-		return ev, nil
+	ev, timedOut, err := r.event(wait)
+	if !timedOut {
+		return ev, err
 	}
-	if wait.Err() == nil {
-		return nil, err
+	if ctx.Err() != nil {
+		return r.stopping(ctx)
 	}
-	if r.seg != nil && r.seg.inGroup {
-		if !stopping {
-			return nil, nil // stopped just now: wait for the rest of the transaction
+	if r.seg != nil && !r.seg.inGroup {
+		if err := r.close(ctx); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("stopping: the open transaction did not end within %s: %w", shutdownGrace, err)
+	}
+	return nil, nil
+}
+
+// event waits for the next event; timedOut when wait ended first.
+func (r *reader) event(wait context.Context) (ev *replication.BinlogEvent, timedOut bool, err error) {
+	ev, err = r.st.GetEvent(wait)
+	if err != nil && wait.Err() != nil {
+		return nil, true, nil
+	}
+	return ev, false, err
+}
+
+// stopping is next once ctx has ended. A stopped archiver has stored everything the server had
+// logged when the stop came: it reads on until the transaction under way has ended and its
+// state covers the server's @@gtid_binlog_pos of that moment (events already sent may still be
+// on their way, or in the client's queue), then stores the open segment and returns
+// errStopped. All of it within shutdownGrace: past that, an unfinished transaction is an error
+// (the next archiver reads it again), and a position not reached is logged and left to the next
+// archiver, which resumes from the index; the server's binlog still has it.
+func (r *reader) stopping(ctx context.Context) (*replication.BinlogEvent, error) {
+	if r.stopCtx == nil {
+		r.stopBy = time.Now().Add(shutdownGrace)
+		r.stopCtx, r.stopCancel = context.WithTimeout(context.WithoutCancel(ctx), 2*shutdownGrace)
+		r.stopAt = r.serverPos(r.stopCtx)
+	}
+	inGroup := r.seg != nil && r.seg.inGroup
+	if inGroup || !r.state.Covers(r.stopAt) {
+		wait, cancel := context.WithDeadline(r.stopCtx, r.stopBy)
+		defer cancel()
+		if ev, timedOut, err := r.event(wait); !timedOut {
+			return ev, err
+		}
+		if inGroup {
+			return nil, fmt.Errorf("stopping: the open transaction did not end within %s", shutdownGrace)
+		}
+		r.a.o.Log.Warn("stopping before the archive reached the server's position at the stop; the next archiver resumes from the archive's end",
+			"archive", r.a.archive, "archived_to", r.state.String(), "server_at_stop", r.stopAt.String())
 	}
 	if r.seg != nil {
-		closeCtx := ctx
-		if ctx.Err() != nil {
-			// Stopping: store the open segment, but not forever when the bucket is down.
-			var cancel context.CancelFunc
-			closeCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-			defer cancel()
-			stop := time.AfterFunc(shutdownGrace, r.seg.cancel)
-			defer stop.Stop()
-		}
+		// Stored, but not forever when the bucket is down.
+		closeCtx, cancel := context.WithTimeout(r.stopCtx, shutdownGrace)
+		defer cancel()
+		stop := time.AfterFunc(shutdownGrace, r.seg.cancel)
+		defer stop.Stop()
 		if err := r.close(closeCtx); err != nil {
 			return nil, err
 		}
 	}
-	if ctx.Err() != nil {
-		return nil, errStopped
+	return nil, errStopped
+}
+
+// serverPos reads the server's @@gtid_binlog_pos; on failure (the server is what is stopping,
+// say) it logs and returns an empty state, which every state covers.
+func (r *reader) serverPos(ctx context.Context) State {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	db, err := openDB(r.a.db)
+	if err == nil {
+		defer db.Close()
+		var pos string
+		if err = db.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&pos); err == nil {
+			var st State
+			if st, err = ParseState(pos); err == nil {
+				return st
+			}
+		}
 	}
-	return nil, nil
+	r.a.o.Log.Warn("stopping: cannot read the server's binlog position; storing what was read", "archive", r.a.archive, "error", oneLine(err))
+	return State{}
 }
 
 // handle files one event.
