@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -35,7 +36,7 @@ func main() {
 		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
 			log.Fatalf("gatewayfwd: port %q: want a number", p)
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort(*listen, p))
+		l, err := keepAlive.Listen(ctx, "tcp", net.JoinHostPort(*listen, p))
 		if err != nil {
 			log.Fatalf("gatewayfwd: %v", err)
 		}
@@ -46,6 +47,15 @@ func main() {
 	<-ctx.Done()
 	wg.Wait()
 }
+
+// keepAlive probes both sides of every connection: a pod that vanishes with its network
+// namespace sends no FIN, and without probes its connection, and the server session behind it
+// (with any lock it holds), would stay open for hours.
+var (
+	probes    = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}
+	keepAlive = net.ListenConfig{KeepAliveConfig: probes}
+	dialer    = net.Dialer{KeepAliveConfig: probes}
+)
 
 // serve accepts on l until ctx ends and joins each connection to target.
 func serve(ctx context.Context, l net.Listener, target string) {
@@ -66,7 +76,7 @@ func serve(ctx context.Context, l net.Listener, target string) {
 // when its reader ends so that half-closes pass through.
 func join(c net.Conn, target string) {
 	defer c.Close()
-	u, err := net.Dial("tcp", target)
+	u, err := dialer.Dial("tcp", target)
 	if err != nil {
 		log.Printf("dial %s: %v", target, err)
 		return
