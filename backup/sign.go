@@ -38,6 +38,12 @@ func VerifyID(ctx context.Context, b storage.Bucket, id string, key *VerifyKey, 
 	if err != nil {
 		return nil, err
 	}
+	return VerifyManifest(ctx, b, m, key, ident)
+}
+
+// VerifyManifest is VerifyID of a manifest already loaded from b.
+func VerifyManifest(ctx context.Context, b storage.Bucket, m *Manifest, key *VerifyKey, ident *Identity) (*VerifyReport, error) {
+	var err error
 	if err := key.Check(m); err != nil {
 		return nil, err
 	}

@@ -309,12 +309,12 @@ func LocalVerify(ctx context.Context, st StorageFlags, id, set string, kf Verify
 	if id, err = ResolveID(ctx, b, id, set); err != nil {
 		return nil, err
 	}
-	var total int64
-	if m, err := backup.LoadManifest(ctx, b, id); err == nil {
-		total = m.Object.Size
+	m, err := backup.LoadManifest(ctx, b, id)
+	if err != nil {
+		return nil, err
 	}
-	counted := &readCounter{Bucket: b, log: log, total: total, last: time.Now()}
-	rep, err := backup.VerifyID(ctx, counted, id, key, ident)
+	counted := &readCounter{Bucket: b, log: log, total: m.Object.Size, last: time.Now()}
+	rep, err := backup.VerifyManifest(ctx, counted, m, key, ident)
 	if err == nil {
 		counted.done()
 	}
