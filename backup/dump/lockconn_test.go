@@ -28,8 +28,7 @@ func TestDumpLockEndsWhenClientFallsSilent(t *testing.T) {
 	lockIdle = 2 * time.Second
 	p := newFreezeProxy(t, net.JoinHostPort(s.src.Host, strconv.Itoa(s.src.Port)))
 	cfg := s.src
-	host, port, _ := net.SplitHostPort(p.addr)
-	cfg.Host, cfg.Port = host, mustAtoi(t, port)
+	cfg.Host, cfg.Port = p.addr.IP.String(), p.addr.Port
 
 	held, resume := make(chan struct{}), make(chan struct{})
 	var resumed sync.Once
@@ -76,20 +75,11 @@ func TestDumpLockEndsWhenClientFallsSilent(t *testing.T) {
 	}
 }
 
-func mustAtoi(t *testing.T, s string) int {
-	t.Helper()
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // freezeProxy forwards TCP connections to a target; frozen, it drops what either side sends
 // and passes on no close, as a network that has lost the peer does. Thawed, it forwards again,
 // and a side's close that came while frozen reaches the other side.
 type freezeProxy struct {
-	addr   string
+	addr   *net.TCPAddr
 	mu     sync.Mutex
 	frozen bool
 	thawed chan struct{}
@@ -102,7 +92,7 @@ func newFreezeProxy(t *testing.T, target string) *freezeProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &freezeProxy{addr: l.Addr().String(), thawed: make(chan struct{})}
+	p := &freezeProxy{addr: l.Addr().(*net.TCPAddr), thawed: make(chan struct{})}
 	var conns sync.WaitGroup
 	t.Cleanup(func() {
 		_ = l.Close()
