@@ -57,9 +57,15 @@ func restoreLatest(t testing.TB, st cli.StorageFlags, tgt *private, db, wantGTID
 // seed creates db with a table t of cols on src and takes its base backup into st.
 func seed(t testing.TB, src *private, st cli.StorageFlags, db, cols string) {
 	t.Helper()
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t ("+cols+")")
+	createTable(t, src.server, db, cols)
 	backupNow(t, src.server, st, db)
+}
+
+// createTable creates db with a table t of cols on s.
+func createTable(t testing.TB, s server, db, cols string) {
+	t.Helper()
+	exec1(t, s, "CREATE DATABASE `"+db+"`")
+	exec1(t, s, "CREATE TABLE `"+db+"`.t ("+cols+")")
 }
 
 // backupNow takes a backup of db as backupctl backup now --local does.
@@ -458,8 +464,7 @@ func TestServerChangeIsAGap(t *testing.T) {
 	db := testenv.UniqueName("pitr")
 	logs := &records{}
 	a := startArchiver(t, src.server, b, binlog.ArchiveOptions{SegmentInterval: time.Second, Log: slog.New(logs)})
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (i INT)")
+	createTable(t, src.server, db, "i INT")
 	src.root(t, "SET GLOBAL server_id=7")
 	src.root(t, "INSERT INTO `"+db+"`.t VALUES (1)") // a new session: it takes the new server_id
 	last := lastGTID(t, src.server)
@@ -513,8 +518,7 @@ func TestStopStoresEverythingLoggedBefore(t *testing.T) {
 	src := startPrivate(t, "src")
 	_, b := fileBucket(t)
 	db := testenv.UniqueName("pitr")
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (id INT PRIMARY KEY, v TEXT)")
+	createTable(t, src.server, db, "id INT PRIMARY KEY, v TEXT")
 	archive := archiveName(t, src.server)
 	var rec records
 	for round := range 5 {

@@ -113,8 +113,7 @@ func TestArchiverServesMetrics(t *testing.T) {
 	src := startPrivate(t, "src")
 	st, _ := fileBucket(t)
 	db := testenv.UniqueName("pitr")
-	exec1(t, src.server, "CREATE DATABASE `"+db+"`")
-	exec1(t, src.server, "CREATE TABLE `"+db+"`.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)")
+	createTable(t, src.server, db, "id INT AUTO_INCREMENT PRIMARY KEY, v TEXT")
 	const (
 		lag      = "backupctl_binlog_archiver_lag_seconds"
 		last     = "backupctl_binlog_archiver_last_event_timestamp_seconds"
